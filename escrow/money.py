@@ -1,0 +1,139 @@
+"""Money: exact decimal yuan, parsed strictly and rounded in one place.
+
+RULES.md rule 17 (Art. 10, Art. 15 interest): amounts are exact decimals, interest is rounded
+**half-up to the fen** (0.01 CNY), and floating point never touches money. Every amount that
+enters escrow goes through :func:`parse_amount`; every rounding goes through :func:`round_fen`.
+
+Accepted input is *plain decimal yuan*: ASCII digits, optionally a ``.`` followed by one or two
+digits (``"1234.50"``, ``"5000"``, ``"0.5"``, ``"007"``). Refused: anything not a ``str``, signs
+(``-`` or ``+``), exponents, NaN/Infinity, spaces, thousands separators (``,`` or ``_``),
+non-ASCII digits, more than two decimals, and a bare ``.`` at either end (``"1."``, ``".5"``:
+write ``"1"`` / ``"0.5"``), and anything above :data:`MAX_AMOUNT`.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
+
+from escrow.errors import AmountError
+
+__all__ = [
+    "FEN",
+    "MAX_AMOUNT",
+    "ZERO",
+    "fmt",
+    "from_fen",
+    "parse_amount",
+    "round_fen",
+    "to_fen",
+]
+
+ZERO = Decimal("0.00")
+FEN = Decimal("0.01")
+MAX_AMOUNT = Decimal("999999999999.99")
+
+# Precision for every money computation: far more digits than any amount or product needs, so
+# quantize never overflows and no result depends on the caller's decimal context.
+_PRECISION = 60
+
+_PLAIN = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?", re.ASCII)
+_LOOSE_NUMBER = re.compile(r"[0-9]*\.?[0-9]*", re.ASCII)
+_TOO_MANY_DECIMALS = re.compile(r"[0-9]+\.[0-9]{3,}", re.ASCII)
+_BARE_POINT = re.compile(r"[0-9]+\.|\.[0-9]+", re.ASCII)
+_NON_FINITE = {"nan", "snan", "inf", "infinity"}
+
+
+def _show(text: str) -> str:
+    """The input as quoted in an error message: repr (so one line), shortened if very long."""
+    shown = repr(text)
+    return shown if len(shown) <= 42 else shown[:40] + "…'"
+
+
+def _problem(text: str) -> str:
+    """Why ``text`` (a str that is not a plain amount) is refused."""
+    if text == "":
+        return "is empty"
+    if any(ch.isspace() for ch in text):
+        return "contains spaces"
+    body = text[1:] if text[:1] in "+-" else text
+    if body.lower() in _NON_FINITE:
+        return "is not a finite number"
+    if text.startswith("-") and any(ch.isdigit() for ch in body) and _LOOSE_NUMBER.fullmatch(body):
+        return "is negative"
+    if text.startswith("+"):
+        return "has a '+' sign (write the plain amount)"
+    if "e" in text.lower():
+        try:
+            Decimal(text)
+        except InvalidOperation:
+            return "is not a number"
+        return "is not a plain decimal amount (no exponents)"
+    if "," in text or "_" in text:
+        return "has thousands separators (write the plain digits)"
+    if not text.isascii():
+        return "has non-ASCII characters (write digits 0-9)"
+    if _TOO_MANY_DECIMALS.fullmatch(text):
+        return "has more than two decimals"
+    if _BARE_POINT.fullmatch(text):
+        return "is not a plain decimal amount (write digits on both sides of '.', e.g. \"0.50\")"
+    return "is not a number"
+
+
+def parse_amount(text: object, *, where: str = "amount", allow_zero: bool = True) -> Decimal:
+    """Parse plain decimal yuan (``"1234.50"``) into a Decimal with exactly two places.
+
+    Raises :class:`AmountError` with a one-line message naming ``where`` and the problem.
+    """
+    if not isinstance(text, str):
+        raise AmountError(f'{where}: must be a string like "1234.50", got {type(text).__name__}')
+    if not _PLAIN.fullmatch(text):
+        raise AmountError(f"{where}: {_show(text)} {_problem(text)}")
+    value = Decimal(text)
+    if value > MAX_AMOUNT:
+        raise AmountError(f"{where}: {_show(text)} is too large (maximum {MAX_AMOUNT})")
+    if not allow_zero and value == 0:
+        raise AmountError(f"{where}: {_show(text)} must be more than zero")
+    return round_fen(value)
+
+
+def round_fen(value: Decimal) -> Decimal:
+    """Round half-up to the fen (0.01). The one rounding function of the project (rule 17).
+
+    Independent of the global decimal context. ``Decimal("2.675")`` → ``Decimal("2.68")``.
+    """
+    if not isinstance(value, Decimal):
+        raise TypeError(f"round_fen needs a Decimal, got {type(value).__name__}")
+    if not value.is_finite():
+        raise ValueError(f"cannot round {value} to the fen")
+    with localcontext(Context(prec=_PRECISION)):
+        return value.quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def fmt(value: Decimal) -> str:
+    """Format an amount already at fen precision: ``"1234.50"``, ``"-3.00"``, ``"0.00"``.
+
+    Raises ValueError for a value with sub-fen digits (``Decimal("1.005")``): rounding is
+    :func:`round_fen`'s job, never a formatter's.
+    """
+    rounded = round_fen(value)
+    if rounded != value:
+        raise ValueError(f"{value} is not a whole number of fen; round it with round_fen first")
+    if rounded == 0:
+        rounded = ZERO  # never print "-0.00"
+    return f"{rounded:f}"
+
+
+def to_fen(value: Decimal) -> int:
+    """Whole fen in an amount at fen precision: ``Decimal("12.34")`` → ``1234``."""
+    rounded = round_fen(value)
+    if rounded != value:
+        raise ValueError(f"{value} is not a whole number of fen")
+    return int(rounded.scaleb(2, Context(prec=_PRECISION)))
+
+
+def from_fen(fen: int) -> Decimal:
+    """An amount from whole fen: ``1234`` → ``Decimal("12.34")``."""
+    if not isinstance(fen, int) or isinstance(fen, bool):
+        raise TypeError(f"from_fen needs an int, got {type(fen).__name__}")
+    return Decimal(fen).scaleb(-2, Context(prec=_PRECISION))
