@@ -1,0 +1,80 @@
+"""What a ledger runs on: rule pack, parameters, rate table and calendar changes.
+
+Recorded as the first event of the ledger (``LedgerConfigured``) so that a replay, a later
+process or `escrow verify` works on exactly the same rules as the run that wrote the events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from escrow.calendar import WorkdayCalendar
+from escrow.domain.events import LedgerConfigured, RateRowData
+from escrow.interest import DEFAULT_RATE_TABLE, RateRow, RateTable, rate_table
+from escrow.rules import RulePack, rule_pack
+
+
+class LedgerConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    label: str = ""
+    rules: str = "beijing-2024"
+    day_basis: int = 360
+    settle_on_working_days: bool = True
+    deducted_interest_to: Literal["recipient", "tenant"] = "recipient"
+    rate_table: str = DEFAULT_RATE_TABLE
+    rates: tuple[tuple[dt.date, Decimal], ...] = Field(default=())
+    """Custom rate rows (effective date, annual percent); replace the named table when given."""
+    extra_holidays: tuple[dt.date, ...] = ()
+    extra_workdays: tuple[dt.date, ...] = ()
+
+    def table(self) -> RateTable:
+        if self.rates:
+            rows = tuple(RateRow(effective=d, annual_percent=p) for d, p in self.rates)
+            return RateTable(name="custom", rows=rows)
+        return rate_table(self.rate_table)
+
+    def rule_pack(self) -> RulePack:
+        return rule_pack(self.rules).with_parameters(
+            day_basis=self.day_basis,
+            settle_on_working_days=self.settle_on_working_days,
+            deducted_interest_to=self.deducted_interest_to,
+            rate_table=self.table(),
+        )
+
+    def calendar(self) -> WorkdayCalendar:
+        return WorkdayCalendar(
+            extra_holidays=self.extra_holidays, extra_workdays=self.extra_workdays
+        )
+
+    def as_event(self, on: dt.date) -> LedgerConfigured:
+        return LedgerConfigured(
+            on=on,
+            label=self.label,
+            rules=self.rules,
+            day_basis=self.day_basis,
+            settle_on_working_days=self.settle_on_working_days,
+            deducted_interest_to=self.deducted_interest_to,
+            rate_table=self.rate_table,
+            rates=tuple(RateRowData(effective=d, annual_percent=p) for d, p in self.rates),
+            extra_holidays=self.extra_holidays,
+            extra_workdays=self.extra_workdays,
+        )
+
+    @classmethod
+    def from_event(cls, event: LedgerConfigured) -> LedgerConfig:
+        return cls(
+            label=event.label,
+            rules=event.rules,
+            day_basis=event.day_basis,
+            settle_on_working_days=event.settle_on_working_days,
+            deducted_interest_to=event.deducted_interest_to,
+            rate_table=event.rate_table,
+            rates=tuple((r.effective, r.annual_percent) for r in event.rates),
+            extra_holidays=event.extra_holidays,
+            extra_workdays=event.extra_workdays,
+        )

@@ -1,0 +1,37 @@
+"""A decision in progress: the events decided so far and the state they fold to."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from escrow.calendar import WorkdayCalendar
+from escrow.domain import events as ev
+from escrow.domain.state import ContractState, evolve
+from escrow.rules import RulePack
+
+
+@dataclasses.dataclass
+class Decision:
+    """Accumulates events; each one is folded in at once so later rules see its effect."""
+
+    state: ContractState
+    today: dt.date
+    calendar: WorkdayCalendar
+    rules: RulePack
+    events: list[ev.Event] = dataclasses.field(default_factory=list)
+
+    def emit(self, event: ev.Event) -> None:
+        self.events.append(event)
+        self.state = evolve(self.state, event)
+
+    def settlement_day(self, day: dt.date) -> dt.date:
+        """Rule 11: outgoing transfers execute on working days (a rule-pack parameter)."""
+        if self.rules.settle_on_working_days:
+            return self.calendar.settlement_day(day)
+        return day
+
+    def deadline(self, start: dt.date, working_days: int) -> tuple[dt.date, bool]:
+        """The ``working_days``-th working day after ``start`` and whether it is provisional."""
+        due = self.calendar.nth_working_day(start, working_days)
+        return due, self.calendar.is_provisional_span(start, due)

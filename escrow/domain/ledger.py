@@ -1,0 +1,159 @@
+"""Double-entry: every money movement is a transfer, and every transfer is balanced postings.
+
+Accounts: ``tenant:ID`` and ``enterprise:ID`` (outside parties), ``custody:CONTRACT`` and
+``supervision:CONTRACT`` (each contract's share of the dedicated accounts, Art. 8, Art. 12) and
+``interest`` (the bank's interest paid). Escrow accounts may never go below zero (不透支); the
+sum of all postings is always zero.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Iterator, MutableMapping
+from decimal import Decimal
+from typing import Literal
+
+from escrow.domain import events as ev
+from escrow.domain.state import ContractState
+from escrow.domain.terms import ACCOUNT_OF_FUND, Fund
+from escrow.errors import Overdraft
+from escrow.money import ZERO
+
+TransferKind = Literal["payment_in", "direct_rent", "release", "refund", "deduction", "migration"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Transfer:
+    """One money movement, as the run report lists it (INTERFACE.md).
+
+    ``source``/``target`` are the report's names (``custody``, ``tenant:T1``…);
+    ``debit``/``credit`` the ledger accounts posted (``custody@BANK:C1``…).
+    """
+
+    date: dt.date
+    contract: str
+    fund: Fund
+    kind: TransferKind
+    source: str
+    target: str
+    principal: Decimal
+    interest: Decimal
+    debit: str
+    credit: str
+    channel: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Posting:
+    account: str
+    amount: Decimal
+
+
+def escrow_account(state: ContractState, fund: Fund, bank: str | None = None) -> str:
+    """The ledger account of a contract's share of the custody or supervision account."""
+    account = ACCOUNT_OF_FUND[fund]
+    return f"{account}@{bank or state.bank(account)}:{state.terms.id}"
+
+
+def transfers_of(state: ContractState, event: ev.Event) -> list[Transfer]:
+    """The transfers ``event`` makes, given the contract state just before it."""
+    terms = state.terms
+    tenant, enterprise = f"tenant:{terms.tenant}", f"enterprise:{terms.enterprise}"
+    party = {"tenant": tenant, "enterprise": enterprise}
+    c = terms.id
+    match event:
+        case ev.DepositReceived(amount=amount, channel=channel, on=on):
+            to = escrow_account(state, "deposit")
+            return [
+                Transfer(
+                    on, c, "deposit", "payment_in", tenant, "custody", amount, ZERO, tenant, to,
+                    channel,
+                )
+            ]
+        case ev.RentReceived(amount=amount, channel=channel, supervised=True, on=on):
+            to = escrow_account(state, "rent")
+            return [
+                Transfer(
+                    on, c, "rent", "payment_in", tenant, "supervision", amount, ZERO, tenant, to,
+                    channel,
+                )
+            ]
+        case ev.RentReceived(amount=amount, channel=channel, on=on):
+            return [
+                Transfer(
+                    on, c, "rent", "direct_rent", tenant, enterprise, amount, ZERO, tenant,
+                    enterprise, channel,
+                )
+            ]
+        case ev.PayoutExecuted(fund=fund, payout=no, pieces=pieces, interest_to=interest_to, on=on):
+            payout = state.payout(no)
+            name = ACCOUNT_OF_FUND[fund]
+            source = escrow_account(state, fund)
+            principal = sum((p.principal for p in pieces), ZERO)
+            interest = sum((p.interest for p in pieces), ZERO)
+            target = party[payout.to]
+            if interest_to == payout.to:
+                return [
+                    Transfer(
+                        on, c, fund, payout.kind, name, target, principal, interest, source, target
+                    )
+                ]
+            other = party[interest_to]
+            return [
+                Transfer(on, c, fund, payout.kind, name, target, principal, ZERO, source, target),
+                Transfer(on, c, fund, "refund", name, other, ZERO, interest, source, other),
+            ]
+        case ev.FundsMigrated(account=account, principal=principal, old_bank=old, bank=new, on=on):
+            fund: Fund = "deposit" if account == "custody" else "rent"
+            return [
+                Transfer(
+                    on, c, fund, "migration", account, account, principal, ZERO,
+                    escrow_account(state, fund, old), escrow_account(state, fund, new),
+                )
+            ]
+        case _:
+            return []
+
+
+def postings_of(transfer: Transfer) -> list[Posting]:
+    """Balanced postings: principal from debit to credit; interest from the bank's interest."""
+    postings = [
+        Posting(transfer.debit, -transfer.principal),
+        Posting(transfer.credit, transfer.principal),
+    ]
+    if transfer.interest:
+        postings += [
+            Posting("interest", -transfer.interest),
+            Posting(transfer.credit, transfer.interest),
+        ]
+    return postings
+
+
+def is_escrow_account(account: str) -> bool:
+    return account.startswith(("custody@", "supervision@"))
+
+
+def post(balances: MutableMapping[str, Decimal], transfers: Iterable[Transfer]) -> None:
+    """Apply ``transfers`` to ``balances``; Overdraft if an escrow account would go below zero.
+
+    Principal leaves an escrow account; the interest comes from the bank, not from the principal.
+    ``balances`` is left unchanged by a refusal.
+    """
+    staged: dict[str, Decimal] = {}
+    for transfer in transfers:
+        for posting in postings_of(transfer):
+            base = staged.get(posting.account, balances.get(posting.account, ZERO))
+            new = base + posting.amount
+            if is_escrow_account(posting.account) and new < ZERO:
+                raise Overdraft(
+                    f"{transfer.kind} of {transfer.principal} on {transfer.date} would take"
+                    f" {posting.account} below zero"
+                )
+            staged[posting.account] = new
+    balances.update(staged)
+
+
+def iter_transfers(states_and_events: Iterable[tuple[ContractState, ev.Event]]) -> Iterator[Transfer]:
+    for state, event in states_and_events:
+        yield from transfers_of(state, event)

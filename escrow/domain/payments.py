@@ -1,0 +1,109 @@
+"""Incoming payments: deposit lots (Art. 9) and rent, supervised or direct (Art. 13).
+
+Rule 1: a short, late or excess payment is recorded and reported (a notice), never silently
+taken as the agreed amount. Our reading where the regulation is silent:
+- deposit: *late* when it arrives after the contract's start date; *short* while the deposit
+  paid so far is below the contract's deposit; *excess* once it is above it;
+- rent: *short* when a payment is not a whole number of months' rent; *excess* once the rent
+  paid exceeds the rent of the whole term (whole months, a started month counting in full).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+
+from escrow.domain import events as ev
+from escrow.domain.commands import PayDeposit, PayRent
+from escrow.domain.decision import Decision
+from escrow.domain.state import ContractState
+from escrow.errors import RuleViolation, TenancyEnded
+from escrow.money import ZERO, fmt
+
+
+def _refuse_after_return(state: ContractState, what: str) -> None:
+    if state.returned_on is not None:
+        raise TenancyEnded(
+            f"contract {state.terms.id}: the home was returned on {state.returned_on};"
+            f" no {what} is taken into escrow after the tenancy ended"
+        )
+
+
+def _check_positive(amount: Decimal, what: str) -> None:
+    if amount <= ZERO:
+        raise RuleViolation(f"a {what} must be a positive amount, not {amount}")
+
+
+def pay_deposit(d: Decision, cmd: PayDeposit) -> None:
+    """Art. 9: the deposit goes into the custody account as a lot of its own."""
+    state = d.state
+    _check_positive(cmd.amount, "deposit payment")
+    _refuse_after_return(state, "deposit")
+    lot_no = len(state.deposit_lots) + 1
+    d.emit(ev.DepositReceived(on=d.today, amount=cmd.amount, channel=cmd.channel, lot=lot_no))
+    terms = d.state.terms
+    paid = d.state.deposit_paid
+    if d.today > terms.start:
+        d.emit(
+            ev.PaymentFlagged(
+                on=d.today,
+                fund="deposit",
+                kind="late_payment",
+                detail=f"deposit paid on {d.today}, after the tenancy started on {terms.start}",
+            )
+        )
+    if paid < terms.deposit:
+        kind = "short_payment"
+        detail = f"deposit paid so far {fmt(paid)} is below the agreed {fmt(terms.deposit)}"
+    elif paid > terms.deposit:
+        kind = "excess_payment"
+        detail = f"deposit paid so far {fmt(paid)} is above the agreed {fmt(terms.deposit)}"
+    else:
+        return
+    d.emit(ev.PaymentFlagged(on=d.today, fund="deposit", kind=kind, detail=detail))
+
+
+def term_rent(state: ContractState) -> Decimal:
+    """The rent of the whole term: whole months from start to end, a started month in full."""
+    terms = state.terms
+    months = 0
+    while terms.start + relativedelta(months=months) <= terms.end:
+        months += 1
+    return terms.monthly_rent * months
+
+
+def pay_rent(d: Decision, cmd: PayRent) -> None:
+    """Art. 13: more than 3 months' rent goes wholly into supervision; else to the enterprise."""
+    state = d.state
+    _check_positive(cmd.amount, "rent payment")
+    _refuse_after_return(state, "rent")
+    terms = state.terms
+    supervised = cmd.amount > terms.monthly_rent * d.rules.supervision_threshold_months
+    lot_no = len(state.rent_lots) + 1 if supervised else None
+    d.emit(
+        ev.RentReceived(
+            on=d.today, amount=cmd.amount, channel=cmd.channel, supervised=supervised, lot=lot_no
+        )
+    )
+    if cmd.amount % terms.monthly_rent != ZERO:
+        d.emit(
+            ev.PaymentFlagged(
+                on=d.today,
+                fund="rent",
+                kind="short_payment",
+                detail=f"rent of {fmt(cmd.amount)} is not a whole number of months"
+                f" at {fmt(terms.monthly_rent)} a month",
+            )
+        )
+    whole_term = term_rent(d.state)
+    if d.state.rent_paid > whole_term:
+        d.emit(
+            ev.PaymentFlagged(
+                on=d.today,
+                fund="rent",
+                kind="excess_payment",
+                detail=f"rent paid so far {fmt(d.state.rent_paid)} is above the"
+                f" {fmt(whole_term)} of the whole term",
+            )
+        )

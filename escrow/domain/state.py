@@ -1,0 +1,278 @@
+"""A contract's state: a fold of its events (``evolve``), never stored on its own."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from escrow.domain import events as ev
+from escrow.domain.terms import Account, ContractTerms, Fund
+from escrow.money import ZERO
+
+Stage = Literal["awaiting_opinion", "awaiting_answer", "reminded", "disputed", "closed"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Lot:
+    """A deposit payment or a supervised rent tranche: principal with its own arrival date."""
+
+    no: int
+    arrived: dt.date
+    amount: Decimal
+    remaining: Decimal
+    """Principal not yet taken by any payout instruction."""
+    next_release: int = 0
+    """Rent tranches: the next release (0 = the first 3 months, k = the k-th monthly anniversary)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Payout:
+    """An instructed payout that has not executed yet (``execute_on`` None: held by suspension)."""
+
+    no: int
+    fund: Fund
+    kind: ev.PayoutKind
+    to: ev.Party
+    pieces: tuple[ev.Piece, ...]
+    instructed_on: dt.date
+    execute_on: dt.date | None
+
+    @property
+    def principal(self) -> Decimal:
+        return sum((p.principal for p in self.pieces), ZERO)
+
+
+@dataclasses.dataclass(frozen=True)
+class Workflow:
+    """The refund negotiation of one fund after the return (Art. 10–11, Art. 15–16)."""
+
+    fund: Fund
+    returned_on: dt.date
+    held: Decimal
+    deadline: dt.date
+    stage: Stage = "awaiting_opinion"
+    opinion_on: dt.date | None = None
+    deductions: tuple[ev.Deduction, ...] = ()
+    answer_deadline: dt.date | None = None
+    second_deadline: dt.date | None = None
+    outcome: str | None = None
+
+    @property
+    def deducted(self) -> Decimal:
+        return sum((d.amount for d in self.deductions), ZERO)
+
+
+@dataclasses.dataclass(frozen=True)
+class ContractState:
+    terms: ContractTerms
+    rules: str
+    custody_bank: str
+    supervision_bank: str
+    suspended: bool = False
+    deposit_lots: tuple[Lot, ...] = ()
+    rent_lots: tuple[Lot, ...] = ()
+    payouts: tuple[Payout, ...] = ()
+    next_payout: int = 1
+    returned_on: dt.date | None = None
+    deposit_workflow: Workflow | None = None
+    rent_workflow: Workflow | None = None
+    deposit_paid: Decimal = ZERO
+    rent_paid: Decimal = ZERO
+    last_date: dt.date | None = None
+    """The latest effective date of any event: business time never runs backwards."""
+
+    def lots(self, fund: Fund) -> tuple[Lot, ...]:
+        return self.deposit_lots if fund == "deposit" else self.rent_lots
+
+    def workflow(self, fund: Fund) -> Workflow | None:
+        return self.deposit_workflow if fund == "deposit" else self.rent_workflow
+
+    def unreserved(self, fund: Fund) -> Decimal:
+        """Principal of ``fund`` not promised to any payout: what a refund opinion works on."""
+        return sum((lot.remaining for lot in self.lots(fund)), ZERO)
+
+    def held(self, fund: Fund) -> Decimal:
+        """Principal still in the account: unreserved plus instructed but not yet executed."""
+        pending = sum((p.principal for p in self.payouts if p.fund == fund), ZERO)
+        return self.unreserved(fund) + pending
+
+    def bank(self, account: Account) -> str:
+        return self.custody_bank if account == "custody" else self.supervision_bank
+
+    def payout(self, no: int) -> Payout:
+        for p in self.payouts:
+            if p.no == no:
+                return p
+        raise KeyError(no)
+
+
+def _with_lots(state: ContractState, fund: Fund, lots: tuple[Lot, ...]) -> ContractState:
+    if fund == "deposit":
+        return dataclasses.replace(state, deposit_lots=lots)
+    return dataclasses.replace(state, rent_lots=lots)
+
+
+def _with_workflow(state: ContractState, wf: Workflow) -> ContractState:
+    if wf.fund == "deposit":
+        return dataclasses.replace(state, deposit_workflow=wf)
+    return dataclasses.replace(state, rent_workflow=wf)
+
+
+def _take(lots: tuple[Lot, ...], pieces: tuple[ev.Piece, ...]) -> tuple[Lot, ...]:
+    taken: dict[int, Decimal] = {}
+    for piece in pieces:
+        taken[piece.lot] = taken.get(piece.lot, ZERO) + piece.principal
+    return tuple(
+        dataclasses.replace(lot, remaining=lot.remaining - taken[lot.no]) if lot.no in taken else lot
+        for lot in lots
+    )
+
+
+def _give_back(lots: tuple[Lot, ...], pieces: tuple[ev.Piece, ...]) -> tuple[Lot, ...]:
+    back = tuple(p.model_copy(update={"principal": -p.principal}) for p in pieces)
+    return _take(lots, back)
+
+
+def open_state(event: ev.ContractOpened) -> ContractState:
+    """The state a contract stream starts in."""
+    return ContractState(
+        terms=event.terms,
+        rules=event.rules,
+        custody_bank=event.custody_bank,
+        supervision_bank=event.supervision_bank,
+        suspended=event.suspended,
+        last_date=event.on,
+    )
+
+
+def evolve(state: ContractState, event: ev.Event) -> ContractState:  # noqa: C901 - one case per event
+    """The state after ``event``. Pure: the same events always fold to the same state."""
+    s = dataclasses.replace(state, last_date=max(state.last_date or event.on, event.on))
+    match event:
+        case ev.DepositReceived(amount=amount, lot=no, on=on):
+            lot = Lot(no=no, arrived=on, amount=amount, remaining=amount)
+            return dataclasses.replace(
+                s, deposit_lots=(*s.deposit_lots, lot), deposit_paid=s.deposit_paid + amount
+            )
+        case ev.RentReceived(amount=amount, supervised=supervised, lot=no, on=on):
+            s = dataclasses.replace(s, rent_paid=s.rent_paid + amount)
+            if supervised and no is not None:
+                lot = Lot(no=no, arrived=on, amount=amount, remaining=amount)
+                s = dataclasses.replace(s, rent_lots=(*s.rent_lots, lot))
+            return s
+        case ev.HomeReturned(on=on):
+            return dataclasses.replace(s, returned_on=on)
+        case ev.RefundWorkflowOpened(fund=fund, held=held, deadline=deadline, on=on):
+            wf = Workflow(fund=fund, returned_on=on, held=held, deadline=deadline)
+            return _with_workflow(s, wf)
+        case ev.RefundProposed(fund=fund, deductions=deductions, answer_deadline=due, on=on):
+            wf = _workflow(s, fund)
+            stage: Stage = "awaiting_answer" if due is not None else "closed"
+            wf = dataclasses.replace(
+                wf,
+                stage=stage,
+                opinion_on=on,
+                deductions=deductions,
+                answer_deadline=due,
+                outcome=None if due is not None else "refunded_in_full",
+            )
+            return _with_workflow(s, wf)
+        case ev.TenantAnswered(fund=fund, agreed=agreed):
+            wf = _workflow(s, fund)
+            if agreed:
+                wf = dataclasses.replace(wf, stage="closed", outcome="agreed")
+            else:
+                wf = dataclasses.replace(wf, stage="disputed", outcome="disputed")
+            return _with_workflow(s, wf)
+        case ev.ReminderIssued(fund=fund, second_deadline=due):
+            wf = dataclasses.replace(_workflow(s, fund), stage="reminded", second_deadline=due)
+            return _with_workflow(s, wf)
+        case ev.DeemedAgreed(fund=fund):
+            wf = dataclasses.replace(_workflow(s, fund), stage="closed", outcome="deemed_agreed")
+            return _with_workflow(s, wf)
+        case ev.EnterpriseDeadlineMissed(fund=fund):
+            wf = dataclasses.replace(
+                _workflow(s, fund), stage="closed", outcome="enterprise_deadline_missed"
+            )
+            return _with_workflow(s, wf)
+        case ev.DisputeResolved(fund=fund, via=via):
+            wf = dataclasses.replace(_workflow(s, fund), stage="closed", outcome=f"resolved:{via}")
+            return _with_workflow(s, wf)
+        case ev.PayoutInstructed():
+            payout = Payout(
+                no=event.payout,
+                fund=event.fund,
+                kind=event.kind,
+                to=event.to,
+                pieces=event.pieces,
+                instructed_on=event.on,
+                execute_on=event.execute_on,
+            )
+            lots = _take(s.lots(event.fund), event.pieces)
+            if event.release_no is not None:
+                lots = tuple(
+                    dataclasses.replace(lot, next_release=event.release_no + 1)
+                    if lot.no == event.pieces[0].lot
+                    else lot
+                    for lot in lots
+                )
+            s = _with_lots(s, event.fund, lots)
+            return dataclasses.replace(
+                s, payouts=(*s.payouts, payout), next_payout=max(s.next_payout, event.payout + 1)
+            )
+        case ev.PayoutExecuted(payout=no):
+            return dataclasses.replace(s, payouts=tuple(p for p in s.payouts if p.no != no))
+        case ev.ReleasesSuspended():
+            return dataclasses.replace(s, suspended=True)
+        case ev.ReleasesResumed():
+            return dataclasses.replace(s, suspended=False)
+        case ev.PayoutsHeld(payouts=nos):
+            return dataclasses.replace(
+                s,
+                payouts=tuple(
+                    dataclasses.replace(p, execute_on=None) if p.no in nos else p for p in s.payouts
+                ),
+            )
+        case ev.HeldPayoutsFreed(payouts=nos, execute_on=execute_on):
+            return dataclasses.replace(
+                s,
+                payouts=tuple(
+                    dataclasses.replace(p, execute_on=execute_on) if p.no in nos else p
+                    for p in s.payouts
+                ),
+            )
+        case ev.HeldReleasesCancelled(payouts=nos):
+            cancelled = [p for p in s.payouts if p.no in nos]
+            lots = s.rent_lots
+            for p in cancelled:
+                lots = _give_back(lots, p.pieces)
+            return dataclasses.replace(
+                s, rent_lots=lots, payouts=tuple(p for p in s.payouts if p.no not in nos)
+            )
+        case ev.FundsMigrated(account=account, bank=bank):
+            if account == "custody":
+                return dataclasses.replace(s, custody_bank=bank)
+            return dataclasses.replace(s, supervision_bank=bank)
+        case _:
+            # Notices that change nothing (payment flags) and events of other streams.
+            return s
+
+
+def _workflow(state: ContractState, fund: Fund) -> Workflow:
+    wf = state.workflow(fund)
+    if wf is None:  # pragma: no cover - decide never emits workflow events without one
+        raise AssertionError(f"no {fund} workflow in contract {state.terms.id}")
+    return wf
+
+
+def fold(events: list[ev.Event]) -> ContractState | None:
+    """The state of a contract stream, or None when it has no ContractOpened yet."""
+    state: ContractState | None = None
+    for event in events:
+        if isinstance(event, ev.ContractOpened):
+            state = open_state(event)
+        elif state is not None:
+            state = evolve(state, event)
+    return state
