@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Literal
 
 from escrow.domain import events as ev
-from escrow.domain.state import ContractState
+from escrow.domain.state import ContractState, evolve
 from escrow.domain.terms import ACCOUNT_OF_FUND, Fund
 from escrow.errors import Overdraft
 from escrow.money import ZERO
@@ -104,6 +104,8 @@ def transfers_of(state: ContractState, event: ev.Event) -> list[Transfer]:
                 Transfer(on, c, fund, payout.kind, name, target, principal, ZERO, source, target),
                 Transfer(on, c, fund, "refund", name, other, ZERO, interest, source, other),
             ]
+        case ev.FundsMigrated(principal=principal) if principal == ZERO:
+            return []
         case ev.FundsMigrated(account=account, principal=principal, old_bank=old, bank=new, on=on):
             fund: Fund = "deposit" if account == "custody" else "rent"
             return [
@@ -152,6 +154,19 @@ def post(balances: MutableMapping[str, Decimal], transfers: Iterable[Transfer]) 
                 )
             staged[posting.account] = new
     balances.update(staged)
+
+
+def check_no_overdraft(state: ContractState, events: Iterable[ev.Event]) -> None:
+    """Art. 8, Art. 12 (不透支): refuse events that would take an escrow account below zero.
+
+    Starts from what the contract holds in each account and posts every transfer in turn.
+    """
+    balances: dict[str, Decimal] = {}
+    for fund in ("deposit", "rent"):
+        balances[escrow_account(state, fund)] = state.held(fund)  # type: ignore[arg-type]
+    for event in events:
+        post(balances, transfers_of(state, event))
+        state = evolve(state, event)
 
 
 def iter_transfers(states_and_events: Iterable[tuple[ContractState, ev.Event]]) -> Iterator[Transfer]:

@@ -1,0 +1,640 @@
+"""The ledger service: load → decide → append, and the clock that runs what falls due.
+
+Streams: ``ledger`` (configuration, clock, account changes, authority notices, refusals),
+``contract:ID`` (one per contract) and ``enterprise:ID`` (suspensions, Art. 20). An act that
+touches several streams (a suspension fans out to the enterprise's contracts, an account change
+migrates every contract) is appended in one transaction.
+
+The in-memory projections follow the store's global order (``read_all``), so several processes
+can share one ledger: before each act the ledger catches up, and a concurrent append to the same
+stream (``ConcurrencyError``) is retried a bounded number of times on fresh state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import heapq
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+
+from escrow.calendar import WorkdayCalendar
+from escrow.clock import Clock, SystemClock
+from escrow.config import LedgerConfig
+from escrow.domain import commands as cmd
+from escrow.domain import events as ev
+from escrow.domain.decide import decide, next_due, open_contract
+from escrow.domain.ledger import Transfer, transfers_of
+from escrow.domain.state import ContractState, evolve, open_state
+from escrow.domain.terms import Account, ContractTerms, Fund
+from escrow.errors import (
+    AlreadySuspended,
+    ClockError,
+    ConcurrencyError,
+    EscrowError,
+    InputError,
+    NotSuspended,
+    RuleViolation,
+    UnknownContract,
+)
+from escrow.projections import (
+    Balance,
+    Deadline,
+    Notice,
+    balance_of,
+    deadlines_of,
+    notices_of,
+)
+from escrow.rules import RulePack
+from escrow.store import EventStore, PydanticCodec, StoredEvent, open_store
+
+LEDGER = "ledger"
+CONTRACT = "contract:"
+ENTERPRISE = "enterprise:"
+INITIAL_BANK = "initial"
+MAX_RETRIES = 8
+ONE_DAY = dt.timedelta(days=1)
+
+CODEC = PydanticCodec(ev.EVENT_ADAPTER)
+
+
+@dataclasses.dataclass(frozen=True)
+class Refusal:
+    date: dt.date
+    action: str
+    contract: str | None
+    reason: str
+    enterprise: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One event in global order, with what it did to money and what it noticed."""
+
+    position: int
+    stream: str
+    event: ev.Event
+    recorded_at: dt.datetime
+    transfers: tuple[Transfer, ...]
+    notices: tuple[Notice, ...]
+
+
+Batch = list[tuple[str, list[ev.Event]]]
+
+
+class Ledger:
+    """A rental-deposit custody and rent-supervision ledger on an event store.
+
+    Every act takes ``on`` (the business date it happens on; the clock's today when omitted) and
+    an optional ``idempotency_key``: an act delivered twice with the same key is done once.
+    Refused acts raise a named :class:`escrow.errors.EscrowError` and write nothing.
+    """
+
+    def __init__(
+        self, store: EventStore, config: LedgerConfig | None = None, clock: Clock | None = None
+    ) -> None:
+        self.store = store
+        self.clock: Clock = clock or SystemClock()
+        self._contracts: dict[str, ContractState] = {}
+        self._versions: dict[str, int] = {}
+        self._suspended: dict[str, bool] = {}
+        self._banks: dict[Account, str] = {"custody": INITIAL_BANK, "supervision": INITIAL_BANK}
+        self._pending_notices: list[ev.AccountChanged] = []
+        self._entries: list[Entry] = []
+        self._refusals: list[Refusal] = []
+        self._today: dt.date | None = None
+        self._position = 0
+        self._due: list[tuple[dt.date, str]] = []
+        self._config: LedgerConfig | None = None
+        self._catch_up()
+        if self._config is None:
+            self._config = config or LedgerConfig()
+            self._append([(LEDGER, [self._config.as_event(self.clock.today())])], None)
+        elif config is not None and config != self._config:
+            raise InputError(
+                "this ledger was configured differently; open it without a configuration"
+                " or with the one it was created with"
+            )
+        assert self._config is not None
+        self.config: LedgerConfig = self._config
+        self.rules: RulePack = self.config.rule_pack()
+        self.calendar: WorkdayCalendar = self.config.calendar()
+
+    # --- reading the store -------------------------------------------------------------------
+
+    def _catch_up(self) -> None:
+        for stored in self.store.read_all(after_position=self._position):
+            self._apply(stored)
+
+    def _apply(self, stored: StoredEvent) -> None:
+        event, stream = stored.event, stored.stream
+        transfers: list[Transfer] = []
+        contract: str | None = None
+        if stream.startswith(CONTRACT):
+            contract = stream[len(CONTRACT) :]
+            if isinstance(event, ev.ContractOpened):
+                state = open_state(event)
+            else:
+                before = self._contracts[contract]
+                transfers = transfers_of(before, event)
+                state = evolve(before, event)
+            self._contracts[contract] = state
+            due = next_due(state)
+            if due is not None:
+                heapq.heappush(self._due, (due, contract))
+        elif stream.startswith(ENTERPRISE):
+            enterprise = stream[len(ENTERPRISE) :]
+            if isinstance(event, ev.ReleasesSuspended):
+                self._suspended[enterprise] = True
+            elif isinstance(event, ev.ReleasesResumed):
+                self._suspended[enterprise] = False
+        else:
+            self._apply_ledger_event(event)
+        self._versions[stream] = stored.version
+        self._position = stored.position
+        if not isinstance(event, ev.LedgerConfigured | ev.ActionRefused) and (
+            self._today is None or event.on > self._today
+        ):
+            self._today = event.on
+        self._entries.append(
+            Entry(
+                stored.position,
+                stream,
+                event,
+                stored.recorded_at,
+                tuple(transfers),
+                tuple(notices_of(contract, event)),
+            )
+        )
+
+    def _apply_ledger_event(self, event: ev.Event) -> None:
+        match event:
+            case ev.LedgerConfigured():
+                self._config = LedgerConfig.from_event(event)
+            case ev.AccountChanged(account=account, bank=bank):
+                self._banks[account] = bank
+                self._pending_notices.append(event)
+            case ev.AuthorityNoticeDue(account=account, bank=bank):
+                self._pending_notices = [
+                    n
+                    for n in self._pending_notices
+                    if not (n.account == account and n.bank == bank)
+                ]
+            case ev.ActionRefused():
+                self._refusals.append(
+                    Refusal(event.on, event.action, event.contract, event.reason, event.enterprise)
+                )
+            case _:
+                pass
+
+    # --- writing -----------------------------------------------------------------------------
+
+    def _append(self, batch: Batch, idempotency_key: str | None) -> bool:
+        """Append ``batch`` atomically; False when the key was already used (nothing written)."""
+        writes = [(s, self._versions.get(s, 0), events) for s, events in batch if events]
+        if not writes:
+            return True
+        result = self.store.append_many(writes, idempotency_key=idempotency_key)
+        self._catch_up()
+        return not result.duplicate
+
+    def _act(self, on: dt.date | None, key: str | None, build: Callable[[dt.date], Batch]) -> dt.date:
+        """Catch up, advance the clock to ``on``, decide and append; retry on a conflict."""
+        self._catch_up()
+        if key is not None and self.store.idempotency_result(key) is not None:
+            return on or self.today
+        day = on if on is not None else self.clock.today()
+        if self._today is not None and day < self._today:
+            raise ClockError(f"{day} is before the ledger's clock ({self.today})")
+        for attempt in range(MAX_RETRIES):
+            try:
+                self._advance(day)
+                self._append(build(day), key)
+                return day
+            except ConcurrencyError:
+                if attempt == MAX_RETRIES - 1:
+                    raise
+                self._catch_up()
+                if key is not None and self.store.idempotency_result(key) is not None:
+                    return day
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _contract_batch(self, contract: str, command: cmd.Command, day: dt.date) -> Batch:
+        events = decide(self._state(contract), command, day, self.calendar, self.rules)
+        return [(CONTRACT + contract, events)]
+
+    def _state(self, contract: str) -> ContractState:
+        try:
+            return self._contracts[contract]
+        except KeyError:
+            raise UnknownContract(f"unknown contract {contract!r}") from None
+
+    # --- the clock ---------------------------------------------------------------------------
+
+    @property
+    def today(self) -> dt.date:
+        """The ledger's business date: the latest date it has processed."""
+        return self._today or self.clock.today()
+
+    def _advance(self, until: dt.date) -> None:
+        """Everything due up to and including ``until``, earliest first, contracts by id."""
+        while True:
+            day = self._next_due()
+            notice_day = min((n.notice_due for n in self._pending_notices), default=None)
+            if notice_day is not None and (day is None or notice_day <= day) and notice_day <= until:
+                notice = min(self._pending_notices, key=lambda n: n.notice_due)
+                due = ev.AuthorityNoticeDue(
+                    on=notice.notice_due, account=notice.account, bank=notice.bank
+                )
+                self._append([(LEDGER, [due])], None)
+                continue
+            if day is None or day > until:
+                return
+            contracts = sorted(c for d, c in self._due if d == day)
+            self._due = [(d, c) for d, c in self._due if d != day]
+            heapq.heapify(self._due)
+            for contract in dict.fromkeys(contracts):
+                state = self._contracts[contract]
+                if next_due(state) != day:
+                    continue
+                self._append(self._contract_batch(contract, cmd.Tick(), day), None)
+
+    def _next_due(self) -> dt.date | None:
+        while self._due:
+            day, contract = self._due[0]
+            if next_due(self._contracts[contract]) == day:
+                return day
+            heapq.heappop(self._due)
+        return None
+
+    def advance_to(self, day: dt.date) -> None:
+        """Run the clock to ``day``: every lapse, reminder, release and settlement due by then."""
+        self._catch_up()
+        if self._today is not None and day < self._today:
+            raise ClockError(f"{day} is before the ledger's clock ({self.today})")
+        for attempt in range(MAX_RETRIES):
+            try:
+                self._advance(day)
+                break
+            except ConcurrencyError:
+                if attempt == MAX_RETRIES - 1:
+                    raise
+                self._catch_up()
+        if self._today is None or day > self._today:
+            self._append([(LEDGER, [ev.ClockAdvanced(on=day)])], None)
+
+    def tick(self) -> dt.date:
+        """Live mode: process what fell due up to the clock's today."""
+        today = self.clock.today()
+        if today > self.today:
+            self.advance_to(today)
+        else:
+            self.advance_to(self.today)
+        return self.today
+
+    def run_until_idle(self, limit: dt.date | None = None) -> dt.date:
+        """Advance until nothing is pending (or ``limit``); returns the clock."""
+        while True:
+            self._catch_up()
+            day = self._next_due()
+            notice_day = min((n.notice_due for n in self._pending_notices), default=None)
+            candidates = [d for d in (day, notice_day) if d is not None]
+            if not candidates:
+                break
+            nxt = min(candidates)
+            if limit is not None and nxt > limit:
+                break
+            self.advance_to(max(nxt, self.today))
+        if limit is not None and limit > self.today:
+            self.advance_to(limit)
+        return self.today
+
+    # --- acts --------------------------------------------------------------------------------
+
+    def open_contract(
+        self, terms: ContractTerms, *, on: dt.date | None = None, idempotency_key: str | None = None
+    ) -> None:
+        """File a contract with the ledger; the rule pack refuses one it does not govern."""
+
+        def build(day: dt.date) -> Batch:
+            events = open_contract(
+                cmd.OpenContract(terms),
+                day,
+                self.rules,
+                custody_bank=self._banks["custody"],
+                supervision_bank=self._banks["supervision"],
+                suspended=self._suspended.get(terms.enterprise, False),
+                existing=self._contracts.get(terms.id),
+            )
+            if any(s.terms.filing_no == terms.filing_no for s in self._contracts.values()):
+                raise InputError(f"filing number {terms.filing_no!r} is already in the ledger")
+            return [(CONTRACT + terms.id, list(events))]
+
+        self._act(on, idempotency_key, build)
+
+    def _contract_act(
+        self, contract: str, command: cmd.Command, on: dt.date | None, key: str | None
+    ) -> None:
+        self._state(contract)
+        self._act(on, key, lambda day: self._contract_batch(contract, command, day))
+
+    def pay_deposit(
+        self,
+        contract: str,
+        amount: Decimal,
+        *,
+        channel: ev.Channel = "bank",
+        on: dt.date | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """The tenant pays (part of) the deposit into custody (Art. 9)."""
+        self._contract_act(contract, cmd.PayDeposit(amount, channel), on, idempotency_key)
+
+    def pay_rent(
+        self,
+        contract: str,
+        amount: Decimal,
+        *,
+        channel: ev.Channel = "bank",
+        on: dt.date | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """The tenant pays rent; more than 3 months goes into supervision (Art. 13)."""
+        self._contract_act(contract, cmd.PayRent(amount, channel), on, idempotency_key)
+
+    def return_home(
+        self,
+        contract: str,
+        *,
+        reason: ev.ReturnReason | None = None,
+        on: dt.date | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """The tenant returns the home: each fund with money held starts its refund."""
+        self._contract_act(contract, cmd.ReturnHome(reason), on, idempotency_key)
+
+    def propose_refund(
+        self,
+        contract: str,
+        fund: Fund,
+        deductions: Sequence[tuple[str, Decimal]] = (),
+        *,
+        on: dt.date | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """The enterprise's refund opinion, with itemised deductions (Art. 10, Art. 15)."""
+        items = tuple(ev.Deduction(item=item, amount=amount) for item, amount in deductions)
+        self._contract_act(contract, cmd.ProposeRefund(fund, items), on, idempotency_key)
+
+    def tenant_agree(
+        self,
+        contract: str,
+        fund: Fund,
+        *,
+        on: dt.date | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        self._contract_act(contract, cmd.TenantAgree(fund), on, idempotency_key)
+
+    def tenant_disagree(
+        self,
+        contract: str,
+        fund: Fund,
+        *,
+        on: dt.date | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        self._contract_act(contract, cmd.TenantDisagree(fund), on, idempotency_key)
+
+    def resolve(
+        self,
+        contract: str,
+        fund: Fund,
+        *,
+        via: ev.Resolution,
+        to_tenant: Decimal,
+        to_enterprise: Decimal,
+        on: dt.date | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """A negotiation, mediation, arbitration or court splits the disputed amount."""
+        command = cmd.Resolve(fund, via, to_tenant, to_enterprise)
+        self._contract_act(contract, command, on, idempotency_key)
+
+    def _enterprise_act(
+        self,
+        enterprise: str,
+        command: cmd.SuspendReleases | cmd.ResumeReleases,
+        on: dt.date | None,
+        key: str | None,
+    ) -> None:
+        def build(day: dt.date) -> Batch:
+            suspended = self._suspended.get(enterprise, False)
+            if isinstance(command, cmd.SuspendReleases):
+                if suspended:
+                    raise _already(enterprise)
+                event: ev.Event = ev.ReleasesSuspended(on=day, enterprise=enterprise)
+            else:
+                if not suspended:
+                    raise _not_suspended(enterprise)
+                event = ev.ReleasesResumed(on=day, enterprise=enterprise)
+            batch: Batch = [(ENTERPRISE + enterprise, [event])]
+            for contract in sorted(self._contracts):
+                if self._contracts[contract].terms.enterprise == enterprise:
+                    batch += self._contract_batch(contract, command, day)
+            return batch
+
+        self._act(on, key, build)
+
+    def suspend_releases(
+        self, enterprise: str, *, on: dt.date | None = None, idempotency_key: str | None = None
+    ) -> None:
+        """Art. 20: the district authority holds payments from supervision to ``enterprise``."""
+        self._enterprise_act(enterprise, cmd.SuspendReleases(enterprise), on, idempotency_key)
+
+    def resume_releases(
+        self, enterprise: str, *, on: dt.date | None = None, idempotency_key: str | None = None
+    ) -> None:
+        """What was held is paid at once, with interest to the day before payment."""
+        self._enterprise_act(enterprise, cmd.ResumeReleases(enterprise), on, idempotency_key)
+
+    def change_account(
+        self,
+        account: Account,
+        bank: str,
+        *,
+        on: dt.date | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """Art. 18: move the custody or supervision account to ``bank``; every balance moves."""
+
+        def build(day: dt.date) -> Batch:
+            old = self._banks[account]
+            if bank == old:
+                raise RuleViolation(f"the {account} account is already at {bank!r}")
+            due = self.calendar.nth_working_day(day, self.rules.authority_notice_working_days)
+            changed = ev.AccountChanged(
+                on=day,
+                account=account,
+                old_bank=old,
+                bank=bank,
+                notice_due=due,
+                provisional=self.calendar.is_provisional_span(day, due),
+            )
+            batch: Batch = [(LEDGER, [changed])]
+            migrate = cmd.MigrateFunds(account, old, bank)
+            for contract in sorted(self._contracts):
+                batch += self._contract_batch(contract, migrate, day)
+            return batch
+
+        self._act(on, idempotency_key, build)
+
+    def record_refusal(
+        self,
+        *,
+        on: dt.date,
+        action: str,
+        error: EscrowError,
+        contract: str | None = None,
+        enterprise: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """Note a refused act for the run report; the contract itself is unchanged."""
+        refused = ev.ActionRefused(
+            on=on,
+            action=action,
+            contract=contract,
+            enterprise=enterprise,
+            error=type(error).__name__,
+            reason=str(error),
+        )
+        self._catch_up()
+        if idempotency_key is not None and self.store.idempotency_result(idempotency_key):
+            return
+        self._append([(LEDGER, [refused])], idempotency_key)
+
+    # --- queries -----------------------------------------------------------------------------
+
+    def contract_ids(self) -> list[str]:
+        self._catch_up()
+        return sorted(self._contracts)
+
+    def contract_for_filing(self, filing_no: str) -> str:
+        self._catch_up()
+        for contract, state in self._contracts.items():
+            if state.terms.filing_no == filing_no:
+                return contract
+        raise UnknownContract(f"no contract with filing number {filing_no!r}")
+
+    def state_as_of(self, contract: str, as_of: dt.date | None = None) -> ContractState:
+        """The contract's state from its events dated up to ``as_of`` (all when None)."""
+        self._catch_up()
+        current = self._state(contract)
+        if as_of is None or as_of >= self.today:
+            return current
+        state: ContractState | None = None
+        for stored in self.store.load(CONTRACT + contract):
+            if stored.event.on > as_of:
+                break
+            event = stored.event
+            state = open_state(event) if isinstance(event, ev.ContractOpened) else (
+                evolve(state, event) if state is not None else None
+            )
+        if state is None:
+            raise UnknownContract(f"contract {contract!r} was not yet in the ledger on {as_of}")
+        return state
+
+    def balances(
+        self,
+        contract: str | None = None,
+        *,
+        filing_no: str | None = None,
+        as_of: dt.date | None = None,
+    ) -> Balance:
+        """Art. 19: what is held for a contract (by id or filing number) as of a date."""
+        if (contract is None) == (filing_no is None):
+            raise InputError("give exactly one of contract or filing_no")
+        cid = contract if contract is not None else self.contract_for_filing(filing_no or "")
+        day = as_of or self.today
+        state = self.state_as_of(cid, as_of)
+        return balance_of(state, day, self.rules.rate_table, self.rules.day_basis)
+
+    def entries(self) -> list[Entry]:
+        self._catch_up()
+        return list(self._entries)
+
+    def transfers(
+        self, contract: str | None = None, *, as_of: dt.date | None = None
+    ) -> list[Transfer]:
+        """Every money movement in the order executed (dated up to ``as_of``)."""
+        return [
+            t
+            for e in self.entries()
+            for t in e.transfers
+            if (contract is None or t.contract == contract) and (as_of is None or t.date <= as_of)
+        ]
+
+    def notices(self, contract: str | None = None, *, as_of: dt.date | None = None) -> list[Notice]:
+        return [
+            n
+            for e in self.entries()
+            for n in e.notices
+            if (contract is None or n.contract == contract) and (as_of is None or n.date <= as_of)
+        ]
+
+    def deadlines(
+        self, contract: str | None = None, *, as_of: dt.date | None = None
+    ) -> list[Deadline]:
+        """Open deadlines and scheduled movements, as the ledger stood on ``as_of``."""
+        self._catch_up()
+        ids = [contract] if contract is not None else sorted(self._contracts)
+        out: list[Deadline] = []
+        for cid in ids:
+            try:
+                state = self.state_as_of(cid, as_of)
+            except UnknownContract:
+                if contract is not None:
+                    raise
+                continue
+            out += deadlines_of(state)
+        return sorted(out, key=lambda d: (d.date, d.contract, d.fund, d.kind))
+
+    def refusals(self) -> list[Refusal]:
+        self._catch_up()
+        return list(self._refusals)
+
+    def held(self) -> dict[str, dict[Fund, Decimal]]:
+        self._catch_up()
+        return {
+            c: {"deposit": s.held("deposit"), "rent": s.held("rent")}
+            for c, s in sorted(self._contracts.items())
+        }
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _already(enterprise: str) -> EscrowError:
+    return AlreadySuspended(f"releases to enterprise {enterprise} are already suspended")
+
+
+def _not_suspended(enterprise: str) -> EscrowError:
+    return NotSuspended(f"releases to enterprise {enterprise} are not suspended")
+
+
+def open_ledger(
+    url: str, config: LedgerConfig | None = None, *, clock: Clock | None = None
+) -> Ledger:
+    """Open (or create) the ledger at ``url``: a SQLite path or URL, or a PostgreSQL URL."""
+    store = open_store(url, CODEC, clock)
+    try:
+        return Ledger(store, config, clock)
+    except BaseException:
+        store.close()
+        raise
