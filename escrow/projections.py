@@ -108,9 +108,7 @@ class Balance:
     rent: FundBalance
 
 
-def balance_of(
-    state: ContractState, as_of: dt.date, table: RateTable, day_basis: int
-) -> Balance:
+def balance_of(state: ContractState, as_of: dt.date, table: RateTable, day_basis: int) -> Balance:
     funds: dict[Fund, FundBalance] = {}
     for fund in FUNDS:
         pieces: list[tuple[dt.date, Decimal]] = [
@@ -127,7 +125,9 @@ def balance_of(
             interest = ZERO
         funds[fund] = FundBalance(fund, state.held(fund), interest, tuple(sorted(pieces)))
     t = state.terms
-    return Balance(t.id, t.filing_no, t.tenant, t.enterprise, as_of, funds["deposit"], funds["rent"])
+    return Balance(
+        t.id, t.filing_no, t.tenant, t.enterprise, as_of, funds["deposit"], funds["rent"]
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,7 +161,9 @@ def deadlines_of(state: ContractState) -> list[Deadline]:
     for payout in state.payouts:
         if payout.execute_on is not None:
             out.append(
-                Deadline(payout.execute_on, c, payout.fund, "settlement", f"{payout.kind} to {payout.to}")
+                Deadline(
+                    payout.execute_on, c, payout.fund, "settlement", f"{payout.kind} to {payout.to}"
+                )
             )
     for lot in state.rent_lots:
         day = next_release(state, lot)

@@ -198,7 +198,9 @@ class Ledger:
         self._catch_up()
         return not result.duplicate
 
-    def _act(self, on: dt.date | None, key: str | None, build: Callable[[dt.date], Batch]) -> dt.date:
+    def _act(
+        self, on: dt.date | None, key: str | None, build: Callable[[dt.date], Batch]
+    ) -> dt.date:
         """Catch up, advance the clock to ``on``, decide and append; retry on a conflict."""
         self._catch_up()
         if key is not None and self.store.idempotency_result(key) is not None:
@@ -241,7 +243,11 @@ class Ledger:
         while True:
             day = self._next_due()
             notice_day = min((n.notice_due for n in self._pending_notices), default=None)
-            if notice_day is not None and (day is None or notice_day <= day) and notice_day <= until:
+            if (
+                notice_day is not None
+                and (day is None or notice_day <= day)
+                and notice_day <= until
+            ):
                 notice = min(self._pending_notices, key=lambda n: n.notice_due)
                 due = ev.AuthorityNoticeDue(
                     on=notice.notice_due, account=notice.account, bank=notice.bank
@@ -537,8 +543,10 @@ class Ledger:
             if stored.event.on > as_of:
                 break
             event = stored.event
-            state = open_state(event) if isinstance(event, ev.ContractOpened) else (
-                evolve(state, event) if state is not None else None
+            state = (
+                open_state(event)
+                if isinstance(event, ev.ContractOpened)
+                else (evolve(state, event) if state is not None else None)
             )
         if state is None:
             raise UnknownContract(f"contract {contract!r} was not yet in the ledger on {as_of}")

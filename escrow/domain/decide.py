@@ -16,11 +16,12 @@ from escrow.domain import commands as cmd
 from escrow.domain import events as ev
 from escrow.domain.decision import Decision
 from escrow.domain.ledger import check_no_overdraft
-from escrow.domain.payouts import execute
 from escrow.domain.payments import pay_deposit, pay_rent
+from escrow.domain.payouts import execute
 from escrow.domain.refund import agree, disagree, lapse, next_lapse, propose, resolve, return_home
 from escrow.domain.state import ContractState
 from escrow.domain.supervision import next_release, release, resume, suspend
+from escrow.domain.terms import FUND_OF_ACCOUNT
 from escrow.errors import ClockError, DuplicateContract
 from escrow.rules import RulePack
 
@@ -74,7 +75,7 @@ def decide(
 
 def _migrate(d: Decision, c: cmd.MigrateFunds) -> None:
     """Art. 18: every balance of the account moves; lots keep their arrival dates."""
-    fund = "deposit" if c.account == "custody" else "rent"
+    fund = FUND_OF_ACCOUNT[c.account]
     d.emit(
         ev.FundsMigrated(
             on=d.today,

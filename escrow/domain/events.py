@@ -13,8 +13,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from escrow.domain.event_base import Event
-from escrow.domain.terms import Account, Channel, ContractTerms, Fund, Resolution, ReturnReason
+from escrow.domain.event_base import Event as Event
+from escrow.domain.terms import Account, ContractTerms, Fund
+from escrow.domain.terms import Channel as Channel
+from escrow.domain.terms import Resolution as Resolution
+from escrow.domain.terms import ReturnReason as ReturnReason
 
 
 class Frozen(BaseModel):
@@ -76,7 +79,7 @@ class ClockAdvanced(Event):
 
 
 class AccountChanged(Event):
-    """Art. 18: the fund centre moved an account to a new bank; the authority is told by ``notice_due``."""
+    """Art. 18: the account moved to a new bank; tell the authority by ``notice_due``."""
 
     type: Literal["account_changed"] = "account_changed"
     account: Account
@@ -154,7 +157,7 @@ class HomeReturned(Event):
 
 
 class RefundWorkflowOpened(Event):
-    """Something is held for this fund at the return: the enterprise owes an opinion by ``deadline``."""
+    """Money is held for this fund at the return: an opinion is owed by ``deadline``."""
 
     type: Literal["refund_workflow_opened"] = "refund_workflow_opened"
     fund: Fund

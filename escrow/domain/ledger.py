@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Iterable, MutableMapping
 from decimal import Decimal
 from typing import Literal
 
 from escrow.domain import events as ev
 from escrow.domain.state import ContractState, evolve
-from escrow.domain.terms import ACCOUNT_OF_FUND, Fund
+from escrow.domain.terms import ACCOUNT_OF_FUND, FUND_OF_ACCOUNT, FUNDS, Fund
 from escrow.errors import Overdraft
 from escrow.money import ZERO
 
@@ -67,7 +67,16 @@ def transfers_of(state: ContractState, event: ev.Event) -> list[Transfer]:
             to = escrow_account(state, "deposit")
             return [
                 Transfer(
-                    on, c, "deposit", "payment_in", tenant, "custody", amount, ZERO, tenant, to,
+                    on,
+                    c,
+                    "deposit",
+                    "payment_in",
+                    tenant,
+                    "custody",
+                    amount,
+                    ZERO,
+                    tenant,
+                    to,
                     channel,
                 )
             ]
@@ -75,15 +84,33 @@ def transfers_of(state: ContractState, event: ev.Event) -> list[Transfer]:
             to = escrow_account(state, "rent")
             return [
                 Transfer(
-                    on, c, "rent", "payment_in", tenant, "supervision", amount, ZERO, tenant, to,
+                    on,
+                    c,
+                    "rent",
+                    "payment_in",
+                    tenant,
+                    "supervision",
+                    amount,
+                    ZERO,
+                    tenant,
+                    to,
                     channel,
                 )
             ]
         case ev.RentReceived(amount=amount, channel=channel, on=on):
             return [
                 Transfer(
-                    on, c, "rent", "direct_rent", tenant, enterprise, amount, ZERO, tenant,
-                    enterprise, channel,
+                    on,
+                    c,
+                    "rent",
+                    "direct_rent",
+                    tenant,
+                    enterprise,
+                    amount,
+                    ZERO,
+                    tenant,
+                    enterprise,
+                    channel,
                 )
             ]
         case ev.PayoutExecuted(fund=fund, payout=no, pieces=pieces, interest_to=interest_to, on=on):
@@ -107,11 +134,19 @@ def transfers_of(state: ContractState, event: ev.Event) -> list[Transfer]:
         case ev.FundsMigrated(principal=principal) if principal == ZERO:
             return []
         case ev.FundsMigrated(account=account, principal=principal, old_bank=old, bank=new, on=on):
-            fund: Fund = "deposit" if account == "custody" else "rent"
+            moved = FUND_OF_ACCOUNT[account]
             return [
                 Transfer(
-                    on, c, fund, "migration", account, account, principal, ZERO,
-                    escrow_account(state, fund, old), escrow_account(state, fund, new),
+                    on,
+                    c,
+                    moved,
+                    "migration",
+                    account,
+                    account,
+                    principal,
+                    ZERO,
+                    escrow_account(state, moved, old),
+                    escrow_account(state, moved, new),
                 )
             ]
         case _:
@@ -162,13 +197,8 @@ def check_no_overdraft(state: ContractState, events: Iterable[ev.Event]) -> None
     Starts from what the contract holds in each account and posts every transfer in turn.
     """
     balances: dict[str, Decimal] = {}
-    for fund in ("deposit", "rent"):
-        balances[escrow_account(state, fund)] = state.held(fund)  # type: ignore[arg-type]
+    for fund in FUNDS:
+        balances[escrow_account(state, fund)] = state.held(fund)
     for event in events:
         post(balances, transfers_of(state, event))
         state = evolve(state, event)
-
-
-def iter_transfers(states_and_events: Iterable[tuple[ContractState, ev.Event]]) -> Iterator[Transfer]:
-    for state, event in states_and_events:
-        yield from transfers_of(state, event)

@@ -113,7 +113,9 @@ def _answerable(d: Decision, fund: Fund) -> Workflow:
     if wf.stage == "awaiting_opinion":
         raise NothingToAnswer(f"{who}: there is no {fund} refund opinion to answer yet")
     if wf.outcome == "refunded_in_full":
-        raise NothingToAnswer(f"{who}: the {fund} opinion deducted nothing; there is nothing to answer")
+        raise NothingToAnswer(
+            f"{who}: the {fund} opinion deducted nothing; there is nothing to answer"
+        )
     if wf.outcome == "enterprise_deadline_missed":
         raise NothingToAnswer(f"{who}: the enterprise gave no {fund} opinion in time")
     if wf.outcome == "deemed_agreed":

@@ -24,7 +24,7 @@ class Lot:
     remaining: Decimal
     """Principal not yet taken by any payout instruction."""
     next_release: int = 0
-    """Rent tranches: the next release (0 = the first 3 months, k = the k-th monthly anniversary)."""
+    """Tranches: the next release (0: the first 3 months; k: the k-th monthly anniversary)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,7 +125,9 @@ def _take(lots: tuple[Lot, ...], pieces: tuple[ev.Piece, ...]) -> tuple[Lot, ...
     for piece in pieces:
         taken[piece.lot] = taken.get(piece.lot, ZERO) + piece.principal
     return tuple(
-        dataclasses.replace(lot, remaining=lot.remaining - taken[lot.no]) if lot.no in taken else lot
+        dataclasses.replace(lot, remaining=lot.remaining - taken[lot.no])
+        if lot.no in taken
+        else lot
         for lot in lots
     )
 
@@ -147,7 +149,7 @@ def open_state(event: ev.ContractOpened) -> ContractState:
     )
 
 
-def evolve(state: ContractState, event: ev.Event) -> ContractState:  # noqa: C901 - one case per event
+def evolve(state: ContractState, event: ev.Event) -> ContractState:
     """The state after ``event``. Pure: the same events always fold to the same state."""
     s = dataclasses.replace(state, last_date=max(state.last_date or event.on, event.on))
     match event:

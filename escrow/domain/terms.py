@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, model_validator
 
 Fund = Literal["deposit", "rent"]
-"""The deposit sits in the custody account (押金托管账户); prepaid rent in supervision (租金监管账户)."""
+"""The deposit sits in custody (押金托管账户); prepaid rent in supervision (租金监管账户)."""
 
 FUNDS: tuple[Fund, ...] = ("deposit", "rent")
 
@@ -18,7 +18,7 @@ Channel = Literal["bank", "ecny"]
 
 ReturnReason = Literal["expiry", "termination"]
 Resolution = Literal["negotiation", "mediation", "arbitration", "court"]
-"""Art. 11 / Art. 16: own negotiation, mediation by the association (中介协会), arbitration, court."""
+"""Art. 11 / Art. 16: negotiation, mediation by the association (中介协会), arbitration, court."""
 
 Account = Literal["custody", "supervision"]
 

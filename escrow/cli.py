@@ -1,0 +1,267 @@
+"""The ``escrow`` command line: thin, parse → call → render (rich tables or ``--json``).
+
+Every refusal is an :class:`~escrow.errors.EscrowError`; the CLI turns it into one line on
+stderr, ``escrow: <message>``, and exit code 2 (DESIGN.md, principle 7). Usage errors (an unknown
+option, a missing argument) exit 2 as well. A traceback means a bug, never bad input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from typer.core import TyperGroup
+
+from escrow import __version__
+from escrow.calendar import WorkdayCalendar
+from escrow.errors import EscrowError, InputError
+from escrow.interest import BUILTIN_TABLES, DEFAULT_RATE_TABLE, RateTable, rate_table
+from escrow.scenario import load_scenario
+
+__all__ = ["app", "main"]
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+_COUNT = re.compile(r"[0-9]{1,6}", re.ASCII)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split("\n")).replace("\r", " ")
+
+
+def _fail(message: str) -> NoReturn:
+    """Print ``escrow: <message>`` (one line) on stderr and exit 2."""
+    typer.echo(f"escrow: {_one_line(message)}", err=True)
+    raise typer.Exit(code=2)
+
+
+class _EscrowGroup(TyperGroup):
+    """The root command group: any EscrowError below it becomes one line and exit code 2."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EscrowError as exc:
+            _fail(str(exc))
+
+
+app = typer.Typer(
+    name="escrow",
+    cls=_EscrowGroup,
+    help=(
+        "escrow keeps the books of Beijing rental deposit custody and rent supervision"
+        " (京建法〔2024〕8号) as an event-sourced ledger. Give it a scenario file of contracts"
+        " and of what the parties do, and it works out deadlines, refunds, releases and interest"
+        " by the rules."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+calendar_app = typer.Typer(
+    help="Working days of mainland China's official calendar, with make-up days (rule 21).",
+    no_args_is_help=True,
+)
+rates_app = typer.Typer(
+    help="Demand-deposit rate tables used for deposit and rent interest (rule 14).",
+    no_args_is_help=True,
+)
+app.add_typer(calendar_app, name="calendar")
+app.add_typer(rates_app, name="rates")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"escrow {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Show the version and exit.", callback=_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """escrow: the books of Beijing rental deposit custody and rent supervision."""
+
+
+# --- argument parsing
+
+
+def _parse_date(text: str, name: str) -> dt.date:
+    """A command-line date (YYYY-MM-DD); InputError naming the argument otherwise."""
+    if _DATE.fullmatch(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    shown = repr(text) if len(text) <= 40 else repr(text[:37]) + "…"
+    raise InputError(f"{name}: {shown} is not a date (expected YYYY-MM-DD, e.g. 2025-09-30)")
+
+
+def _parse_count(text: str, name: str) -> int:
+    """A command-line count of working days, >= 1."""
+    if _COUNT.fullmatch(text) and int(text) >= 1:
+        return int(text)
+    shown = repr(text) if len(text) <= 40 else repr(text[:37]) + "…"
+    raise InputError(f"{name}: {shown} is not a whole number of days from 1 to 999999")
+
+
+def _print_json(data: object) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _provisional_years(calendar: WorkdayCalendar, start: dt.date, end: dt.date) -> list[int]:
+    """Years of ``(start, end]`` (or of ``end`` alone) whose official schedule is unknown."""
+    first = min(start + dt.timedelta(days=1), end).year
+    return [
+        year for year in range(first, end.year + 1) if calendar.is_provisional(dt.date(year, 1, 1))
+    ]
+
+
+def _provisional_note(years: list[int]) -> str:
+    if not years:
+        return ""
+    listed = ", ".join(str(year) for year in years)
+    noun = "schedule" if len(years) == 1 else "schedules"
+    return f" (provisional: {listed} {noun} not yet published)"
+
+
+# --- escrow calendar
+
+_JSON = typer.Option("--json", help="Print JSON instead of text.")
+
+
+@calendar_app.command("next-working-day", context_settings={"ignore_unknown_options": True})
+def next_working_day(
+    date: Annotated[
+        str, typer.Argument(metavar="DATE", help="The start day, YYYY-MM-DD (never counted).")
+    ],
+    n: Annotated[str, typer.Argument(metavar="N", help="How many working days after DATE.")],
+    as_json: Annotated[bool, _JSON] = False,
+) -> None:
+    """Print the N-th working day after DATE (DATE itself does not count; Civil Code Art. 201)."""
+    start = _parse_date(date, "DATE")
+    count = _parse_count(n, "N")
+    calendar = WorkdayCalendar()
+    result = calendar.nth_working_day(start, count)
+    years = _provisional_years(calendar, start, result)
+    if as_json:
+        _print_json(
+            {
+                "start": start.isoformat(),
+                "n": count,
+                "working_day": result.isoformat(),
+                "provisional": bool(years),
+                "provisional_years": years,
+            }
+        )
+        return
+    typer.echo(result.isoformat() + _provisional_note(years))
+
+
+@calendar_app.command("is-working-day", context_settings={"ignore_unknown_options": True})
+def is_working_day(
+    date: Annotated[str, typer.Argument(metavar="DATE", help="The day to ask about, YYYY-MM-DD.")],
+    as_json: Annotated[bool, _JSON] = False,
+) -> None:
+    """Tell whether DATE is a working day (weekends and holidays are off, make-up days are on)."""
+    day = _parse_date(date, "DATE")
+    calendar = WorkdayCalendar()
+    working = calendar.is_working_day(day)
+    years = _provisional_years(calendar, day, day)
+    if as_json:
+        _print_json({"date": day.isoformat(), "working_day": working, "provisional": bool(years)})
+        return
+    verdict = "a working day" if working else "not a working day"
+    typer.echo(f"{day.isoformat()} ({day:%A}) is {verdict}{_provisional_note(years)}")
+
+
+# --- escrow rates
+
+
+@rates_app.command("show")
+def rates_show(
+    table: Annotated[
+        str | None,
+        typer.Option("--table", metavar="NAME", help="Show only this table (default: all)."),
+    ] = None,
+    as_json: Annotated[bool, _JSON] = False,
+) -> None:
+    """Show the built-in demand-deposit rate tables: effective date and annual rate."""
+    tables: list[RateTable] = (
+        [rate_table(table)] if table is not None else list(BUILTIN_TABLES.values())
+    )
+    if as_json:
+        _print_json(
+            [
+                {
+                    "name": t.name,
+                    "default": t.name == DEFAULT_RATE_TABLE,
+                    "rows": [
+                        {
+                            "from": row.effective.isoformat(),
+                            "annual_percent": str(row.annual_percent),
+                        }
+                        for row in t.rows
+                    ],
+                }
+                for t in tables
+            ]
+        )
+        return
+    grid = Table(title="Demand-deposit rates (in force from the date given)")
+    grid.add_column("Table")
+    grid.add_column("Effective from")
+    grid.add_column("Annual %", justify="right")
+    for t in tables:
+        label = f"{t.name} (default)" if t.name == DEFAULT_RATE_TABLE else t.name
+        for i, row in enumerate(t.rows):
+            grid.add_row(
+                label if i == 0 else "", row.effective.isoformat(), str(row.annual_percent)
+            )
+        grid.add_section()
+    Console(highlight=False).print(grid)
+
+
+# --- escrow check
+
+
+@app.command("check")
+def check(
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="The scenario file (TOML) to validate.")
+    ],
+) -> None:
+    """Validate a scenario file without running it: prints 'ok: ...' or the first problem."""
+    scenario = load_scenario(file)
+    contracts = len(scenario.contracts)
+    actions = len(scenario.actions)
+    typer.echo(
+        f"ok: {scenario.name}, {contracts} contract{'s' if contracts != 1 else ''},"
+        f" {actions} action{'s' if actions != 1 else ''}"
+    )
+
+
+# --- escrow run / balance / deadlines
+# Ledger commands go here (added by the ledger work): each one parses its arguments, calls one
+# service function and renders its result; EscrowErrors are turned into one line by _EscrowGroup.
+
+
+def main() -> None:
+    """Console entry point (``escrow = "escrow.cli:main"``)."""
+    try:
+        app()
+    except EscrowError as exc:  # raised outside a command (e.g. while parsing root options)
+        typer.echo(f"escrow: {_one_line(str(exc))}", err=True)
+        sys.exit(2)
