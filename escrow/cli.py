@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -23,7 +25,16 @@ from escrow import __version__
 from escrow.calendar import WorkdayCalendar
 from escrow.errors import EscrowError, InputError
 from escrow.interest import BUILTIN_TABLES, DEFAULT_RATE_TABLE, RateTable, rate_table
+from escrow.render import (
+    balance_json,
+    deadline_json,
+    print_balance,
+    print_deadlines,
+    print_report,
+)
+from escrow.runner import run_scenario
 from escrow.scenario import load_scenario
+from escrow.service import open_ledger
 
 __all__ = ["app", "main"]
 
@@ -254,8 +265,119 @@ def check(
 
 
 # --- escrow run / balance / deadlines
-# Ledger commands go here (added by the ledger work): each one parses its arguments, calls one
-# service function and renders its result; EscrowErrors are turned into one line by _EscrowGroup.
+
+
+def _wide_console() -> Console:
+    """A console wide enough for the transfer table, even when stdout is not a terminal."""
+    return Console(highlight=False, width=max(Console().width, 132))
+
+
+def _existing_db(db: str) -> str:
+    """A database to read: a SQLite file must exist (reading never creates one)."""
+    if "://" not in db and not Path(db).is_file():
+        raise InputError(f"--db: no database at {db!r}")
+    if db.startswith("sqlite:///") and not Path(db[len("sqlite:///") :]).is_file():
+        raise InputError(f"--db: no database at {db!r}")
+    return db
+
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        metavar="PATH_OR_URL",
+        help="The ledger database: a SQLite file path, sqlite:///PATH or postgresql://…"
+        " (default: $ESCROW_DATABASE_URL).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout and nothing else.")]
+
+
+def _db_url(db: str | None, *, required: bool) -> str | None:
+    url = db or os.environ.get("ESCROW_DATABASE_URL") or None
+    if url is None and required:
+        raise InputError("--db: give the ledger database (or set ESCROW_DATABASE_URL)")
+    return url
+
+
+@app.command("run")
+def run(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The scenario file (TOML).")],
+    db: DbOption = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", metavar="DATE", help="Stop the clock on this date (YYYY-MM-DD)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a scenario through the ledger and print the report (INTERFACE.md).
+
+    Without --db the ledger lives in a temporary SQLite file that is removed afterwards. Re-running
+    a scenario on a database that already holds part of it continues where it stopped: each
+    action is applied once.
+    """
+    stop = _parse_date(until, "--until") if until is not None else None
+    scenario = load_scenario(file)
+    url = _db_url(db, required=False)
+    console = _wide_console()
+    if url is None:
+        with tempfile.TemporaryDirectory(prefix="escrow-") as tmp:
+            report = run_scenario(scenario, str(Path(tmp) / "ledger.db"), until=stop)
+    else:
+        report = run_scenario(scenario, url, until=stop)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print_report(report, console)
+
+
+@app.command("balance")
+def balance(
+    db: DbOption = None,
+    contract: Annotated[
+        str | None, typer.Option("--contract", metavar="ID", help="The contract id.")
+    ] = None,
+    filing_no: Annotated[
+        str | None,
+        typer.Option("--filing-no", metavar="NO", help="The contract's filing number (备案编号)."),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", metavar="DATE", help="The balance as it stood on this date."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What a tenant sees (Art. 19): principal held per fund, its lots and interest so far."""
+    day = _parse_date(as_of, "--as-of") if as_of is not None else None
+    if (contract is None) == (filing_no is None):
+        raise InputError("give exactly one of --contract or --filing-no")
+    url = _existing_db(_db_url(db, required=True) or "")
+    with open_ledger(url) as ledger:
+        result = ledger.balances(contract, filing_no=filing_no, as_of=day)
+    if as_json:
+        _print_json(balance_json(result))
+    else:
+        print_balance(result, _wide_console())
+
+
+@app.command("deadlines")
+def deadlines(
+    db: DbOption = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", metavar="DATE", help="The deadlines open on this date."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Open deadlines (refund opinions, tenant answers) and scheduled settlements and releases."""
+    day = _parse_date(as_of, "--as-of") if as_of is not None else None
+    url = _existing_db(_db_url(db, required=True) or "")
+    with open_ledger(url) as ledger:
+        result = ledger.deadlines(as_of=day)
+    if as_json:
+        _print_json([deadline_json(d) for d in result])
+    else:
+        print_deadlines(result, _wide_console())
 
 
 def main() -> None:
