@@ -1,3 +1,63 @@
-"""escrow: the books of Beijing rental deposit custody and rent supervision."""
+"""escrow: the books of Beijing rental deposit custody and rent supervision.
+
+An event-sourced ledger of 京建法〔2024〕8号: tenants' deposits in custody, prepaid rent in
+supervision, refund negotiations on the official Chinese workday calendar, interest at the
+demand-deposit rate. Open a ledger with :func:`open_ledger` and act on it through
+:class:`Ledger`; refusals raise a named :class:`EscrowError` and write nothing.
+"""
+
+from escrow.config import LedgerConfig
+from escrow.domain.terms import ContractTerms
+from escrow.errors import (
+    AlreadyAnswered,
+    AlreadySuspended,
+    ClockError,
+    ConcurrencyError,
+    ContractRefused,
+    DeadlinePassed,
+    DeductionsExceedHeld,
+    DuplicateContract,
+    EscrowError,
+    InputError,
+    NoDispute,
+    NoRefundWorkflow,
+    NothingToAnswer,
+    NotSuspended,
+    OpinionAlreadyGiven,
+    Overdraft,
+    RuleViolation,
+    SplitMismatch,
+    TenancyEnded,
+    UnknownContract,
+)
+from escrow.service import Ledger, open_ledger
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "AlreadyAnswered",
+    "AlreadySuspended",
+    "ClockError",
+    "ConcurrencyError",
+    "ContractRefused",
+    "ContractTerms",
+    "DeadlinePassed",
+    "DeductionsExceedHeld",
+    "DuplicateContract",
+    "EscrowError",
+    "InputError",
+    "Ledger",
+    "LedgerConfig",
+    "NoDispute",
+    "NoRefundWorkflow",
+    "NotSuspended",
+    "NothingToAnswer",
+    "OpinionAlreadyGiven",
+    "Overdraft",
+    "RuleViolation",
+    "SplitMismatch",
+    "TenancyEnded",
+    "UnknownContract",
+    "__version__",
+    "open_ledger",
+]
