@@ -1,0 +1,725 @@
+"""The event store: the only module that touches SQL.
+
+A narrow contract (DESIGN.md, principle 5): ``append(stream, expected_version, events)`` in one
+transaction with optimistic concurrency on a unique ``(stream, version)``; ``load`` of a stream;
+a global, gap-free ``position`` for ``read_all``; global idempotency keys for commands that come
+from outside; and a SHA-256 hash chain over every row so that ``verify`` can name the first row
+that was changed, deleted or moved.
+
+Backends are chosen by URL. SQLite (a ``sqlite:///`` URL or a plain file path) is the one shipped
+today; a backend only decides how to connect and how to open a *write* transaction that
+serialises appends (SQLite: ``BEGIN IMMEDIATE``), so a PostgreSQL backend can be added to
+``_BACKENDS`` and run the same contract tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii as _json_str
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+import sqlalchemy.exc as sa_exc
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from escrow.clock import Clock, SystemClock
+from escrow.domain.event_base import Event
+from escrow.errors import ConcurrencyError, IntegrityError, StoreError
+
+__all__ = [
+    "GENESIS_HASH",
+    "AppendResult",
+    "BatchResult",
+    "EventCodec",
+    "EventStore",
+    "PydanticCodec",
+    "StoredEvent",
+    "VerifyReport",
+    "open_store",
+]
+
+GENESIS_HASH = "0" * 64
+"""The ``prev_hash`` of position 1."""
+
+# --- codec ------------------------------------------------------------------------------------
+
+
+class EventCodec(Protocol):
+    """Turns events into (type, JSON text) and back."""
+
+    def encode(self, event: Event) -> tuple[str, str]:
+        """The event's type and its JSON text."""
+        ...
+
+    def decode(self, type_: str, data: str) -> Event:
+        """The event stored as ``data``; raises IntegrityError when it cannot be read."""
+        ...
+
+
+class PydanticCodec:
+    """An :class:`EventCodec` over a TypeAdapter of a discriminated union of Event subclasses.
+
+    The first event of each class is round-tripped on encode, so an event the adapter cannot
+    read back is refused before anything is written.
+    """
+
+    def __init__(self, adapter: TypeAdapter[Any]) -> None:
+        self._adapter = adapter
+        self._checked: set[type[Event]] = set()
+
+    def encode(self, event: Event) -> tuple[str, str]:
+        data = self._adapter.dump_json(event, warnings=False).decode()
+        cls = type(event)
+        if cls not in self._checked:
+            try:
+                back = self._adapter.validate_json(data)
+            except ValidationError as exc:
+                raise StoreError(
+                    f"event type {event.type!r} ({cls.__name__}) is not one this codec can"
+                    f" read back: {_first_error(exc)}"
+                ) from None
+            if type(back) is not cls or back != event:
+                raise StoreError(f"event type {event.type!r} does not survive a round trip")
+            self._checked.add(cls)
+        return event.type, data
+
+    def decode(self, type_: str, data: str) -> Event:
+        try:
+            event = self._adapter.validate_json(data)
+        except ValidationError as exc:
+            raise IntegrityError(
+                f"cannot decode event of type {type_!r}: {_first_error(exc)}"
+            ) from None
+        if not isinstance(event, Event) or event.type != type_:
+            raise IntegrityError(f"stored type {type_!r} does not match the decoded event")
+        return event
+
+
+def _first_error(exc: ValidationError) -> str:
+    errors = exc.errors()
+    return str(errors[0]["msg"]) if errors else str(exc)
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as stored: where it sits globally and in its stream, and when it was recorded."""
+
+    position: int
+    stream: str
+    version: int
+    event: Event
+    recorded_at: dt.datetime
+
+    @property
+    def effective_date(self) -> dt.date:
+        """The business date the event belongs to (``event.on``)."""
+        return self.event.on
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What one append wrote to one stream.
+
+    For an empty append ``first_version`` and ``first_position`` are 0, ``last_version`` is the
+    stream's version and ``last_position`` the position of the stream's last event (0 if none).
+    """
+
+    stream: str
+    first_version: int
+    last_version: int
+    first_position: int
+    last_position: int
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What one :meth:`EventStore.append_many` wrote: one result per stream, in order."""
+
+    results: tuple[AppendResult, ...]
+    duplicate: bool
+
+    @property
+    def first_position(self) -> int:
+        """The first position written (0 when nothing was)."""
+        return min((r.first_position for r in self.results if r.first_position), default=0)
+
+    @property
+    def last_position(self) -> int:
+        """The last position written (0 when nothing was)."""
+        return max((r.last_position for r in self.results if r.first_position), default=0)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    """The outcome of walking the hash chain: the first row that breaks it, if any."""
+
+    ok: bool
+    events_checked: int
+    first_bad_position: int | None
+    reason: str | None
+
+
+# --- schema -----------------------------------------------------------------------------------
+
+_metadata = sa.MetaData()
+
+_events = sa.Table(
+    "events",
+    _metadata,
+    sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("stream", sa.String, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("type", sa.String, nullable=False),
+    sa.Column("effective_date", sa.String(10), nullable=False),
+    sa.Column("recorded_at", sa.String, nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("idempotency_key", sa.String, nullable=True, unique=True),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.UniqueConstraint("stream", "version", name="uq_events_stream_version"),
+)
+
+# The key also sits on the first row of its append; this table records where the append ended,
+# so a duplicate can be answered with the original result.
+_idempotency = sa.Table(
+    "idempotency_keys",
+    _metadata,
+    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("first_position", sa.Integer, nullable=False),
+    sa.Column("last_position", sa.Integer, nullable=False),
+)
+
+_INSERT_EVENT = _events.insert().values({c.name: sa.bindparam(c.name) for c in _events.columns})
+_INSERT_KEY = _idempotency.insert()
+_HEAD = sa.select(_events.c.position, _events.c.hash).order_by(_events.c.position.desc()).limit(1)
+_LAST_POSITION = sa.select(sa.func.coalesce(sa.func.max(_events.c.position), 0))
+_STREAM_HEAD = sa.select(_events.c.version, _events.c.position).where(
+    _events.c.stream == sa.bindparam("stream"),
+    _events.c.version
+    == sa.select(sa.func.max(_events.c.version))
+    .where(_events.c.stream == sa.bindparam("stream"))
+    .scalar_subquery(),
+)
+_STORED_COLUMNS = (
+    _events.c.position,
+    _events.c.stream,
+    _events.c.version,
+    _events.c.type,
+    _events.c.data,
+    _events.c.recorded_at,
+)
+_KEY_RANGE = sa.select(_idempotency.c.first_position, _idempotency.c.last_position).where(
+    _idempotency.c.key == sa.bindparam("key")
+)
+_RANGE_ROWS = (
+    sa.select(_events.c.position, _events.c.stream, _events.c.version)
+    .where(_events.c.position.between(sa.bindparam("lo"), sa.bindparam("hi")))
+    .order_by(_events.c.position)
+)
+_ALL_ROWS = sa.select(
+    _events.c.position,
+    _events.c.stream,
+    _events.c.version,
+    _events.c.type,
+    _events.c.effective_date,
+    _events.c.recorded_at,
+    _events.c.data,
+    _events.c.prev_hash,
+    _events.c.hash,
+).order_by(_events.c.position)
+
+
+def _chain_hash(
+    position: int,
+    stream: str,
+    version: int,
+    type_: str,
+    effective_date: str,
+    recorded_at: str,
+    data: str,
+    prev_hash: str,
+) -> str:
+    """SHA-256 (hex) of the canonical JSON array of a row's fields and its predecessor's hash.
+
+    The text is exactly ``json.dumps([...], separators=(",", ":"))`` (ASCII-escaped strings),
+    built with the C string escaper because this runs once per event.
+    """
+    canonical = "[%d,%s,%d,%s,%s,%s,%s,%s]" % (  # noqa: UP031 (fastest; same text as json.dumps)
+        position,
+        _json_str(stream),
+        version,
+        _json_str(type_),
+        _json_str(effective_date),
+        _json_str(recorded_at),
+        _json_str(data),
+        _json_str(prev_hash),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_recorded(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
+# --- backends ---------------------------------------------------------------------------------
+
+
+class _Backend(Protocol):
+    """How to reach one kind of database and how to open a serialised write transaction."""
+
+    url: str
+
+    def create_engine(self) -> Engine:
+        """A pooled engine; every connection configured for the store."""
+        ...
+
+    def write(self, engine: Engine) -> AbstractContextManager[Connection]:
+        """A connection in a write transaction that holds off every other writer until it ends."""
+        ...
+
+
+_BEGIN_OPTION = "escrow_begin"
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""How long a writer waits for the write lock before giving up (``PRAGMA busy_timeout``)."""
+
+SQLITE_SYNCHRONOUS = "FULL"
+"""``PRAGMA synchronous``. FULL rather than NORMAL: in WAL mode NORMAL may lose the last commits
+on a power cut, and an append acknowledged to a bank (idempotency key) must not be forgotten.
+FULL costs one fsync per append, not per event."""
+
+
+class _SqliteBackend:
+    """SQLite through pysqlite: WAL, a busy timeout, and ``BEGIN IMMEDIATE`` for writers."""
+
+    def __init__(self, path: str) -> None:
+        if path in ("", ":memory:") or path.startswith("file:"):
+            raise StoreError(
+                "an in-memory SQLite store is not supported: give a file path or sqlite:///path"
+            )
+        self.path = path
+        self.url = f"sqlite:///{path}"
+
+    def create_engine(self) -> Engine:
+        engine = sa.create_engine(
+            self.url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        )
+
+        @sa_event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+            # Take transaction control away from pysqlite; "begin" below emits our own BEGIN.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute(f"PRAGMA synchronous = {SQLITE_SYNCHRONOUS}")
+            finally:
+                cursor.close()
+
+        @sa_event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+
+    @contextmanager
+    def write(self, engine: Engine) -> Iterator[Connection]:
+        with engine.connect() as conn:
+            conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+            with conn.begin():
+                yield conn
+
+
+def _backend_for(url: str) -> _Backend:
+    if "://" not in url:
+        return _SqliteBackend(url)
+    try:
+        parsed = make_url(url)
+    except sa_exc.ArgumentError as exc:
+        raise StoreError(f"unsupported database URL {url!r}: {exc}") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.get_driver_name() in ("pysqlite", ""):
+        return _SqliteBackend(parsed.database or "")
+    raise StoreError(
+        f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}:"
+        " only SQLite (sqlite:///path or a file path) is available"
+    )
+
+
+# --- the store --------------------------------------------------------------------------------
+
+
+Write = tuple[str, int, Sequence[Event]]
+"""One stream's part of :meth:`EventStore.append_many`: (stream, expected_version, events)."""
+
+
+class EventStore:
+    """An append-only event store with optimistic concurrency, idempotency and a hash chain."""
+
+    def __init__(self, url: str, codec: EventCodec, clock: Clock | None = None) -> None:
+        self._backend = _backend_for(url)
+        self._url = self._backend.url
+        self._codec = codec
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._closed = False
+        with _errors():
+            self._engine = self._backend.create_engine()
+            self._insert_sql = str(_INSERT_EVENT.compile(dialect=self._engine.dialect))
+            try:
+                with self._backend.write(self._engine) as conn:
+                    for table in _metadata.sorted_tables:
+                        conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
+            except BaseException:
+                self._engine.dispose()
+                raise
+
+    @property
+    def url(self) -> str:
+        """The database URL (plain paths become ``sqlite:///path``)."""
+        return self._url
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def append(
+        self,
+        stream: str,
+        expected_version: int,
+        events: Sequence[Event],
+        idempotency_key: str | None = None,
+    ) -> AppendResult:
+        """Append ``events`` to ``stream`` if it is at ``expected_version``, in one transaction.
+
+        Raises ConcurrencyError (writing nothing) when the stream has moved on. A known
+        ``idempotency_key`` writes nothing and returns the original result with duplicate=True.
+        """
+        batch = self.append_many([(stream, expected_version, events)], idempotency_key)
+        return batch.results[0]
+
+    def append_many(
+        self, writes: Sequence[Write], idempotency_key: str | None = None
+    ) -> BatchResult:
+        """Append to several streams in one transaction: all of it is written, or none.
+
+        Each ``(stream, expected_version, events)`` is checked as in :meth:`append`; a stream
+        may appear only once. The idempotency key covers the whole batch.
+        """
+        self._check_open()
+        streams = [w[0] for w in writes]
+        if len(set(streams)) != len(streams):
+            raise StoreError("a stream may appear only once in one append")
+        if not writes:
+            raise StoreError("append_many needs at least one stream")
+        encoded = [
+            (stream, expected, [self._encode(e) for e in events])
+            for stream, expected, events in writes
+        ]
+        with _errors():
+            if not any(rows for _, _, rows in encoded):
+                with self._engine.connect() as conn:
+                    return self._append_nothing(conn, encoded, idempotency_key)
+            try:
+                with self._backend.write(self._engine) as conn:
+                    return self._append_rows(conn, encoded, idempotency_key)
+            except sa_exc.IntegrityError as exc:
+                # The unique (stream, version) or key constraint: another writer got there first.
+                raise ConcurrencyError(
+                    f"concurrent append refused by the store: {exc.orig}"
+                ) from None
+
+    def _encode(self, event: Event) -> tuple[str, str, str]:
+        type_, data = self._codec.encode(event)
+        return type_, event.on.isoformat(), data
+
+    def _append_nothing(
+        self,
+        conn: Connection,
+        encoded: list[tuple[str, int, list[tuple[str, str, str]]]],
+        key: str | None,
+    ) -> BatchResult:
+        if key is not None:
+            original = self._key_result(conn, key)
+            if original is not None:
+                return original
+        results = []
+        for stream, expected, _ in encoded:
+            version, position = self._stream_head(conn, stream)
+            _check_expected(stream, expected, version)
+            results.append(AppendResult(stream, 0, version, 0, position, duplicate=False))
+        return BatchResult(tuple(results), duplicate=False)
+
+    def _append_rows(
+        self,
+        conn: Connection,
+        encoded: list[tuple[str, int, list[tuple[str, str, str]]]],
+        key: str | None,
+    ) -> BatchResult:
+        if key is not None:
+            original = self._key_result(conn, key)
+            if original is not None:
+                return original
+        head = conn.execute(_HEAD).first()
+        position, prev_hash = (head[0], head[1]) if head is not None else (0, GENESIS_HASH)
+        first_position = position + 1
+        recorded_at = _utc_text(self._clock.now())
+        rows: list[tuple[Any, ...]] = []
+        results = []
+        for stream, expected, events in encoded:
+            version, stream_position = self._stream_head(conn, stream)
+            _check_expected(stream, expected, version)
+            if not events:
+                results.append(AppendResult(stream, 0, version, 0, stream_position, False))
+                continue
+            first = (version + 1, position + 1)
+            for type_, effective_date, data in events:
+                position += 1
+                version += 1
+                digest = _chain_hash(
+                    position, stream, version, type_, effective_date, recorded_at, data, prev_hash
+                )
+                # Column order of _events; the key goes on the first row of the append.
+                rows.append(
+                    (
+                        position,
+                        stream,
+                        version,
+                        type_,
+                        effective_date,
+                        recorded_at,
+                        data,
+                        key if position == first_position else None,
+                        prev_hash,
+                        digest,
+                    )
+                )
+                prev_hash = digest
+            results.append(AppendResult(stream, first[0], version, first[1], position, False))
+        self._insert(conn, rows)
+        if key is not None:
+            conn.execute(
+                _INSERT_KEY,
+                {"key": key, "first_position": first_position, "last_position": position},
+            )
+        return BatchResult(tuple(results), duplicate=False)
+
+    def _insert(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+        """One executemany straight to the driver (no per-row SQLAlchemy parameter handling)."""
+        if self._engine.dialect.positional:
+            conn.exec_driver_sql(self._insert_sql, rows)
+        else:
+            names = [c.name for c in _events.columns]
+            conn.exec_driver_sql(self._insert_sql, [dict(zip(names, r, strict=True)) for r in rows])
+
+    @staticmethod
+    def _stream_head(conn: Connection, stream: str) -> tuple[int, int]:
+        row = conn.execute(_STREAM_HEAD, {"stream": stream}).first()
+        return (row[0], row[1]) if row is not None else (0, 0)
+
+    @staticmethod
+    def _key_result(conn: Connection, key: str) -> BatchResult | None:
+        span = conn.execute(_KEY_RANGE, {"key": key}).first()
+        if span is None:
+            return None
+        results: list[AppendResult] = []
+        for position, stream, version in conn.execute(_RANGE_ROWS, {"lo": span[0], "hi": span[1]}):
+            last = results[-1] if results else None
+            if last is not None and last.stream == stream:
+                results[-1] = AppendResult(
+                    stream, last.first_version, version, last.first_position, position, True
+                )
+            else:
+                results.append(AppendResult(stream, version, version, position, position, True))
+        return BatchResult(tuple(results), duplicate=True)
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def load(self, stream: str, upto_version: int | None = None) -> list[StoredEvent]:
+        """The events of ``stream`` in version order (up to and including ``upto_version``)."""
+        query = sa.select(*_STORED_COLUMNS).where(_events.c.stream == stream)
+        if upto_version is not None:
+            query = query.where(_events.c.version <= upto_version)
+        return self._stored(query.order_by(_events.c.version))
+
+    def stream_version(self, stream: str) -> int:
+        """The stream's current version: the number of its events (0 for an unknown stream)."""
+        self._check_open()
+        with _errors(), self._engine.connect() as conn:
+            return self._stream_head(conn, stream)[0]
+
+    def read_all(self, after_position: int = 0, limit: int | None = None) -> list[StoredEvent]:
+        """Events of every stream after ``after_position``, in position order."""
+        query = (
+            sa.select(*_STORED_COLUMNS)
+            .where(_events.c.position > after_position)
+            .order_by(_events.c.position)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return self._stored(query)
+
+    def last_position(self) -> int:
+        """The position of the last event stored (0 for an empty store)."""
+        self._check_open()
+        with _errors(), self._engine.connect() as conn:
+            return int(conn.execute(_LAST_POSITION).scalar_one())
+
+    def streams(self, prefix: str = "") -> list[str]:
+        """The names of the streams that start with ``prefix`` (case-sensitive), sorted."""
+        self._check_open()
+        query = sa.select(_events.c.stream).distinct()
+        if prefix:
+            query = query.where(sa.func.substr(_events.c.stream, 1, len(prefix)) == prefix)
+        with _errors(), self._engine.connect() as conn:
+            names = conn.execute(query).scalars().all()
+        return sorted(n for n in names if n.startswith(prefix))
+
+    def idempotency_result(self, key: str) -> AppendResult | None:
+        """The result of the append that stored ``key`` (its first stream), or None."""
+        self._check_open()
+        with _errors(), self._engine.connect() as conn:
+            batch = self._key_result(conn, key)
+        return batch.results[0] if batch is not None and batch.results else None
+
+    def _stored(self, query: sa.Select[Any]) -> list[StoredEvent]:
+        self._check_open()
+        with _errors(), self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        decode = self._decode
+        return [
+            StoredEvent(p, s, v, decode(p, t, d), _parse_recorded(r)) for p, s, v, t, d, r in rows
+        ]
+
+    def _decode(self, position: int, type_: str, data: str) -> Event:
+        try:
+            return self._codec.decode(type_, data)
+        except Exception as exc:
+            raise IntegrityError(
+                f"cannot decode the event at position {position} (type {type_!r}): {exc}"
+            ) from None
+
+    # --- verifying ----------------------------------------------------------------------------
+
+    def verify(self) -> VerifyReport:
+        """Walk every row in position order and report the first one that breaks the chain.
+
+        Catches a changed row (hash mismatch), a deleted row (position gap or broken link), rows
+        moved between positions, version gaps and undecodable events. A chain rewritten from
+        some row to the end, or rows cut off the end, cannot be told from the chain alone.
+        """
+        self._check_open()
+        checked = 0
+        expected_position = 1
+        prev_hash = GENESIS_HASH
+        versions: dict[str, int] = {}
+        with _errors(), self._engine.connect() as conn:
+            result = conn.execution_options(yield_per=2000).execute(_ALL_ROWS)
+            for row in result:
+                position, stream, version, type_, eff, recorded, data, row_prev, digest = row
+                where = f"position {position} (stream {stream} version {version})"
+                problem: str | None = None
+                bad = position
+                if position != expected_position:
+                    bad = expected_position
+                    problem = (
+                        f"position gap after {expected_position - 1}: next stored is {position}"
+                        if position > expected_position
+                        else f"position {position} out of order after {expected_position - 1}"
+                    )
+                elif row_prev != prev_hash:
+                    problem = (
+                        f"chain broken: previous hash of position {position} does not match"
+                        + (f" position {position - 1}" if position > 1 else " the genesis hash")
+                    )
+                elif (
+                    _chain_hash(position, stream, version, type_, eff, recorded, data, row_prev)
+                    != digest
+                ):
+                    problem = f"hash mismatch at {where}"
+                elif version != versions.get(stream, 0) + 1:
+                    problem = (
+                        f"version gap at {where}: previous version was {versions.get(stream, 0)}"
+                    )
+                else:
+                    problem = self._check_payload(position, type_, eff, data)
+                if problem is not None:
+                    result.close()
+                    return VerifyReport(False, checked, bad, problem)
+                versions[stream] = version
+                prev_hash = digest
+                expected_position += 1
+                checked += 1
+        return VerifyReport(True, checked, None, None)
+
+    def _check_payload(self, position: int, type_: str, eff: str, data: str) -> str | None:
+        try:
+            event = self._decode(position, type_, data)
+        except IntegrityError as exc:
+            return str(exc)
+        if event.on.isoformat() != eff:
+            return f"effective date at position {position} does not match the event's date"
+        return None
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release every connection; the store cannot be used afterwards."""
+        if not self._closed:
+            self._closed = True
+            self._engine.dispose()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"the store at {self._url} is closed")
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"EventStore({self._url!r})"
+
+
+def open_store(url: str, codec: EventCodec, clock: Clock | None = None) -> EventStore:
+    """Open (creating if needed) the store at ``url``: a SQLite file path or database URL."""
+    return EventStore(url, codec, clock)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _check_expected(stream: str, expected: int, actual: int) -> None:
+    if expected != actual:
+        raise ConcurrencyError(
+            f"stream {stream!r} is at version {actual}, not the expected version {expected}"
+        )
+
+
+def _utc_text(now: dt.datetime) -> str:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise StoreError("the store's clock must give timezone-aware times")
+    return now.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn database failures into StoreError (EscrowErrors pass through)."""
+    try:
+        yield
+    except sa_exc.SQLAlchemyError as exc:
+        raise StoreError(f"database error: {getattr(exc, 'orig', None) or exc}") from exc

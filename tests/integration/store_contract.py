@@ -1,0 +1,768 @@
+"""The event-store contract: one suite that every backend runs unchanged.
+
+Subclass :class:`StoreContract` in a ``test_store_<backend>.py`` module and implement
+``make_url`` (a fresh, empty store per test) and ``execute_raw`` (run SQL on the database behind
+the store's back, for the tamper tests; SQL is written with ``?`` placeholders and portable
+functions: ``replace``, ``||``). Everything else comes from here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import multiprocessing
+import threading
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from freezegun import freeze_time
+from store_events import (
+    CODEC,
+    DAY,
+    WIDE_CODEC,
+    DepositReceived,
+    NoteTaken,
+    RefundProposed,
+    Unregistered,
+    deposit,
+    note,
+)
+
+import escrow.store as store_module
+from escrow.clock import FixedClock
+from escrow.errors import ConcurrencyError, IntegrityError, StoreError
+from escrow.store import AppendResult, EventStore, StoredEvent, open_store
+
+T0 = dt.datetime(2024, 10, 8, 1, 2, 3, tzinfo=dt.UTC)
+GENESIS = "0" * 64
+
+
+def _append_in_child(url: str, stream: str, tag: str, barrier: Any, results: Any) -> None:
+    """Run in a separate process: open the store, wait for the other racer, append."""
+    try:
+        with open_store(url, CODEC) as store:
+            barrier.wait(timeout=60)
+            try:
+                store.append(stream, 0, [note(f"{tag}-{i}") for i in range(3)])
+                results.put((tag, "won"))
+            except ConcurrencyError:
+                results.put((tag, "conflict"))
+    except Exception as exc:  # reported to the parent, which fails the test
+        results.put((tag, repr(exc)))
+
+
+def _texts(events: Sequence[StoredEvent]) -> list[str]:
+    return [e.event.text for e in events if isinstance(e.event, NoteTaken)]
+
+
+class StoreContract:
+    """What every EventStore backend promises. Subclass and implement the two hooks."""
+
+    # --- hooks --------------------------------------------------------------------------------
+
+    def make_url(self, tmp_path: Path) -> str:
+        """The URL of a fresh, empty store for one test."""
+        raise NotImplementedError
+
+    def execute_raw(
+        self, url: str, sql: str, params: Sequence[object] = ()
+    ) -> list[tuple[Any, ...]]:
+        """Run ``sql`` (``?`` placeholders) directly on the database, commit, return its rows."""
+        raise NotImplementedError
+
+    # --- fixtures -----------------------------------------------------------------------------
+
+    @pytest.fixture
+    def url(self, tmp_path: Path) -> str:
+        return self.make_url(tmp_path)
+
+    @pytest.fixture
+    def clock(self) -> FixedClock:
+        return FixedClock(T0)
+
+    @pytest.fixture
+    def store(self, url: str, clock: FixedClock) -> Iterator[EventStore]:
+        with open_store(url, CODEC, clock) as store:
+            yield store
+
+    @pytest.fixture
+    def ten(self, store: EventStore) -> EventStore:
+        """Ten deposits, one per append, alternating between streams A and B (A has 1, 3, …)."""
+        for i in range(10):
+            stream = "A" if i % 2 == 0 else "B"
+            store.append(stream, i // 2, [deposit(i, stream)])
+        return store
+
+    # --- round trip and versions --------------------------------------------------------------
+
+    def test_appended_events_load_back_equal_with_decimal_and_date_types(
+        self, store: EventStore
+    ) -> None:
+        proposed = RefundProposed(
+            on=DAY,
+            contract="C1",
+            items=["cleaning", "broken lamp"],
+            deductions=[Decimal("120.00"), Decimal("35.5")],
+            reply_by=dt.date(2024, 10, 15),
+        )
+        written = [deposit(1), proposed, note("hello")]
+        store.append("C1", 0, written)
+
+        loaded = [s.event for s in store.load("C1")]
+
+        assert loaded == written
+        first, second = loaded[0], loaded[1]
+        assert isinstance(first, DepositReceived) and isinstance(second, RefundProposed)
+        assert type(first.amount) is Decimal and str(first.amount) == "101.50"
+        assert type(first.value_date) is dt.date and first.value_date == dt.date(2024, 10, 10)
+        assert [type(d) for d in second.deductions] == [Decimal, Decimal]
+        assert [str(d) for d in second.deductions] == ["120.00", "35.5"]
+        assert type(second.on) is dt.date
+
+    def test_versions_count_from_one_per_stream_and_positions_are_global(
+        self, store: EventStore
+    ) -> None:
+        store.append("A", 0, [deposit(1), deposit(2)])
+        store.append("B", 0, [deposit(3)])
+        store.append("A", 2, [deposit(4)])
+
+        assert [(s.version, s.position) for s in store.load("A")] == [(1, 1), (2, 2), (3, 4)]
+        assert [(s.version, s.position) for s in store.load("B")] == [(1, 3)]
+        assert store.stream_version("A") == 3
+        assert store.stream_version("B") == 1
+
+    def test_append_result_names_the_versions_and_positions_written(
+        self, store: EventStore
+    ) -> None:
+        store.append("B", 0, [deposit(0)])
+        store.append("A", 0, [deposit(1)])
+
+        result = store.append("A", 1, [deposit(2), deposit(3), deposit(4)])
+
+        assert result == AppendResult(
+            stream="A",
+            first_version=2,
+            last_version=4,
+            first_position=3,
+            last_position=5,
+            duplicate=False,
+        )
+
+    def test_stored_event_effective_date_is_the_event_date(self, store: EventStore) -> None:
+        store.append("A", 0, [deposit(3)])
+
+        (stored,) = store.load("A")
+
+        assert stored.effective_date == DAY + dt.timedelta(days=3)
+        assert stored.stream == "A"
+
+    def test_load_upto_version_stops_at_that_version(self, store: EventStore) -> None:
+        store.append("A", 0, [deposit(i) for i in range(5)])
+
+        assert [s.version for s in store.load("A", upto_version=3)] == [1, 2, 3]
+        assert store.load("A", upto_version=0) == []
+        assert len(store.load("A", upto_version=99)) == 5
+
+    def test_an_unknown_stream_is_at_version_zero_and_loads_empty(self, store: EventStore) -> None:
+        store.append("A", 0, [deposit(1)])
+
+        assert store.stream_version("nope") == 0
+        assert store.load("nope") == []
+
+    def test_an_empty_append_writes_nothing_and_describes_the_current_version(
+        self, store: EventStore
+    ) -> None:
+        store.append("B", 0, [deposit(0)])
+        store.append("A", 0, [deposit(1), deposit(2)])
+
+        result = store.append("A", 2, [])
+
+        assert result == AppendResult("A", 0, 2, 0, 3, duplicate=False)
+        assert store.append("new", 0, []) == AppendResult("new", 0, 0, 0, 0, duplicate=False)
+        assert store.last_position() == 3
+        assert store.streams() == ["A", "B"]
+
+    def test_an_empty_append_with_a_stale_version_is_refused(self, store: EventStore) -> None:
+        store.append("A", 0, [deposit(1)])
+
+        with pytest.raises(ConcurrencyError):
+            store.append("A", 0, [])
+
+    # --- optimistic concurrency ---------------------------------------------------------------
+
+    def test_a_stale_expected_version_raises_and_writes_nothing(self, store: EventStore) -> None:
+        store.append("C1", 0, [deposit(1), deposit(2)])
+
+        with pytest.raises(ConcurrencyError) as caught:
+            store.append("C1", 1, [deposit(3), deposit(4)])
+
+        message = str(caught.value)
+        assert "'C1'" in message and "expected version 1" in message and "version 2" in message
+        assert store.stream_version("C1") == 2
+        assert store.last_position() == 2
+        assert [s.event for s in store.load("C1")] == [deposit(1), deposit(2)]
+
+    def test_an_expected_version_ahead_of_the_stream_is_refused_too(
+        self, store: EventStore
+    ) -> None:
+        with pytest.raises(ConcurrencyError, match="expected version 3"):
+            store.append("C1", 3, [deposit(1)])
+
+        assert store.last_position() == 0
+
+    def test_two_stores_racing_from_two_threads_on_a_new_stream_let_exactly_one_win(
+        self, url: str, clock: FixedClock
+    ) -> None:
+        with open_store(url, CODEC, clock) as one, open_store(url, CODEC, clock) as two:
+            for round_ in range(5):
+                stream = f"race-{round_}"
+                barrier = threading.Barrier(2)
+                outcome: dict[str, str] = {}
+
+                def racer(
+                    store: EventStore,
+                    tag: str,
+                    stream: str = stream,
+                    barrier: threading.Barrier = barrier,
+                    outcome: dict[str, str] = outcome,
+                ) -> None:
+                    events = [note(f"{tag}-{i}") for i in range(3)]
+                    barrier.wait(timeout=30)
+                    try:
+                        store.append(stream, 0, events)
+                        outcome[tag] = "won"
+                    except ConcurrencyError:
+                        outcome[tag] = "conflict"
+                    except Exception as exc:
+                        outcome[tag] = repr(exc)
+
+                threads = [
+                    threading.Thread(target=racer, args=(one, "one")),
+                    threading.Thread(target=racer, args=(two, "two")),
+                ]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join(timeout=60)
+
+                assert sorted(outcome.values()) == ["conflict", "won"], outcome
+                winner = next(tag for tag, result in outcome.items() if result == "won")
+                loaded = one.load(stream)
+                assert _texts(loaded) == [f"{winner}-{i}" for i in range(3)]
+                assert [s.version for s in loaded] == [1, 2, 3]
+            assert [s.position for s in two.read_all()] == list(range(1, 16))
+            assert one.verify().ok
+
+    def test_two_processes_racing_on_a_new_stream_let_exactly_one_win(self, url: str) -> None:
+        open_store(url, CODEC).close()  # create the schema before the race
+        ctx = multiprocessing.get_context("spawn")
+        barrier = ctx.Barrier(2)
+        results = ctx.Queue()
+        procs = [
+            ctx.Process(target=_append_in_child, args=(url, "race", tag, barrier, results))
+            for tag in ("p1", "p2")
+        ]
+        for p in procs:
+            p.start()
+        outcome = dict(results.get(timeout=120) for _ in procs)
+        for p in procs:
+            p.join(timeout=60)
+
+        assert sorted(outcome.values()) == ["conflict", "won"], outcome
+        winner = next(tag for tag, result in outcome.items() if result == "won")
+        with open_store(url, CODEC) as store:
+            assert _texts(store.load("race")) == [f"{winner}-{i}" for i in range(3)]
+            assert store.last_position() == 3
+            assert store.verify().ok
+
+    @pytest.mark.parametrize("shared", [True, False], ids=["one-store", "store-per-thread"])
+    def test_many_threads_appending_to_their_own_streams_all_succeed(
+        self, url: str, clock: FixedClock, shared: bool
+    ) -> None:
+        threads_n, appends_n = 8, 15
+        common = open_store(url, CODEC, clock)
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(threads_n)
+
+        def worker(n: int) -> None:
+            store = common if shared else open_store(url, CODEC, clock)
+            try:
+                barrier.wait(timeout=30)
+                for v in range(appends_n):
+                    store.append(f"T{n}", v * 2, [note(f"t{n}-{v}a"), note(f"t{n}-{v}b")])
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                if not shared:
+                    store.close()
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(threads_n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        try:
+            assert errors == []
+            total = threads_n * appends_n * 2
+            assert common.last_position() == total
+            assert [s.position for s in common.read_all()] == list(range(1, total + 1))
+            for n in range(threads_n):
+                assert common.stream_version(f"T{n}") == appends_n * 2
+            assert common.verify().ok
+        finally:
+            common.close()
+
+    def test_the_unique_stream_version_constraint_stops_a_writer_that_read_a_stale_version(
+        self, store: EventStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        store.append("A", 0, [deposit(1), deposit(2)])
+        # Simulate a writer whose read of the stream head is stale (a lost update in the making).
+        monkeypatch.setattr(EventStore, "_stream_head", staticmethod(lambda conn, stream: (0, 0)))
+
+        with pytest.raises(ConcurrencyError):
+            store.append("A", 0, [deposit(3)])
+
+        monkeypatch.undo()
+        assert store.last_position() == 2
+        assert store.verify().ok
+
+    # --- append_many --------------------------------------------------------------------------
+
+    def test_append_many_writes_several_streams_in_one_transaction(self, store: EventStore) -> None:
+        store.append("A", 0, [deposit(0)])
+
+        batch = store.append_many([("A", 1, [deposit(1), deposit(2)]), ("B", 0, [deposit(3)])])
+
+        assert batch.results == (
+            AppendResult("A", 2, 3, 2, 3, duplicate=False),
+            AppendResult("B", 1, 1, 4, 4, duplicate=False),
+        )
+        assert (batch.first_position, batch.last_position, batch.duplicate) == (2, 4, False)
+        assert {s.recorded_at for s in store.read_all(after_position=1)} == {T0}
+
+    def test_append_many_writes_nothing_when_one_stream_is_stale(self, store: EventStore) -> None:
+        store.append("B", 0, [deposit(0)])
+
+        with pytest.raises(ConcurrencyError, match="'B'"):
+            store.append_many([("A", 0, [deposit(1)]), ("B", 0, [deposit(2)])])
+
+        assert store.load("A") == []
+        assert store.last_position() == 1
+
+    def test_append_many_refuses_a_stream_named_twice(self, store: EventStore) -> None:
+        with pytest.raises(StoreError, match="only once"):
+            store.append_many([("A", 0, [deposit(1)]), ("A", 1, [deposit(2)])])
+
+        assert store.last_position() == 0
+
+    # --- idempotency --------------------------------------------------------------------------
+
+    def test_reappending_with_a_known_key_returns_the_original_result_and_writes_nothing(
+        self, store: EventStore, clock: FixedClock
+    ) -> None:
+        store.append("B", 0, [deposit(0)])
+        original = store.append("A", 0, [deposit(1), deposit(2)], idempotency_key="bank-42")
+        clock.set(T0 + dt.timedelta(hours=1))
+
+        again = store.append("A", 2, [deposit(9)], idempotency_key="bank-42")
+
+        assert again == AppendResult("A", 1, 2, 2, 3, duplicate=True)
+        assert original == AppendResult("A", 1, 2, 2, 3, duplicate=False)
+        assert store.last_position() == 3
+        assert [s.event for s in store.load("A")] == [deposit(1), deposit(2)]
+
+    def test_a_known_key_is_checked_before_a_now_stale_expected_version(
+        self, store: EventStore
+    ) -> None:
+        store.append("A", 0, [deposit(1)], idempotency_key="k")
+        store.append("A", 1, [deposit(2)])
+
+        again = store.append("A", 0, [deposit(1)], idempotency_key="k")
+
+        assert again == AppendResult("A", 1, 1, 1, 1, duplicate=True)
+        assert store.stream_version("A") == 2
+
+    def test_idempotency_keys_are_global_across_streams(self, store: EventStore) -> None:
+        store.append("A", 0, [deposit(1)], idempotency_key="k")
+
+        again = store.append("B", 0, [deposit(2)], idempotency_key="k")
+
+        assert again == AppendResult("A", 1, 1, 1, 1, duplicate=True)
+        assert store.streams() == ["A"]
+
+    def test_idempotency_result_tells_a_known_key_from_an_unknown_one(
+        self, store: EventStore
+    ) -> None:
+        store.append("A", 0, [deposit(1), deposit(2)], idempotency_key="k")
+
+        assert store.idempotency_result("k") == AppendResult("A", 1, 2, 1, 2, duplicate=True)
+        assert store.idempotency_result("other") is None
+
+    def test_an_empty_append_does_not_use_up_its_key(self, store: EventStore) -> None:
+        store.append("A", 0, [], idempotency_key="k")
+
+        assert store.idempotency_result("k") is None
+        assert store.append("A", 0, [deposit(1)], idempotency_key="k").duplicate is False
+
+    def test_the_key_is_stored_on_the_first_row_of_its_append_only(
+        self, url: str, store: EventStore
+    ) -> None:
+        store.append("A", 0, [deposit(1)])
+        store.append("A", 1, [deposit(2), deposit(3)], idempotency_key="bank-7")
+
+        rows = self.execute_raw(url, "SELECT position, idempotency_key FROM events ORDER BY 1")
+
+        assert [tuple(r) for r in rows] == [(1, None), (2, "bank-7"), (3, None)]
+
+    def test_a_known_key_on_append_many_returns_every_original_result(
+        self, store: EventStore
+    ) -> None:
+        first = store.append_many(
+            [("A", 0, [deposit(1)]), ("B", 0, [deposit(2), deposit(3)])], idempotency_key="k"
+        )
+
+        again = store.append_many([("C", 0, [deposit(4)])], idempotency_key="k")
+
+        assert again.duplicate is True
+        assert again.results == (
+            AppendResult("A", 1, 1, 1, 1, duplicate=True),
+            AppendResult("B", 1, 2, 2, 3, duplicate=True),
+        )
+        assert [r.stream for r in first.results] == ["A", "B"]
+        assert store.idempotency_result("k") == again.results[0]
+        assert store.last_position() == 3
+
+    # --- global order -------------------------------------------------------------------------
+
+    def test_read_all_positions_are_gap_free_from_one_in_commit_order(
+        self, ten: EventStore
+    ) -> None:
+        stored = ten.read_all()
+
+        assert [s.position for s in stored] == list(range(1, 11))
+        assert [s.event for s in stored] == [
+            deposit(i, "A" if i % 2 == 0 else "B") for i in range(10)
+        ]
+        assert [(s.stream, s.version) for s in stored[:4]] == [
+            ("A", 1),
+            ("B", 1),
+            ("A", 2),
+            ("B", 2),
+        ]
+
+    def test_read_all_pages_after_a_position_with_a_limit(self, ten: EventStore) -> None:
+        pages: list[list[int]] = []
+        after = 0
+        while page := ten.read_all(after_position=after, limit=3):
+            pages.append([s.position for s in page])
+            after = page[-1].position
+
+        assert pages == [[1, 2, 3], [4, 5, 6], [7, 8, 9], [10]]
+        assert [s.position for s in ten.read_all(after_position=7)] == [8, 9, 10]
+        assert ten.read_all(after_position=10) == []
+
+    def test_last_position_is_zero_for_an_empty_store_and_then_counts_events(
+        self, store: EventStore
+    ) -> None:
+        assert store.last_position() == 0
+        store.append("A", 0, [deposit(1), deposit(2)])
+        assert store.last_position() == 2
+
+    def test_streams_are_listed_sorted_and_filtered_by_a_case_sensitive_prefix(
+        self, store: EventStore
+    ) -> None:
+        for name in ["contract:B", "contract:A", "Contract:C", "enterprise:E", "contract%_x"]:
+            store.append(name, 0, [deposit(1)])
+
+        assert store.streams() == sorted(
+            ["contract:B", "contract:A", "Contract:C", "enterprise:E", "contract%_x"]
+        )
+        assert store.streams("contract:") == ["contract:A", "contract:B"]
+        assert store.streams("contract%") == ["contract%_x"]
+        assert store.streams("zzz") == []
+
+    # --- hash chain ---------------------------------------------------------------------------
+
+    def test_verify_passes_on_an_empty_and_on_an_untouched_store(self, store: EventStore) -> None:
+        assert store.verify().ok
+        for i in range(6):
+            store.append("A", i, [deposit(i)])
+
+        report = store.verify()
+
+        assert (report.ok, report.events_checked, report.first_bad_position, report.reason) == (
+            True,
+            6,
+            None,
+            None,
+        )
+
+    def test_each_row_hash_is_sha256_of_its_canonical_fields_chained_from_sixty_four_zeros(
+        self, url: str, ten: EventStore
+    ) -> None:
+        rows = self.execute_raw(
+            url,
+            "SELECT position, stream, version, type, effective_date, recorded_at, data,"
+            " prev_hash, hash FROM events ORDER BY position",
+        )
+
+        previous = GENESIS
+        for *fields, prev_hash, digest in rows:
+            canonical = json.dumps([*fields, prev_hash], separators=(",", ":"))
+            assert prev_hash == previous
+            assert digest == hashlib.sha256(canonical.encode()).hexdigest()
+            previous = digest
+        assert rows[0][4] == "2024-10-08"
+        assert rows[0][5] == "2024-10-08T01:02:03.000000+00:00"
+
+    def test_verify_names_the_row_whose_data_was_changed(self, url: str, ten: EventStore) -> None:
+        self.execute_raw(
+            url,
+            "UPDATE events SET data = replace(data, '104.50', '999.50') WHERE position = ?",
+            (5,),
+        )
+
+        report = ten.verify()
+
+        assert not report.ok
+        assert report.first_bad_position == 5
+        assert report.events_checked == 4
+        assert report.reason == "hash mismatch at position 5 (stream A version 3)"
+
+    @pytest.mark.parametrize(
+        ("column", "expression", "reason"),
+        [
+            ("stream", "stream || 'x'", "hash mismatch"),
+            ("version", "version + 100", "hash mismatch"),
+            ("type", "'note_taken'", "hash mismatch"),
+            ("effective_date", "'1999-12-31'", "hash mismatch"),
+            ("recorded_at", "'2000-01-01T00:00:00.000000+00:00'", "hash mismatch"),
+            ("hash", "prev_hash", "hash mismatch"),
+            ("prev_hash", "hash", "chain broken: previous hash of position 5"),
+        ],
+    )
+    def test_verify_names_the_row_whose_column_was_changed(
+        self, url: str, ten: EventStore, column: str, expression: str, reason: str
+    ) -> None:
+        self.execute_raw(url, f"UPDATE events SET {column} = {expression} WHERE position = 5")
+
+        report = ten.verify()
+
+        assert (report.ok, report.first_bad_position) == (False, 5)
+        assert report.reason is not None and report.reason.startswith(reason)
+
+    def test_verify_names_the_missing_position_when_a_middle_row_is_deleted(
+        self, url: str, ten: EventStore
+    ) -> None:
+        self.execute_raw(url, "DELETE FROM events WHERE position = ?", (6,))
+
+        report = ten.verify()
+
+        assert (report.ok, report.first_bad_position, report.events_checked) == (False, 6, 5)
+        assert report.reason is not None and report.reason.startswith("position gap after 5")
+
+    def test_verify_names_position_one_when_the_first_row_is_deleted(
+        self, url: str, ten: EventStore
+    ) -> None:
+        self.execute_raw(url, "DELETE FROM events WHERE position = 1")
+
+        report = ten.verify()
+
+        assert (report.ok, report.first_bad_position) == (False, 1)
+
+    @pytest.mark.parametrize("column", ["data", "stream"])
+    def test_verify_names_the_first_of_two_rows_whose_payloads_were_swapped(
+        self, url: str, ten: EventStore, column: str
+    ) -> None:
+        (a,), (b,) = self.execute_raw(
+            url, f"SELECT {column} FROM events WHERE position IN (3, 4) ORDER BY position"
+        )
+        assert a != b
+        swap = f"UPDATE events SET {column} = ? WHERE position = ?"
+        self.execute_raw(url, swap, ("swapping", 3))  # (stream, version) stays unique throughout
+        self.execute_raw(url, swap, (a, 4))
+        self.execute_raw(url, swap, (b, 3))
+
+        report = ten.verify()
+
+        assert (report.ok, report.first_bad_position) == (False, 3)
+        assert report.reason is not None and "position 3" in report.reason
+
+    def test_verify_names_the_first_of_two_rows_whose_positions_were_swapped(
+        self, url: str, ten: EventStore
+    ) -> None:
+        self.execute_raw(url, "UPDATE events SET position = -1 WHERE position = 3")
+        self.execute_raw(url, "UPDATE events SET position = 3 WHERE position = 7")
+        self.execute_raw(url, "UPDATE events SET position = 7 WHERE position = -1")
+
+        report = ten.verify()
+
+        assert (report.ok, report.first_bad_position) == (False, 3)
+        assert [s.event.on for s in ten.read_all()][2] == deposit(6).on  # the reorder is visible
+
+    def test_a_row_rewritten_with_a_recomputed_hash_breaks_the_link_from_the_next_row(
+        self, url: str, ten: EventStore
+    ) -> None:
+        ((pos, stream, version, type_, eff, rec, data, prev),) = self.execute_raw(
+            url,
+            "SELECT position, stream, version, type, effective_date, recorded_at, data,"
+            " prev_hash FROM events WHERE position = 5",
+        )
+        forged = data.replace("104.50", "1.50")
+        canonical = json.dumps(
+            [pos, stream, version, type_, eff, rec, forged, prev], separators=(",", ":")
+        )
+        digest = hashlib.sha256(canonical.encode()).hexdigest()
+        self.execute_raw(
+            url, "UPDATE events SET data = ?, hash = ? WHERE position = 5", (forged, digest)
+        )
+
+        report = ten.verify()
+
+        assert (report.ok, report.first_bad_position) == (False, 6)
+        assert (
+            report.reason == "chain broken: previous hash of position 6 does not match position 5"
+        )
+
+    # --- codec --------------------------------------------------------------------------------
+
+    def test_an_event_the_codec_cannot_read_back_is_refused_and_nothing_is_written(
+        self, store: EventStore
+    ) -> None:
+        with pytest.raises(StoreError, match="unregistered"):
+            store.append("A", 0, [deposit(1), Unregistered(on=DAY, text="?")])
+
+        assert store.last_position() == 0
+
+    def test_loading_an_event_of_an_unknown_type_names_its_position(
+        self, url: str, clock: FixedClock
+    ) -> None:
+        with open_store(url, WIDE_CODEC, clock) as wide:
+            wide.append("A", 0, [deposit(1), Unregistered(on=DAY, text="?")])
+
+        with open_store(url, CODEC, clock) as narrow:
+            with pytest.raises(IntegrityError, match="position 2"):
+                narrow.load("A")
+            with pytest.raises(IntegrityError, match="position 2"):
+                narrow.read_all()
+            assert [s.position for s in narrow.read_all(limit=1)] == [1]
+            report = narrow.verify()
+        assert (report.ok, report.first_bad_position) == (False, 2)
+
+    # --- recorded time ------------------------------------------------------------------------
+
+    def test_recorded_at_comes_from_the_injected_clock_in_utc(self, url: str) -> None:
+        beijing = dt.timezone(dt.timedelta(hours=8))
+        clock = FixedClock(dt.datetime(2024, 10, 8, 9, 30, tzinfo=beijing))
+        with open_store(url, CODEC, clock) as store:
+            store.append("A", 0, [deposit(1), deposit(2)])
+            clock.set(dt.datetime(2025, 1, 1, 0, 0, 0, 250, tzinfo=dt.UTC))
+            store.append("A", 2, [deposit(3)])
+
+            recorded = [s.recorded_at for s in store.load("A")]
+
+        first = dt.datetime(2024, 10, 8, 1, 30, tzinfo=dt.UTC)
+        assert recorded == [first, first, dt.datetime(2025, 1, 1, 0, 0, 0, 250, tzinfo=dt.UTC)]
+        assert all(r.utcoffset() == dt.timedelta(0) for r in recorded)
+
+    def test_a_clock_without_a_timezone_is_refused(self, url: str) -> None:
+        class NaiveClock:
+            def now(self) -> dt.datetime:
+                return dt.datetime(2024, 10, 8, 9, 30)  # noqa: DTZ001 (the point of the test)
+
+            def today(self) -> dt.date:
+                return dt.date(2024, 10, 8)
+
+        with open_store(url, CODEC, NaiveClock()) as store:
+            with pytest.raises(StoreError, match="timezone"):
+                store.append("A", 0, [deposit(1)])
+            assert store.last_position() == 0
+
+    def test_a_store_opened_under_freezegun_records_the_frozen_time_with_the_system_clock(
+        self, url: str
+    ) -> None:
+        with freeze_time("2025-03-04 05:06:07") as frozen, open_store(url, CODEC) as store:
+            store.append("A", 0, [deposit(1)])
+            frozen.move_to("2025-03-05 00:00:00")
+            store.append("A", 1, [deposit(2)])
+
+            recorded = [s.recorded_at for s in store.load("A")]
+
+        assert recorded == [
+            dt.datetime(2025, 3, 4, 5, 6, 7, tzinfo=dt.UTC),
+            dt.datetime(2025, 3, 5, tzinfo=dt.UTC),
+        ]
+
+    def test_under_freezegun_an_injected_fixed_clock_still_wins(
+        self, url: str, clock: FixedClock
+    ) -> None:
+        with freeze_time("2030-06-01 12:00:00"), open_store(url, CODEC, clock) as store:
+            store.append("A", 0, [deposit(1)])
+            (stored,) = store.load("A")
+            report = store.verify()
+
+        assert stored.recorded_at == T0
+        assert report.ok
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def test_a_reopened_store_continues_positions_and_the_chain(
+        self, url: str, clock: FixedClock
+    ) -> None:
+        with open_store(url, CODEC, clock) as store:
+            store.append("A", 0, [deposit(1), deposit(2)], idempotency_key="k")
+
+        with open_store(url, CODEC, clock) as store:
+            result = store.append("A", 2, [deposit(3)])
+            assert (result.first_position, result.last_version) == (3, 3)
+            assert store.idempotency_result("k") == AppendResult("A", 1, 2, 1, 2, True)
+            assert store.verify().ok
+
+    def test_a_closed_store_refuses_to_work(self, url: str) -> None:
+        with open_store(url, CODEC) as store:
+            pass
+
+        with pytest.raises(StoreError, match="closed"):
+            store.append("A", 0, [deposit(1)])
+        with pytest.raises(StoreError, match="closed"):
+            store.read_all()
+        store.close()  # closing twice is harmless
+
+    def test_store_module_exports_the_contract_names(self) -> None:
+        for name in ("EventStore", "PydanticCodec", "StoredEvent", "AppendResult", "VerifyReport"):
+            assert name in store_module.__all__
+
+    # --- volume -------------------------------------------------------------------------------
+
+    @pytest.mark.slow
+    def test_ten_thousand_events_in_batches_read_back_in_order_with_their_positions(
+        self, store: EventStore
+    ) -> None:
+        streams = ["S0", "S1", "S2", "S3"]
+        batch = 500
+        for b in range(20):
+            stream = streams[b % 4]
+            events = [deposit(b * batch + i, stream) for i in range(batch)]
+            store.append(stream, (b // 4) * batch, events)
+
+        stored = store.read_all()
+
+        assert len(stored) == 10_000
+        assert [s.position for s in stored] == list(range(1, 10_001))
+        assert [s.event for s in stored[:3]] == [
+            deposit(0, "S0"),
+            deposit(1, "S0"),
+            deposit(2, "S0"),
+        ]
+        assert stored[-1].event == deposit(9_999, "S3")
+        assert [s.version for s in store.load("S2")] == list(range(1, 2_501))
+        assert store.last_position() == 10_000
+        assert [s.position for s in store.read_all(after_position=9_990)] == list(
+            range(9_991, 10_001)
+        )
+        report = store.verify()
+        assert (report.ok, report.events_checked) == (True, 10_000)
