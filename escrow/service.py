@@ -344,6 +344,23 @@ class Ledger:
         self._state(contract)
         self._act(on, key, lambda day: self._contract_batch(contract, command, day))
 
+    def _payment(
+        self,
+        contract: str,
+        make: Callable[[dt.date | None], cmd.Command],
+        on: dt.date | None,
+        key: str | None,
+    ) -> None:
+        self._catch_up()
+        self._state(contract)
+        if on is not None and self._today is not None and on < self._today:
+            backdated = on
+            self._act(
+                self._today, key, lambda day: self._contract_batch(contract, make(backdated), day)
+            )
+        else:
+            self._act(on, key, lambda day: self._contract_batch(contract, make(None), day))
+
     def pay_deposit(
         self,
         contract: str,
@@ -353,8 +370,14 @@ class Ledger:
         on: dt.date | None = None,
         idempotency_key: str | None = None,
     ) -> None:
-        """The tenant pays (part of) the deposit into custody (Art. 9)."""
-        self._contract_act(contract, cmd.PayDeposit(amount, channel), on, idempotency_key)
+        """The tenant pays (part of) the deposit into custody (Art. 9).
+
+        ``on`` before the ledger's clock records a backdated bank notice: the lot arrived on
+        ``on`` (interest counts from it) and is booked today.
+        """
+        self._payment(
+            contract, lambda arrived: cmd.PayDeposit(amount, channel, arrived), on, idempotency_key
+        )
 
     def pay_rent(
         self,
@@ -365,8 +388,13 @@ class Ledger:
         on: dt.date | None = None,
         idempotency_key: str | None = None,
     ) -> None:
-        """The tenant pays rent; more than 3 months goes into supervision (Art. 13)."""
-        self._contract_act(contract, cmd.PayRent(amount, channel), on, idempotency_key)
+        """The tenant pays rent; more than 3 months goes into supervision (Art. 13).
+
+        ``on`` before the ledger's clock records a backdated bank notice, as for deposits.
+        """
+        self._payment(
+            contract, lambda arrived: cmd.PayRent(amount, channel, arrived), on, idempotency_key
+        )
 
     def return_home(
         self,
@@ -532,22 +560,32 @@ class Ledger:
                 return contract
         raise UnknownContract(f"no contract with filing number {filing_no!r}")
 
-    def state_as_of(self, contract: str, as_of: dt.date | None = None) -> ContractState:
-        """The contract's state from its events dated up to ``as_of`` (all when None)."""
+    def state_as_of(
+        self,
+        contract: str,
+        as_of: dt.date | None = None,
+        known_at: dt.datetime | None = None,
+    ) -> ContractState:
+        """The contract as it stood on business date ``as_of``, as known at ``known_at``.
+
+        Bitemporal: events dated after ``as_of`` and events recorded after ``known_at`` are left
+        out, so a backdated correction changes the past only from the time it was recorded.
+        """
         self._catch_up()
         current = self._state(contract)
-        if as_of is None or as_of >= self.today:
+        if known_at is None and (as_of is None or as_of >= self.today):
             return current
         state: ContractState | None = None
         for stored in self.store.load(CONTRACT + contract):
-            if stored.event.on > as_of:
-                break
             event = stored.event
-            state = (
-                open_state(event)
-                if isinstance(event, ev.ContractOpened)
-                else (evolve(state, event) if state is not None else None)
-            )
+            if as_of is not None and event.on > as_of:
+                continue
+            if known_at is not None and stored.recorded_at > known_at:
+                continue
+            if isinstance(event, ev.ContractOpened):
+                state = open_state(event)
+            elif state is not None:
+                state = evolve(state, event)
         if state is None:
             raise UnknownContract(f"contract {contract!r} was not yet in the ledger on {as_of}")
         return state
@@ -558,40 +596,65 @@ class Ledger:
         *,
         filing_no: str | None = None,
         as_of: dt.date | None = None,
+        known_at: dt.datetime | None = None,
     ) -> Balance:
-        """Art. 19: what is held for a contract (by id or filing number) as of a date."""
+        """Art. 19: what is held for a contract (by id or filing number) as of a date.
+
+        ``known_at``: as the ledger knew it at that recorded time (before later corrections).
+        """
         if (contract is None) == (filing_no is None):
             raise InputError("give exactly one of contract or filing_no")
         cid = contract if contract is not None else self.contract_for_filing(filing_no or "")
         day = as_of or self.today
-        state = self.state_as_of(cid, as_of)
+        state = self.state_as_of(cid, as_of, known_at)
         return balance_of(state, day, self.rules.rate_table, self.rules.day_basis)
 
     def entries(self) -> list[Entry]:
         self._catch_up()
         return list(self._entries)
 
+    def _known(self, known_at: dt.datetime | None) -> list[Entry]:
+        entries = self.entries()
+        if known_at is None:
+            return entries
+        return [e for e in entries if e.recorded_at <= known_at]
+
     def transfers(
-        self, contract: str | None = None, *, as_of: dt.date | None = None
+        self,
+        contract: str | None = None,
+        *,
+        as_of: dt.date | None = None,
+        known_at: dt.datetime | None = None,
     ) -> list[Transfer]:
-        """Every money movement in the order executed (dated up to ``as_of``)."""
+        """Every money movement in the order executed (to ``as_of``, as known at ``known_at``)."""
         return [
             t
-            for e in self.entries()
+            for e in self._known(known_at)
             for t in e.transfers
             if (contract is None or t.contract == contract) and (as_of is None or t.date <= as_of)
         ]
 
-    def notices(self, contract: str | None = None, *, as_of: dt.date | None = None) -> list[Notice]:
+    def notices(
+        self,
+        contract: str | None = None,
+        *,
+        as_of: dt.date | None = None,
+        known_at: dt.datetime | None = None,
+    ) -> list[Notice]:
+        """What the clock noticed (reminders, missed deadlines, held releases…)."""
         return [
             n
-            for e in self.entries()
+            for e in self._known(known_at)
             for n in e.notices
             if (contract is None or n.contract == contract) and (as_of is None or n.date <= as_of)
         ]
 
     def deadlines(
-        self, contract: str | None = None, *, as_of: dt.date | None = None
+        self,
+        contract: str | None = None,
+        *,
+        as_of: dt.date | None = None,
+        known_at: dt.datetime | None = None,
     ) -> list[Deadline]:
         """Open deadlines and scheduled movements, as the ledger stood on ``as_of``."""
         self._catch_up()
@@ -599,7 +662,7 @@ class Ledger:
         out: list[Deadline] = []
         for cid in ids:
             try:
-                state = self.state_as_of(cid, as_of)
+                state = self.state_as_of(cid, as_of, known_at)
             except UnknownContract:
                 if contract is not None:
                     raise

@@ -6,6 +6,7 @@ The date a command happens on is not part of it: ``decide`` takes ``today``.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from decimal import Decimal
 
 from escrow.domain.events import Deduction
@@ -19,10 +20,15 @@ class OpenContract:
 
 @dataclasses.dataclass(frozen=True)
 class PayDeposit:
-    """The tenant pays (part of) the deposit into custody (Art. 9)."""
+    """The tenant pays (part of) the deposit into custody (Art. 9).
+
+    ``arrived``: the day the money arrived when the bank's notice is recorded later (a backdated
+    correction); interest counts from it. None: it arrived today.
+    """
 
     amount: Decimal
     channel: Channel = "bank"
+    arrived: dt.date | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +37,7 @@ class PayRent:
 
     amount: Decimal
     channel: Channel = "bank"
+    arrived: dt.date | None = None
 
 
 @dataclasses.dataclass(frozen=True)

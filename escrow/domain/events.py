@@ -127,6 +127,8 @@ class DepositReceived(Event):
     amount: Decimal
     channel: Channel
     lot: int
+    booked_on: dt.date | None = None
+    """When the ledger learnt of it, if later than ``on`` (a backdated bank notice)."""
 
 
 class RentReceived(Event):
@@ -138,6 +140,8 @@ class RentReceived(Event):
     supervised: bool
     lot: int | None = None
     """The tranche number when supervised."""
+    booked_on: dt.date | None = None
+    """When the ledger learnt of it, if later than ``on``: no release can precede it."""
 
 
 class PaymentFlagged(Event):

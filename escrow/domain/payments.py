@@ -10,6 +10,7 @@ taken as the agreed amount. Our reading where the regulation is silent:
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
@@ -35,22 +36,36 @@ def _check_positive(amount: Decimal, what: str) -> None:
         raise RuleViolation(f"a {what} must be a positive amount, not {amount}")
 
 
+def _arrival(d: Decision, arrived: dt.date | None) -> tuple[dt.date, dt.date | None]:
+    """The arrival date, and the booking date when the notice comes later (backdated)."""
+    if arrived is None or arrived == d.today:
+        return d.today, None
+    if arrived > d.today:
+        raise RuleViolation(f"a payment cannot arrive on {arrived}, after today ({d.today})")
+    return arrived, d.today
+
+
 def pay_deposit(d: Decision, cmd: PayDeposit) -> None:
     """Art. 9: the deposit goes into the custody account as a lot of its own."""
     state = d.state
     _check_positive(cmd.amount, "deposit payment")
     _refuse_after_return(state, "deposit")
+    on, booked = _arrival(d, cmd.arrived)
     lot_no = len(state.deposit_lots) + 1
-    d.emit(ev.DepositReceived(on=d.today, amount=cmd.amount, channel=cmd.channel, lot=lot_no))
+    d.emit(
+        ev.DepositReceived(
+            on=on, amount=cmd.amount, channel=cmd.channel, lot=lot_no, booked_on=booked
+        )
+    )
     terms = d.state.terms
     paid = d.state.deposit_paid
-    if d.today > terms.start:
+    if on > terms.start:
         d.emit(
             ev.PaymentFlagged(
-                on=d.today,
+                on=on,
                 fund="deposit",
                 kind="late_payment",
-                detail=f"deposit paid on {d.today}, after the tenancy started on {terms.start}",
+                detail=f"deposit paid on {on}, after the tenancy started on {terms.start}",
             )
         )
     if paid < terms.deposit:
@@ -61,7 +76,7 @@ def pay_deposit(d: Decision, cmd: PayDeposit) -> None:
         detail = f"deposit paid so far {fmt(paid)} is above the agreed {fmt(terms.deposit)}"
     else:
         return
-    d.emit(ev.PaymentFlagged(on=d.today, fund="deposit", kind=kind, detail=detail))
+    d.emit(ev.PaymentFlagged(on=on, fund="deposit", kind=kind, detail=detail))
 
 
 def term_rent(state: ContractState) -> Decimal:
@@ -79,17 +94,23 @@ def pay_rent(d: Decision, cmd: PayRent) -> None:
     _check_positive(cmd.amount, "rent payment")
     _refuse_after_return(state, "rent")
     terms = state.terms
+    on, booked = _arrival(d, cmd.arrived)
     supervised = cmd.amount > terms.monthly_rent * d.rules.supervision_threshold_months
     lot_no = len(state.rent_lots) + 1 if supervised else None
     d.emit(
         ev.RentReceived(
-            on=d.today, amount=cmd.amount, channel=cmd.channel, supervised=supervised, lot=lot_no
+            on=on,
+            amount=cmd.amount,
+            channel=cmd.channel,
+            supervised=supervised,
+            lot=lot_no,
+            booked_on=booked,
         )
     )
     if cmd.amount % terms.monthly_rent != ZERO:
         d.emit(
             ev.PaymentFlagged(
-                on=d.today,
+                on=on,
                 fund="rent",
                 kind="short_payment",
                 detail=f"rent of {fmt(cmd.amount)} is not a whole number of months"
@@ -100,7 +121,7 @@ def pay_rent(d: Decision, cmd: PayRent) -> None:
     if d.state.rent_paid > whole_term:
         d.emit(
             ev.PaymentFlagged(
-                on=d.today,
+                on=on,
                 fund="rent",
                 kind="excess_payment",
                 detail=f"rent paid so far {fmt(d.state.rent_paid)} is above the"

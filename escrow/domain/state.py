@@ -24,6 +24,8 @@ class Lot:
     remaining: Decimal
     """Principal not yet taken by any payout instruction."""
     next_release: int = 0
+    booked_on: dt.date | None = None
+    """When the ledger learnt of the lot, if after its arrival (a backdated bank notice)."""
     """Tranches: the next release (0: the first 3 months; k: the k-th monthly anniversary)."""
 
 
@@ -151,7 +153,8 @@ def open_state(event: ev.ContractOpened) -> ContractState:
 
 def evolve(state: ContractState, event: ev.Event) -> ContractState:
     """The state after ``event``. Pure: the same events always fold to the same state."""
-    s = dataclasses.replace(state, last_date=max(state.last_date or event.on, event.on))
+    booked = getattr(event, "booked_on", None) or event.on
+    s = dataclasses.replace(state, last_date=max(state.last_date or booked, booked))
     match event:
         case ev.DepositReceived(amount=amount, lot=no, on=on):
             lot = Lot(no=no, arrived=on, amount=amount, remaining=amount)
@@ -161,7 +164,9 @@ def evolve(state: ContractState, event: ev.Event) -> ContractState:
         case ev.RentReceived(amount=amount, supervised=supervised, lot=no, on=on):
             s = dataclasses.replace(s, rent_paid=s.rent_paid + amount)
             if supervised and no is not None:
-                lot = Lot(no=no, arrived=on, amount=amount, remaining=amount)
+                lot = Lot(
+                    no=no, arrived=on, amount=amount, remaining=amount, booked_on=event.booked_on
+                )
                 s = dataclasses.replace(s, rent_lots=(*s.rent_lots, lot))
             return s
         case ev.HomeReturned(on=on):

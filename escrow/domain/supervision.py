@@ -34,6 +34,8 @@ def next_release(state: ContractState, lot: Lot) -> dt.date | None:
     if lot.remaining <= ZERO:
         return None
     day = release_date(lot, lot.next_release)
+    if lot.booked_on is not None and day < lot.booked_on:
+        day = lot.booked_on  # the fund centre cannot act on money before it learns of it
     if state.returned_on is not None and day > state.returned_on:
         return None
     return day
