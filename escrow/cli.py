@@ -22,6 +22,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from escrow import __version__
+from escrow.audit import audit
 from escrow.calendar import WorkdayCalendar
 from escrow.errors import EscrowError, InputError
 from escrow.interest import BUILTIN_TABLES, DEFAULT_RATE_TABLE, RateTable, rate_table
@@ -32,9 +33,11 @@ from escrow.render import (
     print_deadlines,
     print_report,
 )
+from escrow.report import build_report
 from escrow.runner import run_scenario
 from escrow.scenario import load_scenario
-from escrow.service import open_ledger
+from escrow.service import CODEC, open_ledger
+from escrow.store import open_store
 
 __all__ = ["app", "main"]
 
@@ -378,6 +381,36 @@ def deadlines(
         _print_json([deadline_json(d) for d in result])
     else:
         print_deadlines(result, _wide_console())
+
+
+@app.command("replay")
+def replay(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Rebuild every projection from the stored events alone and print the run report.
+
+    The report is the one `escrow run` printed for the scenario that wrote the database.
+    """
+    url = _existing_db(_db_url(db, required=True) or "")
+    with open_ledger(url) as ledger:
+        report = build_report(ledger, ledger.config.label)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print_report(report, _wide_console())
+
+
+@app.command("verify")
+def verify(db: DbOption = None) -> None:
+    """Check the hash chain and the invariants; exit 0 when sound, 1 naming the first bad event.
+
+    Invariants: postings sum to zero, no custody or supervision account below zero, money in =
+    money out + held, and every deadline that lapsed before the ledger's clock was handled.
+    """
+    url = _existing_db(_db_url(db, required=True) or "")
+    with open_store(url, CODEC) as store:
+        result = audit(store)
+    typer.echo(result.line())
+    if not result.ok:
+        raise typer.Exit(code=1)
 
 
 def main() -> None:

@@ -1,0 +1,85 @@
+"""A pytest plugin for platforms that test their own code against escrow.
+
+Registered through the ``pytest11`` entry point, so installing escrow is enough. Fixtures:
+
+- ``ledger``: a :class:`~escrow.Ledger` on a temporary SQLite file, on the system clock;
+- ``travel``: moves business time and, through freezegun, the wall clock, then runs what fell
+  due: ``travel.to(date)``, ``travel.by(days=…)``, ``travel.by(working_days=…)``.
+
+A platform's test reads::
+
+    def test_silent_enterprise_refunds_everything(ledger, travel):
+        travel.to(date(2025, 6, 3))
+        ledger.open_contract(terms)
+        ledger.pay_deposit("C1", Decimal("5000.00"))
+        travel.to(date(2025, 9, 30))
+        ledger.return_home("C1")
+        travel.by(working_days=4)
+        ...
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import freezegun
+import pytest
+
+from escrow.clock import BEIJING, SystemClock
+from escrow.errors import InputError
+from escrow.service import Ledger, open_ledger
+
+NOON = dt.time(12, 0)
+
+
+class _WallClock(Protocol):
+    """What freezegun's ``freeze_time`` gives: a wall clock we can move."""
+
+    def move_to(self, target_datetime: dt.datetime) -> None: ...
+
+
+class Travel:
+    """Time travel for a ledger: the wall clock (freezegun) and business time move together."""
+
+    def __init__(self, ledger: Ledger, frozen: _WallClock) -> None:
+        self.ledger = ledger
+        self._frozen = frozen
+
+    @property
+    def today(self) -> dt.date:
+        """Today's business date, as the clock module sees it."""
+        return SystemClock().today()
+
+    def to(self, day: dt.date) -> dt.date:
+        """Go to noon (Beijing) on ``day`` and process everything that fell due up to it."""
+        self._frozen.move_to(dt.datetime.combine(day, NOON, tzinfo=BEIJING))
+        self.ledger.tick()
+        return day
+
+    def by(self, *, days: int = 0, working_days: int = 0) -> dt.date:
+        """Move on by calendar days or by working days (the official calendar), not both."""
+        if (days != 0) == (working_days != 0) or days < 0 or working_days < 0:
+            raise InputError("travel.by: give a positive days= or working_days=, not both")
+        start = self.today
+        if days:
+            target = start + dt.timedelta(days=days)
+        else:
+            target = self.ledger.calendar.nth_working_day(start, working_days)
+        return self.to(target)
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    """A ledger on a real SQLite file in the test's temporary directory."""
+    with open_ledger(str(tmp_path / "escrow-ledger.db")) as opened:
+        yield opened
+
+
+@pytest.fixture
+def travel(ledger: Ledger) -> Iterator[Travel]:
+    """Freeze the wall clock at now and move it, with the ledger's business time, on request."""
+    with freezegun.freeze_time(SystemClock().now()) as frozen:
+        yield Travel(ledger, frozen)
