@@ -106,6 +106,8 @@ class Ledger:
         self._position = 0
         self._due: list[tuple[dt.date, str]] = []
         self._config: LedgerConfig | None = None
+        self.conflicts_retried = 0
+        """How many concurrent appends were refused and retried on fresh state."""
         self._catch_up()
         if self._config is None:
             self._config = config or LedgerConfig()
@@ -208,18 +210,16 @@ class Ledger:
         day = on if on is not None else self.clock.today()
         if self._today is not None and day < self._today:
             raise ClockError(f"{day} is before the ledger's clock ({self.today})")
-        for attempt in range(MAX_RETRIES):
-            try:
-                self._advance(day)
-                self._append(build(day), key)
-                return day
-            except ConcurrencyError:
-                if attempt == MAX_RETRIES - 1:
-                    raise
-                self._catch_up()
-                if key is not None and self.store.idempotency_result(key) is not None:
-                    return day
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        def attempt() -> bool:
+            if key is not None and self.store.idempotency_result(key) is not None:
+                return True  # a concurrent writer delivered the same act
+            self._advance(day)
+            self._append(build(day), key)
+            return True
+
+        self._retrying(attempt)
+        return day
 
     def _contract_batch(self, contract: str, command: cmd.Command, day: dt.date) -> Batch:
         events = decide(self._state(contract), command, day, self.calendar, self.rules)
@@ -278,16 +278,26 @@ class Ledger:
         self._catch_up()
         if self._today is not None and day < self._today:
             raise ClockError(f"{day} is before the ledger's clock ({self.today})")
-        for attempt in range(MAX_RETRIES):
+
+        def attempt() -> bool:
+            self._advance(day)
+            if self._today is None or day > self._today:
+                self._append([(LEDGER, [ev.ClockAdvanced(on=day)])], None)
+            return True
+
+        self._retrying(attempt)
+
+    def _retrying(self, attempt: Callable[[], bool]) -> None:
+        """Run ``attempt``; on a concurrent append, catch up and try again (bounded)."""
+        for tries in range(MAX_RETRIES):
             try:
-                self._advance(day)
-                break
+                attempt()
+                return
             except ConcurrencyError:
-                if attempt == MAX_RETRIES - 1:
+                if tries == MAX_RETRIES - 1:
                     raise
+                self.conflicts_retried += 1
                 self._catch_up()
-        if self._today is None or day > self._today:
-            self._append([(LEDGER, [ev.ClockAdvanced(on=day)])], None)
 
     def tick(self) -> dt.date:
         """Live mode: process what fell due up to the clock's today."""
