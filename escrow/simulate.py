@@ -1,0 +1,200 @@
+"""A seeded portfolio simulator: many tenancies through the real ledger.
+
+Each tenancy draws its behaviour from a seeded generator: deposit in one or two lots, prepaid
+rent of 1 to 12 months, early termination, an enterprise that proposes on time (with or without
+deductions) or lets its deadline pass, a tenant who agrees, disagrees or stays silent, disputes
+resolved by mediation, and enterprises whose releases are suspended for a while. The same seed
+gives the same events and the same summary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+from collections.abc import Callable
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+
+from escrow.domain import events as ev
+from escrow.domain.terms import ContractTerms
+from escrow.errors import RuleViolation
+from escrow.money import ZERO, fmt
+from escrow.service import Ledger
+
+START = dt.date(2024, 10, 8)
+
+Act = tuple[dt.date, int, Callable[[Ledger], None]]
+
+
+@dataclasses.dataclass
+class Summary:
+    contracts: int
+    months: int
+    seed: int
+    clock: dt.date
+    events: int
+    transfers: int
+    interest_paid: Decimal
+    refunds: int
+    refunds_on_time: int
+    refunds_after_default: int
+    deemed_agreements: int
+    disputes: int
+    refused: int
+    held: Decimal
+
+    def as_json(self) -> dict[str, object]:
+        out = dataclasses.asdict(self)
+        out["clock"] = self.clock.isoformat()
+        out["interest_paid"] = fmt(self.interest_paid)
+        out["held"] = fmt(self.held)
+        return out
+
+
+def _tenancy(rng: random.Random, i: int, months: int) -> tuple[ContractTerms, list[Act]]:
+    """One contract and what its parties do, drawn from ``rng``."""
+    cid = f"C{i:06d}"
+    start = START + dt.timedelta(days=rng.randrange(0, 28 * max(1, months // 2)))
+    length = rng.choice((6, 12, 12, 24))
+    end = start + relativedelta(months=length) - dt.timedelta(days=1)
+    rent = Decimal(rng.randrange(2000, 12000, 100))
+    deposit = rent * rng.choice((1, 1, 2))
+    terms = ContractTerms(
+        id=cid,
+        filing_no=f"JZ-{i:08d}",
+        tenant=f"T{i:06d}",
+        enterprise=f"E{rng.randrange(0, 50):02d}",
+        start=start,
+        end=end,
+        monthly_rent=rent,
+        deposit=deposit,
+    )
+    acts: list[Act] = []
+    seq = 0
+
+    def act(day: dt.date, fn: Callable[[Ledger], None]) -> None:
+        nonlocal seq
+        acts.append((day, seq, fn))
+        seq += 1
+
+    if rng.random() < 0.3:
+        first = (deposit / 2).quantize(Decimal("0.01"))
+        act(start, lambda led: led.pay_deposit(cid, first, on=start))
+        later = start + dt.timedelta(days=rng.randrange(1, 20))
+        act(later, lambda led: led.pay_deposit(cid, deposit - first, on=later))
+    else:
+        act(start, lambda led: led.pay_deposit(cid, deposit, on=start, channel="ecny"))
+    prepaid = rng.randrange(1, 13)
+    act(start, lambda led: led.pay_rent(cid, rent * prepaid, on=start))
+    returned = end
+    if rng.random() < 0.2:
+        returned = start + dt.timedelta(days=rng.randrange(30, 28 * length))
+    act(returned, lambda led: led.return_home(cid, on=returned, reason="expiry"))
+    behaviour = rng.random()
+    if behaviour < 0.1:
+        return terms, acts  # the enterprise lets its deadline pass
+    opinion = returned + dt.timedelta(days=rng.randrange(0, 3))
+    cut = (deposit * Decimal(rng.choice(("0", "0", "0.1", "0.3")))).quantize(Decimal("0.01"))
+    deductions = [("cleaning", cut)] if cut else []
+    act(opinion, lambda led: led.propose_refund(cid, "deposit", deductions, on=opinion))
+    if rng.random() < 0.5:
+        act(opinion, lambda led: led.propose_refund(cid, "rent", [], on=opinion))
+    if cut:
+        answer = rng.random()
+        answered = opinion + dt.timedelta(days=rng.randrange(0, 8))
+        if answer < 0.4:
+            act(answered, lambda led: led.tenant_agree(cid, "deposit", on=answered))
+        elif answer < 0.6:
+            act(answered, lambda led: led.tenant_disagree(cid, "deposit", on=answered))
+            resolved = answered + dt.timedelta(days=rng.randrange(5, 40))
+            half = (cut / 2).quantize(Decimal("0.01"))
+            act(
+                resolved,
+                lambda led: led.resolve(
+                    cid,
+                    "deposit",
+                    via="mediation",
+                    to_tenant=half,
+                    to_enterprise=cut - half,
+                    on=resolved,
+                ),
+            )
+    return terms, acts
+
+
+def simulate(
+    ledger: Ledger,
+    *,
+    contracts: int,
+    months: int,
+    seed: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> Summary:
+    """Run ``contracts`` seeded tenancies for ``months`` months through ``ledger``."""
+    rng = random.Random(seed)
+    until = START + relativedelta(months=months)
+    acts: list[Act] = []
+    for i in range(contracts):
+        terms, tenancy = _tenancy(rng, i, months)
+        acts.append((START, -contracts + i, _opener(terms)))
+        acts += [(day, i * 100 + seq, fn) for day, seq, fn in tenancy]
+    for k in range(rng.randrange(1, 4)):
+        enterprise = f"E{rng.randrange(0, 50):02d}"
+        off = START + dt.timedelta(days=rng.randrange(30, 28 * max(2, months)))
+        back = off + dt.timedelta(days=rng.randrange(10, 90))
+        acts.append((off, 10**9 + 2 * k, _suspend(enterprise, off)))
+        acts.append((back, 10**9 + 2 * k + 1, _resume(enterprise, back)))
+    acts.sort(key=lambda a: (a[0], a[1]))
+    acts = [a for a in acts if a[0] <= until]
+    refused = 0
+    for done, (_, _, fn) in enumerate(acts, 1):
+        try:
+            fn(ledger)
+        except RuleViolation:
+            refused += 1
+        if progress is not None and (done % 200 == 0 or done == len(acts)):
+            progress(done, len(acts))
+    ledger.run_until_idle(limit=until)
+    return _summary(ledger, contracts, months, seed, refused)
+
+
+def _opener(terms: ContractTerms) -> Callable[[Ledger], None]:
+    return lambda led: led.open_contract(terms, on=START)
+
+
+def _suspend(enterprise: str, day: dt.date) -> Callable[[Ledger], None]:
+    return lambda led: led.suspend_releases(enterprise, on=day)
+
+
+def _resume(enterprise: str, day: dt.date) -> Callable[[Ledger], None]:
+    return lambda led: led.resume_releases(enterprise, on=day)
+
+
+def _summary(ledger: Ledger, contracts: int, months: int, seed: int, refused: int) -> Summary:
+    entries = ledger.entries()
+    transfers = [t for e in entries for t in e.transfers]
+    refunds = [t for t in transfers if t.kind == "refund"]
+    defaults = sum(1 for e in entries if isinstance(e.event, ev.EnterpriseDeadlineMissed))
+    deemed = sum(1 for e in entries if isinstance(e.event, ev.DeemedAgreed))
+    disputes = sum(
+        1 for e in entries if isinstance(e.event, ev.TenantAnswered) and not e.event.agreed
+    )
+    held = sum((v for funds in ledger.held().values() for v in funds.values()), ZERO)
+    return Summary(
+        contracts=contracts,
+        months=months,
+        seed=seed,
+        clock=ledger.today,
+        events=len(entries),
+        transfers=len(transfers),
+        interest_paid=sum((t.interest for t in transfers), ZERO),
+        refunds=len(refunds),
+        refunds_on_time=len(refunds) - defaults,
+        refunds_after_default=defaults,
+        deemed_agreements=deemed,
+        disputes=disputes,
+        refused=refused,
+        held=held,
+    )
