@@ -97,6 +97,24 @@ def parse_amount(text: object, *, where: str = "amount", allow_zero: bool = True
     return round_fen(value)
 
 
+def check_amount(value: object, where: str = "amount", *, allow_zero: bool = True) -> Decimal:
+    """An amount given through the library: a finite Decimal of whole fen, not negative.
+
+    AmountError (a named refusal) otherwise: ``Decimal("100.001")`` is not money a bank can pay.
+    """
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise AmountError(f"{where}: {value!r} is not a finite Decimal amount")
+    if value < 0:
+        raise AmountError(f"{where}: {value} is negative")
+    if not allow_zero and value == 0:
+        raise AmountError(f"{where}: must be more than zero")
+    if round_fen(value) != value:
+        raise AmountError(f"{where}: {value} has more than two decimals (whole fen only)")
+    if value > MAX_AMOUNT:
+        raise AmountError(f"{where}: {value} is too large")
+    return value
+
+
 def round_fen(value: Decimal) -> Decimal:
     """Round half-up to the fen (0.01). The one rounding function of the project (rule 17).
 

@@ -105,6 +105,8 @@ def run_scenario(
     key = scenario.scenario_key()
     timeline = scenario.timeline()
     first = min([c.start for c in scenario.contracts] + [a.date for _, a in timeline])
+    if stop is not None:
+        first = min(first, stop)  # the clock never passes the stop, contracts included
     with open_ledger(url, ledger_config(scenario), clock=clock) as ledger:
         for i, spec in enumerate(scenario.contracts):
             terms = ContractTerms(

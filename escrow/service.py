@@ -555,6 +555,8 @@ class Ledger:
         self._catch_up()
         if idempotency_key is not None and self.store.idempotency_result(idempotency_key):
             return
+        if self._today is None or on > self._today:
+            self.advance_to(on)  # the refused act happened on its date: the clock has got there
         self._append([(LEDGER, [refused])], idempotency_key)
 
     # --- queries -----------------------------------------------------------------------------

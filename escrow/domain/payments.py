@@ -20,7 +20,7 @@ from escrow.domain.commands import PayDeposit, PayRent
 from escrow.domain.decision import Decision
 from escrow.domain.state import ContractState
 from escrow.errors import RuleViolation, TenancyEnded
-from escrow.money import ZERO, fmt
+from escrow.money import ZERO, check_amount, fmt
 
 
 def _refuse_after_return(state: ContractState, what: str) -> None:
@@ -32,8 +32,7 @@ def _refuse_after_return(state: ContractState, what: str) -> None:
 
 
 def _check_positive(amount: Decimal, what: str) -> None:
-    if amount <= ZERO:
-        raise RuleViolation(f"a {what} must be a positive amount, not {amount}")
+    check_amount(amount, what, allow_zero=False)
 
 
 def _arrival(d: Decision, arrived: dt.date | None) -> tuple[dt.date, dt.date | None]:

@@ -33,7 +33,7 @@ from escrow.errors import (
     SplitMismatch,
     TenancyEnded,
 )
-from escrow.money import ZERO, fmt
+from escrow.money import ZERO, check_amount, fmt
 
 ONE_DAY = dt.timedelta(days=1)
 
@@ -84,6 +84,8 @@ def propose(d: Decision, cmd: ProposeRefund) -> None:
     if wf.stage != "awaiting_opinion":
         raise OpinionAlreadyGiven(f"{who}: a {cmd.fund} refund opinion was already given")
     held = d.state.unreserved(cmd.fund)
+    for item in cmd.deductions:
+        check_amount(item.amount, f"deduction {item.item!r}")
     deducted = sum((x.amount for x in cmd.deductions), ZERO)
     if deducted > held:
         raise DeductionsExceedHeld(
@@ -152,6 +154,9 @@ def resolve(d: Decision, cmd: Resolve) -> None:
     who = f"contract {d.state.terms.id}"
     if wf.stage != "disputed":
         raise NoDispute(f"{who}: the {cmd.fund} refund is not in dispute")
+    for part, name in ((cmd.to_tenant, "to_tenant"), (cmd.to_enterprise, "to_enterprise")):
+        if part >= ZERO:  # a negative part is a split that does not add up (below)
+            check_amount(part, name)
     disputed = d.state.unreserved(cmd.fund)
     total = cmd.to_tenant + cmd.to_enterprise
     if total != disputed or cmd.to_tenant < ZERO or cmd.to_enterprise < ZERO:
