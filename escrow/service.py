@@ -197,6 +197,23 @@ class Ledger:
         if not writes:
             return True
         result = self.store.append_many(writes, idempotency_key=idempotency_key)
+        if (
+            not result.duplicate
+            and result.recorded_at is not None
+            and result.first_position == self._position + 1
+        ):
+            # Nobody wrote in between: fold our own events without reading them back.
+            for (stream, _, events), appended in zip(writes, result.results, strict=True):
+                for offset, event in enumerate(events):
+                    self._apply(
+                        StoredEvent(
+                            appended.first_position + offset,
+                            stream,
+                            appended.first_version + offset,
+                            event,
+                            result.recorded_at,
+                        )
+                    )
         self._catch_up()
         return not result.duplicate
 

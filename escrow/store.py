@@ -22,7 +22,7 @@ import functools
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii as _json_str
 from typing import Any, Protocol
 
@@ -152,6 +152,8 @@ class BatchResult:
 
     results: tuple[AppendResult, ...]
     duplicate: bool
+    recorded_at: dt.datetime | None = field(default=None, compare=False)
+    """When the rows were recorded (None for a duplicate or an empty append)."""
 
     @property
     def first_position(self) -> int:
@@ -653,7 +655,9 @@ class EventStore:
                 _INSERT_KEY,
                 {"key": key, "first_position": first_position, "last_position": position},
             )
-        return BatchResult(tuple(results), duplicate=False)
+        return BatchResult(
+            tuple(results), duplicate=False, recorded_at=_parse_recorded(recorded_at)
+        )
 
     def _insert(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         """One executemany straight to the driver (no per-row SQLAlchemy parameter handling)."""
