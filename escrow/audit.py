@@ -6,7 +6,7 @@ Checks, in this order, and names the first event that fails:
 3. the money invariants at every step: no custody or supervision account below zero (Art. 8,
    Art. 12: 不透支), postings sum to zero, money in = money out + held;
 4. every deadline that lapsed before the ledger's clock was handled as the rules say (nothing due
-   on or before the clock is left undone).
+   before the clock's last day is left undone).
 """
 
 from __future__ import annotations
@@ -97,7 +97,10 @@ def audit(store: EventStore) -> AuditReport:
     if clock is not None:
         for contract, state in sorted(states.items()):
             due = next_due(state)
-            if due is not None and due <= clock:
+            # Strictly before: the clock processes a day contract by contract, so a process
+            # stopped mid-day (a crash) may leave that day's work for its re-run; every earlier
+            # day, though, was finished before any event of a later day was written.
+            if due is not None and due < clock:
                 return AuditReport(
                     False,
                     count,

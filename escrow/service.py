@@ -378,15 +378,24 @@ class Ledger:
         on: dt.date | None,
         key: str | None,
     ) -> None:
+        """A payment: dated ``on``, or booked today with ``on`` as its arrival when the clock
+        has already passed ``on`` (decided afresh on every retry, as other writers move it)."""
         self._catch_up()
         self._state(contract)
-        if on is not None and self._today is not None and on < self._today:
-            backdated = on
-            self._act(
-                self._today, key, lambda day: self._contract_batch(contract, make(backdated), day)
-            )
-        else:
-            self._act(on, key, lambda day: self._contract_batch(contract, make(None), day))
+
+        def attempt() -> bool:
+            if key is not None and self.store.idempotency_result(key) is not None:
+                return True
+            today = self._today
+            if on is not None and today is not None and on < today:
+                day, arrived = today, on
+            else:
+                day, arrived = (on if on is not None else self.clock.today()), None
+            self._advance(day)
+            self._append(self._contract_batch(contract, make(arrived), day), key)
+            return True
+
+        self._retrying(attempt)
 
     def pay_deposit(
         self,
