@@ -1,0 +1,175 @@
+"""Tampering: any single changed, deleted or reordered event row is reported by `escrow verify`.
+
+A ledger is written by a generated scenario (4 contracts, every kind of act, 23 kinds of event,
+about 150 rows). Then, for EVERY row, on a fresh copy of the file each time:
+
+- its data is changed (one digit of the event's JSON), and separately one of its other hashed
+  columns (stream, version, type, effective date, recorded time, previous hash, hash);
+- it is deleted;
+- it is swapped with its neighbour;
+
+and ``escrow verify --db COPY`` must exit 1 with one line naming that row's position (for a
+swap, the first of the two). The untouched copy verifies (exit 0).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from reliability_support import add, copy_db, large_scenario, record, to_toml
+from typer.testing import CliRunner
+
+from escrow.cli import app
+from escrow.runner import run_scenario
+from escrow.scenario import parse_scenario
+
+runner = CliRunner()
+COLUMNS = [
+    "position",
+    "stream",
+    "version",
+    "type",
+    "effective_date",
+    "recorded_at",
+    "data",
+    "idempotency_key",
+    "prev_hash",
+    "hash",
+]
+OTHER_HASHED = ["stream", "version", "type", "effective_date", "recorded_at", "prev_hash", "hash"]
+
+
+@pytest.fixture(scope="module")
+def ledger_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tamper") / "ledger.db"
+    scenario = parse_scenario(to_toml(large_scenario(4, seed=3)), "tamper.toml")
+    run_scenario(scenario, str(path))
+    single = path.with_name("single.db")
+    copy_db(path, single)  # one self-contained file (no -wal beside it)
+    return single
+
+
+def rows(path: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as con:
+        return con.execute(f"SELECT {', '.join(COLUMNS)} FROM events ORDER BY position").fetchall()
+
+
+def verify(path: Path) -> tuple[int, str]:
+    result = runner.invoke(app, ["verify", "--db", str(path)])
+    assert "Traceback" not in result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 1, lines
+    return result.exit_code, lines[0]
+
+
+def tampered(ledger_db: Path, tmp_path: Path, sql: list[tuple[str, tuple[object, ...]]]) -> Path:
+    copy = tmp_path / "copy.db"
+    copy.unlink(missing_ok=True)
+    copy_db(ledger_db, copy)
+    con = sqlite3.connect(copy)
+    try:
+        with con:
+            for statement, params in sql:
+                con.execute(statement, params)
+    finally:
+        con.close()
+    return copy
+
+
+def changed_digit(text: str) -> str:
+    """``text`` with its last digit changed (JSON stays JSON; the event may stop decoding)."""
+    for i in range(len(text) - 1, -1, -1):
+        if text[i].isdigit():
+            return text[:i] + str((int(text[i]) + 1) % 10) + text[i + 1 :]
+    return text + " "
+
+
+def other_value(column: str, value: object) -> object:
+    if column == "version":
+        return int(value) + 1000  # type: ignore[call-overload]  # (stream, version) is unique
+    text = str(value)
+    if column in ("prev_hash", "hash"):
+        return ("1" if text[0] != "1" else "2") + text[1:]
+    if column == "stream":
+        return text + "x"
+    if column == "type":
+        return "deposit_received" if text != "deposit_received" else "rent_received"
+    return changed_digit(text)
+
+
+def reported_at(line: str) -> int:
+    assert line.startswith("unsound: event "), line
+    return int(line.removeprefix("unsound: event ").split(":")[0])
+
+
+def test_the_untouched_ledger_verifies(ledger_db: Path) -> None:
+    code, line = verify(ledger_db)
+    assert code == 0, line
+    assert len(rows(ledger_db)) > 100
+
+
+def test_every_changed_row_is_reported_at_its_position(ledger_db: Path, tmp_path: Path) -> None:
+    started = time.perf_counter()
+    missed = []
+    for n, row in enumerate(rows(ledger_db)):
+        position = row[0]
+        column = OTHER_HASHED[n % len(OTHER_HASHED)]
+        for name, value in (("data", changed_digit(str(row[6]))), (column, None)):
+            new = value if name == "data" else other_value(name, row[COLUMNS.index(name)])
+            copy = tampered(
+                ledger_db,
+                tmp_path,
+                [(f"UPDATE events SET {name} = ? WHERE position = ?", (new, position))],
+            )
+            code, line = verify(copy)
+            add("tamper_cases")
+            if code != 1 or reported_at(line) != position:
+                missed.append((position, name, code, line))
+    record("tamper_changed_seconds", round(time.perf_counter() - started, 1))
+    assert not missed, missed[:5]
+
+
+def deleted(ledger_db: Path, tmp_path: Path, position: int) -> tuple[int, str]:
+    copy = tampered(ledger_db, tmp_path, [("DELETE FROM events WHERE position = ?", (position,))])
+    add("tamper_cases")
+    return verify(copy)
+
+
+def test_every_deleted_row_is_reported(ledger_db: Path, tmp_path: Path) -> None:
+    """Every row but the last (see the next test)."""
+    missed = []
+    all_rows = rows(ledger_db)
+    for row in all_rows[:-1]:
+        position = int(row[0])  # type: ignore[call-overload]
+        code, line = deleted(ledger_db, tmp_path, position)
+        if code != 1 or reported_at(line) != position:
+            missed.append((position, code, line))
+    record("tamper_rows", len(all_rows))
+    assert not missed, f"{len(missed)} deletions not reported: {missed[:5]}"
+
+
+def test_every_row_swapped_with_its_neighbour_is_reported(ledger_db: Path, tmp_path: Path) -> None:
+    missed = []
+    all_rows = rows(ledger_db)
+    body = COLUMNS[1:]
+    assign = ", ".join(f"{c} = ?" for c in body)
+    for i, row in enumerate(all_rows):
+        j = i + 1 if i + 1 < len(all_rows) else i - 1
+        first, second = sorted((row, all_rows[j]), key=lambda r: r[0])  # type: ignore[arg-type, return-value]
+        sql = [
+            (
+                "UPDATE events SET stream = '~', idempotency_key = NULL WHERE position = ?",
+                (first[0],),
+            ),
+            (f"UPDATE events SET {assign} WHERE position = ?", (*first[1:], second[0])),
+            (f"UPDATE events SET {assign} WHERE position = ?", (*second[1:], first[0])),
+        ]
+        copy = tampered(ledger_db, tmp_path, sql)
+        code, line = verify(copy)
+        add("tamper_cases")
+        if code != 1 or reported_at(line) != first[0]:
+            missed.append((row[0], code, line))
+    assert not missed, missed[:5]
