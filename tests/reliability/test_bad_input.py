@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_support import Raw, add, record, to_toml
+from reliability_support import add, record
+from toml_writer import Raw, to_toml
 from typer.testing import CliRunner
 
 from escrow.cli import app

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 import pytest
-from reliability_support import add, copy_db, large_scenario, record, to_toml
+from reliability_support import add, copy_db, large_scenario, record
+from toml_writer import to_toml
 from typer.testing import CliRunner
 
 from escrow.cli import app
