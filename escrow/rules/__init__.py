@@ -43,7 +43,11 @@ class RulePack:
     rate_table: RateTable = BUILTIN_TABLES[DEFAULT_RATE_TABLE]
 
     def check_contract(self, contract: ContractTerms) -> None:
-        """Refuse a contract this pack does not govern (Art. 22: in force from 2024-10-01)."""
+        """Refuse a contract this pack does not govern (Art. 22: in force from 2024-10-01).
+
+        Affordable rental housing (保障性租赁住房, Art. 21) "may carry other rules"; none is
+        published for Beijing, so this pack governs it too until a platform registers another.
+        """
         if contract.start < self.in_force_from:
             raise ContractRefused(
                 f"contract {contract.id} starts on {contract.start}, before {self.in_force_from}"
@@ -85,14 +89,3 @@ def rule_pack(name: str) -> RulePack:
     except KeyError:
         known = ", ".join(sorted(RULE_PACKS))
         raise InputError(f"unknown rule pack {name!r} (known: {known})") from None
-
-
-def pack_for(base: RulePack, contract: ContractTerms) -> RulePack:
-    """The pack that governs `contract` (RULES.md rule 20, Art. 21).
-
-    Affordable rental housing (保障性租赁住房) "may carry other rules"; none is published for
-    Beijing, so it is governed by the same pack unless a platform registers another. The pack
-    refuses contracts that start before it came into force.
-    """
-    base.check_contract(contract)
-    return base
