@@ -3,8 +3,9 @@
 A narrow contract (DESIGN.md, principle 5): ``append(stream, expected_version, events)`` in one
 transaction with optimistic concurrency on a unique ``(stream, version)``; ``load`` of a stream;
 a global, gap-free ``position`` for ``read_all``; global idempotency keys for commands that come
-from outside; and a SHA-256 hash chain over every row so that ``verify`` can name the first row
-that was changed, deleted or moved.
+from outside; and a SHA-256 hash chain over every row, anchored in a one-row ``chain_head`` table
+that every append updates, so that ``verify`` can name the first row that was changed, deleted
+(the last one included) or moved.
 
 Backends are chosen by URL: SQLite (a ``sqlite:///`` URL or a plain file path) for one machine,
 PostgreSQL (``postgresql://``, ``postgres://`` or ``postgresql+psycopg://``, through psycopg 3)
@@ -20,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii as _json_str
@@ -201,8 +202,8 @@ _events = sa.Table(
     sa.UniqueConstraint("stream", "version", name="uq_events_stream_version"),
 )
 
-# The key also sits on the first row of its append; this table records where the append ended,
-# so a duplicate can be answered with the original result.
+# The key also sits on the first row of its append (and is hashed there); this table records where
+# the append ended, so a duplicate can be answered with the original result.
 _idempotency = sa.Table(
     "idempotency_keys",
     _metadata,
@@ -211,9 +212,31 @@ _idempotency = sa.Table(
     sa.Column("last_position", _COUNTER, nullable=False),
 )
 
+# The anchor of the hash chain: the position and hash of the last row, updated in the same
+# transaction as every append. Without it, deleting the last rows would leave a valid chain.
+_chain_head = sa.Table(
+    "chain_head",
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("position", _COUNTER, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+_HEAD_ID = 1
+
 _INSERT_EVENT = _events.insert().values({c.name: sa.bindparam(c.name) for c in _events.columns})
 _INSERT_KEY = _idempotency.insert()
-_HEAD = sa.select(_events.c.position, _events.c.hash).order_by(_events.c.position.desc()).limit(1)
+_LAST_ROW = (
+    sa.select(_events.c.position, _events.c.hash).order_by(_events.c.position.desc()).limit(1)
+)
+_HEAD = sa.select(_chain_head.c.position, _chain_head.c.hash).where(_chain_head.c.id == _HEAD_ID)
+_MOVE_HEAD = (
+    _chain_head.update()
+    .where(_chain_head.c.id == _HEAD_ID)
+    .values(position=sa.bindparam("head_position"), hash=sa.bindparam("head_hash"))
+)
+_ALL_KEYS = sa.select(
+    _idempotency.c.key, _idempotency.c.first_position, _idempotency.c.last_position
+).order_by(_idempotency.c.first_position)
 _LAST_POSITION = sa.select(sa.func.coalesce(sa.func.max(_events.c.position), 0))
 _STREAM_HEAD = sa.select(_events.c.version, _events.c.position).where(
     _events.c.stream == sa.bindparam("stream"),
@@ -246,6 +269,7 @@ _ALL_ROWS = sa.select(
     _events.c.effective_date,
     _events.c.recorded_at,
     _events.c.data,
+    _events.c.idempotency_key,
     _events.c.prev_hash,
     _events.c.hash,
 ).order_by(_events.c.position)
@@ -259,14 +283,15 @@ def _chain_hash(
     effective_date: str,
     recorded_at: str,
     data: str,
+    idempotency_key: str | None,
     prev_hash: str,
 ) -> str:
     """SHA-256 (hex) of the canonical JSON array of a row's fields and its predecessor's hash.
 
-    The text is exactly ``json.dumps([...], separators=(",", ":"))`` (ASCII-escaped strings),
-    built with the C string escaper because this runs once per event.
+    The text is exactly ``json.dumps([...], separators=(",", ":"))`` (ASCII-escaped strings, the
+    key ``null`` when absent), built with the C string escaper because this runs once per event.
     """
-    canonical = "[%d,%s,%d,%s,%s,%s,%s,%s]" % (  # noqa: UP031 (fastest; same text as json.dumps)
+    canonical = "[%d,%s,%d,%s,%s,%s,%s,%s,%s]" % (  # noqa: UP031 (fastest; same as json.dumps)
         position,
         _json_str(stream),
         version,
@@ -274,6 +299,7 @@ def _chain_hash(
         _json_str(effective_date),
         _json_str(recorded_at),
         _json_str(data),
+        "null" if idempotency_key is None else _json_str(idempotency_key),
         _json_str(prev_hash),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -308,10 +334,19 @@ class _Backend(Protocol):
         """A connection in a write transaction that holds off every other writer until it ends."""
         ...
 
+    def snapshot(self, engine: Engine) -> AbstractContextManager[Connection]:
+        """A connection in a read transaction that sees one committed state throughout."""
+        ...
+
 
 def _create_tables(conn: Connection) -> None:
+    """Create what is missing; call inside a write transaction (the head is seeded from the log)."""
     for table in _metadata.sorted_tables:
         conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
+    if conn.execute(_HEAD).first() is None:
+        last = conn.execute(_LAST_ROW).first()
+        position, digest = (last[0], last[1]) if last is not None else (0, GENESIS_HASH)
+        conn.execute(_chain_head.insert().values(id=_HEAD_ID, position=position, hash=digest))
 
 
 _BEGIN_OPTION = "escrow_begin"
@@ -373,6 +408,12 @@ class _SqliteBackend:
             conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def snapshot(self, engine: Engine) -> Iterator[Connection]:
+        # A WAL read transaction sees the database as of its first read until it ends.
+        with engine.connect() as conn, conn.begin():
+            yield conn
 
 
 POSTGRES_LOCK_TIMEOUT_MS = 30_000
@@ -453,7 +494,7 @@ class _PostgresBackend:
     def create_schema(self, engine: Engine) -> None:
         present = sa.text(
             "SELECT to_regclass('events') IS NOT NULL AND to_regclass('idempotency_keys')"
-            " IS NOT NULL"
+            " IS NOT NULL AND to_regclass('chain_head') IS NOT NULL"
         )
         with engine.begin() as conn:
             if conn.execute(present).scalar_one():
@@ -465,6 +506,15 @@ class _PostgresBackend:
     def write(self, engine: Engine) -> Iterator[Connection]:
         with engine.connect() as conn, conn.begin():
             conn.exec_driver_sql(_WRITE_LOCK)
+            yield conn
+
+    @contextmanager
+    def snapshot(self, engine: Engine) -> Iterator[Connection]:
+        # READ COMMITTED takes a snapshot per statement; the head and the rows need one.
+        with (
+            engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn,
+            conn.begin(),
+        ):
             yield conn
 
 
@@ -614,7 +664,9 @@ class EventStore:
             if original is not None:
                 return original
         head = conn.execute(_HEAD).first()
-        position, prev_hash = (head[0], head[1]) if head is not None else (0, GENESIS_HASH)
+        if head is None:
+            raise IntegrityError("the store has no chain head: it was not created by escrow")
+        position, prev_hash = int(head[0]), str(head[1])
         first_position = position + 1
         recorded_at = _utc_text(self._clock.now())
         rows: list[tuple[Any, ...]] = []
@@ -629,10 +681,19 @@ class EventStore:
             for type_, effective_date, data in events:
                 position += 1
                 version += 1
+                row_key = key if position == first_position else None  # on the first row
                 digest = _chain_hash(
-                    position, stream, version, type_, effective_date, recorded_at, data, prev_hash
+                    position,
+                    stream,
+                    version,
+                    type_,
+                    effective_date,
+                    recorded_at,
+                    data,
+                    row_key,
+                    prev_hash,
                 )
-                # Column order of _events; the key goes on the first row of the append.
+                # Column order of _events.
                 rows.append(
                     (
                         position,
@@ -642,7 +703,7 @@ class EventStore:
                         effective_date,
                         recorded_at,
                         data,
-                        key if position == first_position else None,
+                        row_key,
                         prev_hash,
                         digest,
                     )
@@ -650,6 +711,7 @@ class EventStore:
                 prev_hash = digest
             results.append(AppendResult(stream, first[0], version, first[1], position, False))
         self._insert(conn, rows)
+        conn.execute(_MOVE_HEAD, {"head_position": position, "head_hash": prev_hash})
         if key is not None:
             conn.execute(
                 _INSERT_KEY,
@@ -759,19 +821,23 @@ class EventStore:
     def verify(self) -> VerifyReport:
         """Walk every row in position order and report the first one that breaks the chain.
 
-        Catches a changed row (hash mismatch), a deleted row (position gap or broken link), rows
-        moved between positions, version gaps and undecodable events. A chain rewritten from
-        some row to the end, or rows cut off the end, cannot be told from the chain alone.
+        Catches a changed row (hash mismatch; the idempotency key is hashed too), a deleted row
+        (position gap, broken link, or, for the last rows, a log that ends before the chain
+        head), rows moved between positions, version gaps, undecodable events, and an
+        idempotency-key table that does not match the keys on the rows. Rewriting the chain
+        from some row to the end *and* the head together cannot be told from the database alone.
         """
         self._check_open()
         checked = 0
         expected_position = 1
         prev_hash = GENESIS_HASH
         versions: dict[str, int] = {}
-        with self._errors(), self._engine.connect() as conn:
+        keys: dict[str, int] = {}
+        with self._errors(), self._backend.snapshot(self._engine) as conn:
+            head = conn.execute(_HEAD).first()
             result = conn.execution_options(yield_per=2000).execute(_ALL_ROWS)
             for row in result:
-                position, stream, version, type_, eff, recorded, data, row_prev, digest = row
+                position, stream, version, type_, eff, recorded, data, key, row_prev, digest = row
                 where = f"position {position} (stream {stream} version {version})"
                 problem: str | None = None
                 bad = position
@@ -788,7 +854,9 @@ class EventStore:
                         + (f" position {position - 1}" if position > 1 else " the genesis hash")
                     )
                 elif (
-                    _chain_hash(position, stream, version, type_, eff, recorded, data, row_prev)
+                    _chain_hash(
+                        position, stream, version, type_, eff, recorded, data, key, row_prev
+                    )
                     != digest
                 ):
                     problem = f"hash mismatch at {where}"
@@ -801,10 +869,17 @@ class EventStore:
                 if problem is not None:
                     result.close()
                     return VerifyReport(False, checked, bad, problem)
+                if key is not None:
+                    keys[key] = position
                 versions[stream] = version
                 prev_hash = digest
                 expected_position += 1
                 checked += 1
+            problem_at = _check_head(head, checked, prev_hash) or _check_keys(
+                conn.execute(_ALL_KEYS), keys, checked
+            )
+        if problem_at is not None:
+            return VerifyReport(False, checked, problem_at[0], problem_at[1])
         return VerifyReport(True, checked, None, None)
 
     def _check_payload(self, position: int, type_: str, eff: str, data: str) -> str | None:
@@ -844,6 +919,47 @@ def open_store(url: str, codec: EventCodec, clock: Clock | None = None) -> Event
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _check_head(head: Any, last: int, last_hash: str) -> tuple[int, str] | None:
+    """Where the log's end disagrees with the chain head, and how (None when it agrees)."""
+    if head is None:
+        return max(last, 1), "the store has no chain head"
+    position, digest = int(head[0]), str(head[1])
+    if position > last:
+        return last + 1, (
+            f"the chain head is at position {position} but the log ends at {last}:"
+            f" event{'s' if position - last > 1 else ''} {last + 1}"
+            + (f"..{position}" if position - last > 1 else "")
+            + " deleted"
+        )
+    if position < last:
+        return position + 1, (
+            f"position {position + 1} is past the chain head ({position}): written around the store"
+        )
+    if digest != last_hash:
+        return max(last, 1), f"hash of position {last} does not match the chain head"
+    return None
+
+
+def _check_keys(table: Iterable[Any], on_rows: dict[str, int], last: int) -> tuple[int, str] | None:
+    """Where the idempotency-key table and the keys on the rows disagree (None when they agree).
+
+    Every key on a row must be in the table, pointing at that row as the first of its append,
+    and every key in the table must sit on the row it points at.
+    """
+    in_table: set[str] = set()
+    for key, first, last_of_append in table:
+        in_table.add(key)
+        row = on_rows.get(key)
+        if row is None:
+            return int(first), f"idempotency key {key!r} is on no event row"
+        if row != first or not first <= last_of_append <= last:
+            return row, f"idempotency key {key!r} does not match the rows it covers"
+    for key, row in sorted(on_rows.items(), key=lambda item: item[1]):
+        if key not in in_table:
+            return row, f"idempotency key {key!r} on position {row} is missing from its table"
+    return None
 
 
 def _check_expected(stream: str, expected: int, actual: int) -> None:

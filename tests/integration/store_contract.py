@@ -35,7 +35,7 @@ from store_events import (
 import escrow.store as store_module
 from escrow.clock import FixedClock
 from escrow.errors import ConcurrencyError, IntegrityError, StoreError
-from escrow.store import AppendResult, EventStore, StoredEvent, open_store
+from escrow.store import AppendResult, EventStore, StoredEvent, VerifyReport, open_store
 
 T0 = dt.datetime(2024, 10, 8, 1, 2, 3, tzinfo=dt.UTC)
 GENESIS = "0" * 64
@@ -507,11 +507,12 @@ class StoreContract:
         rows = self.execute_raw(
             url,
             "SELECT position, stream, version, type, effective_date, recorded_at, data,"
-            " prev_hash, hash FROM events ORDER BY position",
+            " idempotency_key, prev_hash, hash FROM events ORDER BY position",
         )
 
         previous = GENESIS
         for *fields, prev_hash, digest in rows:
+            # [position, stream, version, type, date, recorded, data, key (null), prev_hash]
             canonical = json.dumps([*fields, prev_hash], separators=(",", ":"))
             assert prev_hash == previous
             assert digest == hashlib.sha256(canonical.encode()).hexdigest()
@@ -607,14 +608,14 @@ class StoreContract:
     def test_a_row_rewritten_with_a_recomputed_hash_breaks_the_link_from_the_next_row(
         self, url: str, ten: EventStore
     ) -> None:
-        ((pos, stream, version, type_, eff, rec, data, prev),) = self.execute_raw(
+        ((pos, stream, version, type_, eff, rec, data, key, prev),) = self.execute_raw(
             url,
             "SELECT position, stream, version, type, effective_date, recorded_at, data,"
-            " prev_hash FROM events WHERE position = 5",
+            " idempotency_key, prev_hash FROM events WHERE position = 5",
         )
         forged = data.replace("104.50", "1.50")
         canonical = json.dumps(
-            [pos, stream, version, type_, eff, rec, forged, prev], separators=(",", ":")
+            [pos, stream, version, type_, eff, rec, forged, key, prev], separators=(",", ":")
         )
         digest = hashlib.sha256(canonical.encode()).hexdigest()
         self.execute_raw(
@@ -627,6 +628,99 @@ class StoreContract:
         assert (
             report.reason == "chain broken: previous hash of position 6 does not match position 5"
         )
+
+    # --- the chain head and the idempotency keys ---------------------------------------------
+
+    def test_verify_names_the_last_row_when_it_is_deleted(self, url: str, ten: EventStore) -> None:
+        # Without an anchor, positions 1..9 would still form a valid chain; the head says 10.
+        self.execute_raw(url, "DELETE FROM events WHERE position = 10")
+
+        report = ten.verify()
+
+        assert (report.ok, report.first_bad_position, report.events_checked) == (False, 10, 9)
+        assert (
+            report.reason
+            == "the chain head is at position 10 but the log ends at 9: event 10 deleted"
+        )
+
+    def test_verify_names_the_first_of_several_rows_cut_off_the_end(
+        self, url: str, ten: EventStore
+    ) -> None:
+        self.execute_raw(url, "DELETE FROM events WHERE position >= 8")
+
+        report = ten.verify()
+
+        assert (report.ok, report.first_bad_position) == (False, 8)
+        assert report.reason is not None and report.reason.endswith("events 8..10 deleted")
+
+    def test_verify_names_a_row_written_past_the_chain_head(
+        self, url: str, ten: EventStore
+    ) -> None:
+        # A forged 11th row, correctly chained, but written around the store (head stays at 10).
+        ((last_hash,),) = self.execute_raw(url, "SELECT hash FROM events WHERE position = 10")
+        fields = [11, "B", 6, "note_taken", "2024-10-08", "2024-10-08T01:02:03.000000+00:00"]
+        data = '{"type":"note_taken","on":"2024-10-08","text":"forged"}'
+        digest = hashlib.sha256(
+            json.dumps([*fields, data, None, last_hash], separators=(",", ":")).encode()
+        ).hexdigest()
+        self.execute_raw(
+            url,
+            "INSERT INTO events (position, stream, version, type, effective_date, recorded_at,"
+            " data, idempotency_key, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+            (*fields, data, last_hash, digest),
+        )
+
+        report = ten.verify()
+
+        assert (report.ok, report.first_bad_position, report.events_checked) == (False, 11, 11)
+        assert report.reason is not None and "past the chain head (10)" in report.reason
+
+    def test_an_appended_store_moves_its_head_and_verifies(self, ten: EventStore) -> None:
+        ten.append("C", 0, [deposit(11, "C")], idempotency_key="k-11")
+
+        assert ten.verify() == VerifyReport(True, 11, None, None)
+
+    def test_verify_names_the_row_whose_idempotency_key_was_changed(
+        self, url: str, ten: EventStore
+    ) -> None:
+        ten.append("C", 0, [deposit(11, "C"), deposit(12, "C")], idempotency_key="bank-1")
+        self.execute_raw(url, "UPDATE events SET idempotency_key = 'bank-2' WHERE position = 11")
+
+        report = ten.verify()
+
+        assert (report.ok, report.first_bad_position) == (False, 11)
+        assert report.reason == "hash mismatch at position 11 (stream C version 1)"
+
+    def test_verify_names_the_row_whose_idempotency_key_was_cleared(
+        self, url: str, ten: EventStore
+    ) -> None:
+        ten.append("C", 0, [deposit(11, "C")], idempotency_key="bank-1")
+        self.execute_raw(url, "UPDATE events SET idempotency_key = NULL WHERE position = 11")
+
+        assert (ten.verify().ok, ten.verify().first_bad_position) == (False, 11)
+
+    def test_verify_names_the_row_whose_key_is_missing_from_the_key_table(
+        self, url: str, ten: EventStore
+    ) -> None:
+        # Without its table entry, a re-delivery of "bank-1" would be applied a second time.
+        ten.append("C", 0, [deposit(11, "C")], idempotency_key="bank-1")
+        self.execute_raw(url, "DELETE FROM idempotency_keys WHERE key = 'bank-1'")
+
+        report = ten.verify()
+
+        assert (report.ok, report.first_bad_position) == (False, 11)
+        assert report.reason == "idempotency key 'bank-1' on position 11 is missing from its table"
+
+    def test_verify_names_a_key_table_entry_that_points_elsewhere(
+        self, url: str, ten: EventStore
+    ) -> None:
+        ten.append("C", 0, [deposit(11, "C")], idempotency_key="bank-1")
+        self.execute_raw(url, "UPDATE idempotency_keys SET first_position = 3 WHERE key = 'bank-1'")
+
+        report = ten.verify()
+
+        assert (report.ok, report.first_bad_position) == (False, 11)
+        assert report.reason == "idempotency key 'bank-1' does not match the rows it covers"
 
     # --- codec --------------------------------------------------------------------------------
 

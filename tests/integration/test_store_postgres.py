@@ -136,6 +136,8 @@ def test_positions_are_bigint_on_postgresql(url: str) -> None:
     )
 
     assert rows == [
+        ("chain_head", "id", "integer"),  # always 1: the one row
+        ("chain_head", "position", "bigint"),
         ("events", "position", "bigint"),
         ("events", "version", "bigint"),
         ("idempotency_keys", "first_position", "bigint"),
@@ -155,8 +157,9 @@ def test_the_write_transaction_locks_the_events_table_before_reading_the_head(ur
 
     lock = next(i for i, s in enumerate(seen) if "LOCK TABLE events IN EXCLUSIVE MODE" in s)
     assert "lock_timeout" in seen[lock]
-    assert lock < next(i for i, s in enumerate(seen) if "ORDER BY events.position DESC" in s)
+    assert lock < next(i for i, s in enumerate(seen) if "FROM chain_head" in s)
     assert lock < next(i for i, s in enumerate(seen) if s.startswith("INSERT INTO events"))
+    assert lock < next(i for i, s in enumerate(seen) if s.startswith("UPDATE chain_head"))
 
 
 def test_concurrent_first_opens_of_an_empty_database_all_succeed(url: str) -> None:

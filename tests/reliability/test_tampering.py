@@ -4,8 +4,9 @@ A ledger is written by a generated scenario (4 contracts, every kind of act, 23 
 about 150 rows). Then, for EVERY row, on a fresh copy of the file each time:
 
 - its data is changed (one digit of the event's JSON), and separately one of its other hashed
-  columns (stream, version, type, effective date, recorded time, previous hash, hash);
-- it is deleted;
+  columns (stream, version, type, effective date, recorded time, idempotency key, previous hash,
+  hash);
+- it is deleted (the last row too: the chain head outside the events table says where it ends);
 - it is swapped with its neighbour;
 
 and ``escrow verify --db COPY`` must exit 1 with one line naming that row's position (for a
@@ -40,7 +41,16 @@ COLUMNS = [
     "prev_hash",
     "hash",
 ]
-OTHER_HASHED = ["stream", "version", "type", "effective_date", "recorded_at", "prev_hash", "hash"]
+OTHER_HASHED = [
+    "stream",
+    "version",
+    "type",
+    "effective_date",
+    "recorded_at",
+    "idempotency_key",
+    "prev_hash",
+    "hash",
+]
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +99,8 @@ def changed_digit(text: str) -> str:
 
 
 def other_value(column: str, value: object) -> object:
+    if column == "idempotency_key":
+        return "forged-key" if value is None else None  # set on a keyless row, cleared on a keyed
     if column == "version":
         return int(value) + 1000  # type: ignore[call-overload]  # (stream, version) is unique
     text = str(value)
@@ -140,10 +152,9 @@ def deleted(ledger_db: Path, tmp_path: Path, position: int) -> tuple[int, str]:
 
 
 def test_every_deleted_row_is_reported(ledger_db: Path, tmp_path: Path) -> None:
-    """Every row but the last (see the next test)."""
     missed = []
     all_rows = rows(ledger_db)
-    for row in all_rows[:-1]:
+    for row in all_rows:
         position = int(row[0])  # type: ignore[call-overload]
         code, line = deleted(ledger_db, tmp_path, position)
         if code != 1 or reported_at(line) != position:
@@ -173,4 +184,26 @@ def test_every_row_swapped_with_its_neighbour_is_reported(ledger_db: Path, tmp_p
         add("tamper_cases")
         if code != 1 or reported_at(line) != first[0]:
             missed.append((row[0], code, line))
+    assert not missed, missed[:5]
+
+
+def test_every_idempotency_key_changed_or_cleared_is_reported(
+    ledger_db: Path, tmp_path: Path
+) -> None:
+    """A row's key is hashed: clearing it would let a bank's re-delivery be applied twice."""
+    keyed = [row for row in rows(ledger_db) if row[COLUMNS.index("idempotency_key")] is not None]
+    assert len(keyed) > 20
+    missed = []
+    for row in keyed:
+        key = str(row[COLUMNS.index("idempotency_key")])
+        for new in (None, key + "x"):
+            copy = tampered(
+                ledger_db,
+                tmp_path,
+                [("UPDATE events SET idempotency_key = ? WHERE position = ?", (new, row[0]))],
+            )
+            code, line = verify(copy)
+            add("tamper_cases")
+            if code != 1 or reported_at(line) != row[0]:
+                missed.append((row[0], new, code, line))
     assert not missed, missed[:5]
