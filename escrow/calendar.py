@@ -37,9 +37,30 @@ from holidays.countries.china import China
 
 from escrow.errors import CalendarError
 
-__all__ = ["WorkdayCalendar"]
+__all__ = ["FIRST_DATE", "LAST_DATE", "WorkdayCalendar", "check_supported_date"]
 
 _ONE_DAY = timedelta(days=1)
+
+FIRST_DATE = date(2000, 1, 1)
+"""The first business date escrow accepts. China has worked a five-day week since 1995 and the
+``holidays`` package carries State Council schedules from 2001; earlier dates would be counted
+on a calendar that did not apply."""
+
+LAST_DATE = date(2099, 12, 31)
+"""The last business date escrow accepts, and the furthest its clock runs. Deadlines computed
+from a date near it may fall a few days later; releases and lapses due after it stay pending.
+The bound keeps every date escrow computes (deadlines, monthly anniversaries of a prepayment of
+any length) far from the end of Python's calendar (9999-12-31)."""
+
+
+def check_supported_date(day: date, what: str) -> None:
+    """Raise :class:`CalendarError` (an input error) when ``day`` is outside the supported range."""
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise CalendarError(
+            f"{what} {day.isoformat()} is outside the supported dates"
+            f" {FIRST_DATE.isoformat()} to {LAST_DATE.isoformat()}"
+        )
+
 
 # One shared instance; holidays expands it year by year on demand (``expand=True``).
 _CHINA = China()  # type: ignore[no-untyped-call]  # holidays leaves __init__ untyped

@@ -25,7 +25,7 @@ from typer.core import TyperGroup
 
 from escrow import __version__
 from escrow.audit import audit
-from escrow.calendar import WorkdayCalendar
+from escrow.calendar import WorkdayCalendar, check_supported_date
 from escrow.errors import EscrowError, InputError
 from escrow.interest import BUILTIN_TABLES, DEFAULT_RATE_TABLE, RateTable, rate_table
 from escrow.render import (
@@ -116,12 +116,19 @@ def _root(
 
 
 def _parse_date(text: str, name: str) -> dt.date:
-    """A command-line date (YYYY-MM-DD); InputError naming the argument otherwise."""
+    """A command-line date (YYYY-MM-DD) that escrow supports (2000-01-01 to 2099-12-31).
+
+    InputError naming the argument otherwise: not a date, or a date outside
+    :data:`~escrow.calendar.FIRST_DATE` .. :data:`~escrow.calendar.LAST_DATE` (then
+    ``--until: 2100-01-01 is outside the supported dates 2000-01-01 to 2099-12-31``).
+    """
+    day: dt.date | None = None
     if _DATE.fullmatch(text):
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            pass
+        with contextlib.suppress(ValueError):
+            day = dt.date.fromisoformat(text)
+    if day is not None:
+        check_supported_date(day, f"{name}:")
+        return day
     shown = repr(text) if len(text) <= 40 else repr(text[:37]) + "…"
     raise InputError(f"{name}: {shown} is not a date (expected YYYY-MM-DD, e.g. 2025-09-30)")
 

@@ -13,8 +13,11 @@ business, not this module's.
 
 Validation is strict because the files are written by hand: an amount is always a string of
 decimal yuan (``"5000.00"``, never ``5000``), a date is always a TOML date (``2025-06-03``, never
-``"2025-06-03"`` nor a date-time), a boolean is ``true``/``false``, and an unknown key is an error
-(a typo must not silently drop a field).
+``"2025-06-03"`` nor a date-time) within the supported dates (:data:`~escrow.calendar.FIRST_DATE`
+to :data:`~escrow.calendar.LAST_DATE`, 2000-01-01 to 2099-12-31: every date field, contract
+``start``/``end``, action ``date``, ``until``, ``rates[].from`` and the ``[calendar]`` days), a
+boolean is ``true``/``false``, and an unknown key is an error (a typo must not silently drop a
+field).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from escrow.calendar import WorkdayCalendar
+from escrow.calendar import WorkdayCalendar, check_supported_date
 from escrow.errors import AmountError, CalendarError, InputError
 from escrow.interest import BUILTIN_TABLES, DEFAULT_RATE_TABLE, RateRow, RateTable, rate_table
 from escrow.money import parse_amount
@@ -161,10 +164,20 @@ def _toml_date(value: object) -> dt.date:
     if isinstance(value, dt.datetime):
         raise _problem(f"{expected}, got a date-time (drop the time of day)")
     if isinstance(value, dt.date):
-        return value
+        return _supported(value)
     if isinstance(value, str):
         raise _problem(f"{expected}, got a string (write the date without quotes)")
     raise _problem(f"{expected}, got {_kind(value)}")
+
+
+def _supported(day: dt.date) -> dt.date:
+    """``day`` if escrow supports it (FIRST_DATE to LAST_DATE), else a problem naming it."""
+    what = "date"
+    try:
+        check_supported_date(day, what)
+    except CalendarError as exc:
+        raise _problem(str(exc).removeprefix(f"{what} ")) from None
+    return day
 
 
 def _amount_parser(*, allow_zero: bool) -> Callable[[object], Decimal]:
@@ -238,7 +251,8 @@ def _line(value: str) -> str:
 
 
 TomlDate: TypeAlias = Annotated[dt.date, BeforeValidator(_toml_date)]
-"""A TOML local date (``2025-06-03``); a string or a date-time is refused."""
+"""A TOML local date (``2025-06-03``) from 2000-01-01 to 2099-12-31; a string, a date-time or a
+date outside that range is refused."""
 
 Amount: TypeAlias = Annotated[Decimal, BeforeValidator(_amount_parser(allow_zero=True))]
 """Decimal yuan >= 0: in a file a string with at most two decimals (``"1234.50"``); from

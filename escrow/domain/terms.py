@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from escrow.calendar import check_supported_date
+
 Fund = Literal["deposit", "rent"]
 """The deposit sits in custody (押金托管账户); prepaid rent in supervision (租金监管账户)."""
 
@@ -45,6 +47,10 @@ class ContractTerms(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> ContractTerms:
+        # Both dates within escrow's supported dates (escrow.calendar.FIRST_DATE..LAST_DATE):
+        # "contract C1: start 1999-12-31 is outside the supported dates 2000-01-01 to ...".
+        check_supported_date(self.start, f"contract {self.id}: start")
+        check_supported_date(self.end, f"contract {self.id}: end")
         if self.end < self.start:
             raise ValueError(f"contract {self.id}: end {self.end} is before start {self.start}")
         if self.monthly_rent <= 0:

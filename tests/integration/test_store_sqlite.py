@@ -65,7 +65,11 @@ def test_the_store_class_and_the_factory_open_the_same_file(tmp_path: Path) -> N
 
 @pytest.mark.parametrize(
     "url",
-    ["postgresql+psycopg2://user:secret@localhost/escrow", "mysql://localhost/escrow", "not a url://x"],
+    [
+        "postgresql+psycopg2://user:secret@localhost/escrow",
+        "mysql://localhost/escrow",
+        "not a url://x",
+    ],
 )
 def test_an_unsupported_database_url_is_refused_with_a_store_error(url: str) -> None:
     with pytest.raises(StoreError, match="unsupported database URL") as caught:

@@ -7,7 +7,8 @@ database commands have: ``--until``, ``--as-of``, ``--db``. Families of mutation
 
 - every value of the base given a value of another type, and every required key removed;
 - every date broken (impossible dates, other date formats, quoted, with a time of day, far
-  outside the calendar, an end before its start);
+  outside the calendar, outside the dates escrow supports — 2000-01-01 to 2099-12-31 — by a day
+  or by millennia, an end before its start);
 - every amount huge or tiny (beyond the maximum, fractions of a fen, negative, exponents, zero
   where a payment must be positive, unicode digits, a number instead of a string);
 - unicode in ids and keys (control characters, bidi overrides, zero-width characters, NUL);
@@ -231,6 +232,11 @@ BAD_DATES = [
     "10:00:00",
     "-2025-06-03",
     "２０２５-06-03",
+    # well-formed dates outside the supported dates (escrow.calendar.FIRST_DATE..LAST_DATE)
+    "1999-12-31",  # the day before 2000-01-01
+    "2100-01-01",  # the day after 2099-12-31
+    "0001-01-01",
+    "9999-12-31",
 ]
 BAD_AMOUNTS = [
     '"1e400"',
@@ -250,6 +256,17 @@ BAD_AMOUNTS = [
 ]
 
 
+UNSUPPORTED_DATES = BAD_DATES[-4:]
+DATE_PATHS: list[Path_] = [
+    ("until",),
+    ("rates", 1, "from"),
+    ("contracts", 0, "start"),
+    ("contracts", 2, "end"),
+    ("actions", 0, "date"),
+    ("actions", 13, "date"),
+]
+
+
 def cases() -> Iterator[tuple[str, bytes]]:
     def toml(data: dict[str, Any]) -> bytes:
         return to_toml(data).encode()
@@ -261,15 +278,7 @@ def cases() -> Iterator[tuple[str, bytes]]:
         if path[-1] not in OPTIONAL:
             yield f"missing:{name(path)}", toml(changed(path, drop=True))
     # dates: every date field of the first contract, two actions and the scenario, every way
-    date_paths: list[Path_] = [
-        ("until",),
-        ("rates", 1, "from"),
-        ("contracts", 0, "start"),
-        ("contracts", 2, "end"),
-        ("actions", 0, "date"),
-        ("actions", 13, "date"),
-    ]
-    for path in date_paths:
+    for path in DATE_PATHS:
         for bad in BAD_DATES:
             yield f"date:{name(path)}:{bad}", toml(changed(path, Raw(bad)))
     yield "date:end-before-start", toml(changed(("contracts", 1, "end"), d("2025-02-28")))
@@ -416,6 +425,9 @@ BAD_ARGS: list[list[str]] = [
     ["run", "{scenario}", "--until", "", "--db", "{missing}"],
     ["run", "{scenario}", "--until", "2025-6-3", "--db", "{missing}"],
     ["run", "{scenario}", "--until", "２０２５-06-03", "--db", "{missing}"],
+    ["run", "{scenario}", "--until", "2100-01-01", "--db", "{missing}"],
+    ["run", "{scenario}", "--until", "1999-12-31", "--db", "{missing}"],
+    ["run", "{scenario}", "--until", "9999-12-31", "--db", "{missing}"],
     ["run", "{missing}", "--db", "{missing}"],
     ["run", "{dir}", "--db", "{missing}"],
     ["run", "{scenario}", "--db", "mysql://user@localhost/escrow"],
@@ -428,11 +440,15 @@ BAD_ARGS: list[list[str]] = [
     ["balance", "--db", "{db}", "--filing-no", "JZ-none"],
     ["balance", "--db", "{db}", "--contract", "C1", "--as-of", "2025-02-30"],
     ["balance", "--db", "{db}", "--contract", "C1", "--as-of", "soon"],
+    ["balance", "--db", "{db}", "--contract", "C1", "--as-of", "2100-01-01"],
+    ["balance", "--db", "{db}", "--contract", "C1", "--as-of", "0001-01-01"],
     ["balance", "--db", "{text}", "--contract", "C1"],
     ["deadlines"],
     ["deadlines", "--db", "{missing}"],
     ["deadlines", "--db", "{db}", "--as-of", "2025-00-01"],
     ["deadlines", "--db", "{db}", "--as-of", "2025-10-10T00:00"],
+    ["deadlines", "--db", "{db}", "--as-of", "9999-12-31"],
+    ["deadlines", "--db", "{db}", "--as-of", "1999-12-31"],
     ["deadlines", "--db", "{text}"],
     ["replay"],
     ["replay", "--db", "{missing}"],
@@ -455,7 +471,11 @@ BAD_ARGS: list[list[str]] = [
     ["calendar", "next-working-day", "2025-09-30", "３"],
     ["calendar", "next-working-day", "2025-09-31", "3"],
     ["calendar", "next-working-day", "not-a-date", "3"],
+    ["calendar", "next-working-day", "9999-12-31", "3"],
+    ["calendar", "next-working-day", "1999-12-31", "3"],
     ["calendar", "is-working-day", "2025-02-29"],
+    ["calendar", "is-working-day", "0001-01-01"],
+    ["calendar", "is-working-day", "2100-01-01"],
     ["calendar", "is-working-day"],
     ["calendar", "frobnicate"],
     ["rates", "show", "--table", "libor"],
@@ -500,3 +520,19 @@ def test_every_mutation_is_a_scenario_error_in_the_library() -> None:
         with pytest.raises(ScenarioError) as caught:
             parse_scenario(text, label)
         assert len(str(caught.value).splitlines()) == 1, label
+
+
+@pytest.mark.parametrize("bad", UNSUPPORTED_DATES)
+@pytest.mark.parametrize("path", DATE_PATHS, ids=name)
+def test_a_date_outside_the_supported_dates_is_refused_naming_the_field(
+    path: Path_, bad: str
+) -> None:
+    assert UNSUPPORTED_DATES == ["1999-12-31", "2100-01-01", "0001-01-01", "9999-12-31"]
+    text = to_toml(changed(path, Raw(bad)))
+
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(text, "b.toml")
+
+    assert str(caught.value) == (
+        f"b.toml: {name(path)}: {bad} is outside the supported dates 2000-01-01 to 2099-12-31"
+    )

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from toml_writer import to_toml
 
-from escrow.calendar import WorkdayCalendar
+from escrow.calendar import FIRST_DATE, LAST_DATE, WorkdayCalendar
+from escrow.domain.terms import ContractTerms
 from escrow.errors import InputError
 from escrow.interest import rate_table
 from escrow.scenario import (
@@ -915,3 +916,208 @@ def test_a_day_basis_of_360_point_0_is_refused() -> None:
     with pytest.raises(ScenarioError) as caught:
         parse_scenario(text, "demo.toml")
     assert str(caught.value) == "demo.toml: parameters.day_basis: expected 360 or 365, got 360.0"
+
+
+# --- supported dates: 2000-01-01 to 2099-12-31 (escrow.calendar.FIRST_DATE / LAST_DATE) ----------
+
+DAY_BEFORE_FIRST = "1999-12-31"
+DAY_AFTER_LAST = "2100-01-01"
+
+# Every date field of full_scenario(), by the entry a refusal names.
+DATE_FIELDS = [
+    "until",
+    "rates[0].from",
+    "rates[1].from",
+    "calendar.extra_holidays[0]",
+    "calendar.extra_workdays[0]",
+    "contracts[0].start",
+    "contracts[0].end",
+    "contracts[1].start",
+    "contracts[1].end",
+    *(f"actions[{i}].date" for i in range(13)),  # every action kind
+]
+
+
+def test_the_supported_dates_are_2000_through_2099() -> None:
+    """The literal dates of the tests below are the days just outside escrow's range."""
+    assert FIRST_DATE - dt.timedelta(days=1) == d(DAY_BEFORE_FIRST)
+    assert LAST_DATE + dt.timedelta(days=1) == d(DAY_AFTER_LAST)
+
+
+def test_every_date_field_is_listed() -> None:
+    """full_scenario() has exactly these date fields (a new one must be added to DATE_FIELDS)."""
+    found: list[str] = []
+
+    def walk(node: object, at: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{at}.{key}" if at else key)
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, f"{at}[{i}]")
+        elif isinstance(node, dt.date):
+            found.append(at)
+
+    walk(full_scenario(), "")
+    assert sorted(found) == sorted(DATE_FIELDS)
+
+
+@pytest.mark.parametrize("bad", [DAY_BEFORE_FIRST, DAY_AFTER_LAST, "0001-01-01", "9999-12-31"])
+@pytest.mark.parametrize("field", DATE_FIELDS)
+def test_a_date_outside_the_supported_dates_is_refused_naming_the_field(
+    refusal: Callable[[dict[str, Any]], str], field: str, bad: str
+) -> None:
+    message = refusal(mutate(_set(field, d(bad))))
+
+    assert message == (
+        f"demo.toml: {field}: {bad} is outside the supported dates 2000-01-01 to 2099-12-31"
+    )
+
+
+def test_a_refused_contract_start_reads_as_documented(
+    refusal: Callable[[dict[str, Any]], str],
+) -> None:
+    message = refusal(mutate(_set("contracts[0].start", d("0001-01-01"))))
+
+    assert message == (
+        "demo.toml: contracts[0].start: 0001-01-01 is outside the supported dates"
+        " 2000-01-01 to 2099-12-31"
+    )
+
+
+def _at_bound(field: str, day: dt.date) -> Callable[[dict[str, Any]], object]:
+    """Set ``field`` to ``day`` and keep the file valid: contract dates in order, rates increasing,
+    no day both an extra holiday and an extra workday."""
+
+    def change(data: dict[str, Any]) -> object:
+        _set(field, day)(data)
+        last = day == d("2099-12-31")
+        if field.startswith("contracts[") and field.endswith(".start") and last:
+            _set(field.replace(".start", ".end"), day)(data)
+        if field.startswith("contracts[") and field.endswith(".end") and not last:
+            _set(field.replace(".end", ".start"), day)(data)
+        if field == "rates[0].from" and last:
+            data["rates"] = data["rates"][:1]
+        if field.startswith("calendar."):
+            other = "extra_workdays" if "holidays" in field else "extra_holidays"
+            data["calendar"][other] = []
+        return None
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("field", "bound"),
+    [
+        (field, bound)
+        for field in DATE_FIELDS
+        for bound in ("2000-01-01", "2099-12-31")
+        if (field, bound) != ("rates[1].from", "2000-01-01")  # must follow rates[0].from
+    ],
+)
+def test_a_date_exactly_at_a_bound_is_accepted(
+    load: Callable[[dict[str, Any]], Scenario], field: str, bound: str
+) -> None:
+    scenario = load(mutate(_at_bound(field, d(bound))))
+
+    dumped = scenario.model_dump(by_alias=True)
+    node: Any = dumped
+    for part in re.findall(r"[^.\[\]]+", field):
+        node = node[int(part)] if part.isdigit() else node[part]
+    assert node == d(bound)
+
+
+def test_every_date_at_a_bound_in_one_file_is_accepted(
+    load: Callable[[dict[str, Any]], Scenario],
+) -> None:
+    first, last = d("2000-01-01"), d("2099-12-31")
+    data = minimal_scenario()
+    data["until"] = last
+    data["rates"] = [
+        {"from": first, "annual_percent": "0.35"},
+        {"from": last, "annual_percent": "0.30"},
+    ]
+    data["calendar"] = {"extra_holidays": [last], "extra_workdays": [first]}
+    data["contracts"][0].update(start=first, end=last)
+    data["actions"] = [
+        {"date": first, "action": "pay_deposit", "contract": "C1", "amount": "1.00"},
+        {"date": last, "action": "return_home", "contract": "C1"},
+    ]
+
+    scenario = load(data)
+
+    assert scenario.until == last
+    assert (scenario.contracts[0].start, scenario.contracts[0].end) == (first, last)
+    assert [a.date for a in scenario.actions] == [first, last]
+    assert [r.effective for r in scenario.rates] == [first, last]
+
+
+def test_models_built_in_python_refuse_unsupported_dates_too() -> None:
+    with pytest.raises(ValueError, match=r"2100-01-01 is outside the supported dates"):
+        PayDepositAction(date=d("2100-01-01"), contract="C1", amount=Decimal("1"))
+    with pytest.raises(ValueError, match=r"1999-12-31 is outside the supported dates"):
+        ContractSpec(
+            id="C1",
+            filing_no="C1",
+            tenant="T1",
+            enterprise="E1",
+            start=d("1999-12-31"),
+            end=d("2025-12-31"),
+            monthly_rent=Decimal("1"),
+            deposit=Decimal("0"),
+        )
+
+
+# --- the ledger's ContractTerms refuse the same dates (escrow.domain.terms) -------------------------
+
+
+def _terms(start: str, end: str) -> ContractTerms:
+    return ContractTerms(
+        id="C7",
+        filing_no="JZ-7",
+        tenant="T7",
+        enterprise="E7",
+        start=d(start),
+        end=d(end),
+        monthly_rent=Decimal("100.00"),
+        deposit=Decimal("0.00"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        (
+            "1999-12-31",
+            "2025-12-31",
+            "contract C7: start 1999-12-31 is outside the supported dates 2000-01-01 to 2099-12-31",
+        ),
+        (
+            "0001-01-01",
+            "0001-12-31",
+            "contract C7: start 0001-01-01 is outside the supported dates 2000-01-01 to 2099-12-31",
+        ),
+        (
+            "2025-01-01",
+            "2100-01-01",
+            "contract C7: end 2100-01-01 is outside the supported dates 2000-01-01 to 2099-12-31",
+        ),
+        (
+            "9999-12-01",
+            "9999-12-31",
+            "contract C7: start 9999-12-01 is outside the supported dates 2000-01-01 to 2099-12-31",
+        ),
+    ],
+)
+def test_contract_terms_refuse_unsupported_dates_naming_the_contract(
+    start: str, end: str, expected: str
+) -> None:
+    with pytest.raises(ValueError) as caught:
+        _terms(start, end)
+    assert expected in str(caught.value)
+
+
+def test_contract_terms_accept_the_whole_supported_range() -> None:
+    terms = _terms("2000-01-01", "2099-12-31")
+
+    assert (terms.start, terms.end) == (d("2000-01-01"), d("2099-12-31"))
