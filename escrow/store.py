@@ -18,6 +18,7 @@ contract tests.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -80,7 +81,9 @@ class PydanticCodec:
         self._checked: set[type[Event]] = set()
 
     def encode(self, event: Event) -> tuple[str, str]:
-        data = self._adapter.dump_json(event, warnings=False).decode()
+        # The event's own serializer writes what the union's would (checked below per class),
+        # without the union's dispatch.
+        data = event.__pydantic_serializer__.to_json(event, warnings=False).decode()
         cls = type(event)
         if cls not in self._checked:
             try:
@@ -556,6 +559,9 @@ def _hide_password(url: str) -> str:
 Write = tuple[str, int, Sequence[Event]]
 """One stream's part of :meth:`EventStore.append_many`: (stream, expected_version, events)."""
 
+_Encoded = list[tuple[str, int, list[tuple[str, str, str]]]]
+"""Writes with their events encoded as (type, effective date, JSON text)."""
+
 
 class EventStore:
     """An append-only event store with optimistic concurrency, idempotency and a hash chain."""
@@ -610,22 +616,46 @@ class EventStore:
         may appear only once. The idempotency key covers the whole batch.
         """
         self._check_open()
+        encoded = self._encode_writes(writes)
+        if not any(rows for _, _, rows in encoded):
+            with self._errors(), self._engine.connect() as conn:
+                return self._append_nothing(conn, encoded, idempotency_key)
+        return self._write([(encoded, idempotency_key)])[0]
+
+    def append_batches(
+        self, batches: Sequence[tuple[Sequence[Write], str | None]]
+    ) -> list[BatchResult]:
+        """Several :meth:`append_many` calls, in order, in ONE transaction: all or none.
+
+        A unit of work: each batch is checked against the streams as the batches before it
+        left them, keeps its own idempotency key (a key already stored, or used by an earlier
+        batch of the call, makes that batch a duplicate that writes nothing) and gets its own
+        result. One commit (one fsync) for the lot is what makes bulk imports and simulations
+        fast. A batch that writes no event does not record its key.
+        """
+        self._check_open()
+        encoded = [(self._encode_writes(writes), key) for writes, key in batches]
+        if not any(rows for writes, _ in encoded for _, _, rows in writes):
+            with self._errors(), self._engine.connect() as conn:
+                return [self._append_nothing(conn, writes, key) for writes, key in encoded]
+        return self._write(encoded)
+
+    def _encode_writes(self, writes: Sequence[Write]) -> _Encoded:
         streams = [w[0] for w in writes]
-        if len(set(streams)) != len(streams):
-            raise StoreError("a stream may appear only once in one append")
         if not writes:
             raise StoreError("append_many needs at least one stream")
-        encoded = [
+        if len(set(streams)) != len(streams):
+            raise StoreError("a stream may appear only once in one append")
+        return [
             (stream, expected, [self._encode(e) for e in events])
             for stream, expected, events in writes
         ]
+
+    def _write(self, batches: list[tuple[_Encoded, str | None]]) -> list[BatchResult]:
         with self._errors():
-            if not any(rows for _, _, rows in encoded):
-                with self._engine.connect() as conn:
-                    return self._append_nothing(conn, encoded, idempotency_key)
             try:
                 with self._backend.write(self._engine) as conn:
-                    return self._append_rows(conn, encoded, idempotency_key)
+                    return self._append_rows(conn, batches)
             except sa_exc.IntegrityError as exc:
                 # The unique (stream, version) or key constraint: another writer got there first.
                 raise ConcurrencyError(
@@ -636,12 +666,7 @@ class EventStore:
         type_, data = self._codec.encode(event)
         return type_, event.on.isoformat(), data
 
-    def _append_nothing(
-        self,
-        conn: Connection,
-        encoded: list[tuple[str, int, list[tuple[str, str, str]]]],
-        key: str | None,
-    ) -> BatchResult:
+    def _append_nothing(self, conn: Connection, encoded: _Encoded, key: str | None) -> BatchResult:
         if key is not None:
             original = self._key_result(conn, key)
             if original is not None:
@@ -654,48 +679,42 @@ class EventStore:
         return BatchResult(tuple(results), duplicate=False)
 
     def _append_rows(
-        self,
-        conn: Connection,
-        encoded: list[tuple[str, int, list[tuple[str, str, str]]]],
-        key: str | None,
-    ) -> BatchResult:
-        if key is not None:
-            original = self._key_result(conn, key)
-            if original is not None:
-                return original
+        self, conn: Connection, batches: list[tuple[_Encoded, str | None]]
+    ) -> list[BatchResult]:
+        """Number, chain and insert the rows of ``batches`` (inside the write transaction)."""
         head = conn.execute(_HEAD).first()
         if head is None:
             raise IntegrityError("the store has no chain head: it was not created by escrow")
         position, prev_hash = int(head[0]), str(head[1])
-        first_position = position + 1
         recorded_at = _utc_text(self._clock.now())
+        recorded = _parse_recorded(recorded_at)
         rows: list[tuple[Any, ...]] = []
-        results = []
-        for stream, expected, events in encoded:
-            version, stream_position = self._stream_head(conn, stream)
-            _check_expected(stream, expected, version)
-            if not events:
-                results.append(AppendResult(stream, 0, version, 0, stream_position, False))
-                continue
-            first = (version + 1, position + 1)
-            for type_, effective_date, data in events:
-                position += 1
-                version += 1
-                row_key = key if position == first_position else None  # on the first row
-                digest = _chain_hash(
-                    position,
-                    stream,
-                    version,
-                    type_,
-                    effective_date,
-                    recorded_at,
-                    data,
-                    row_key,
-                    prev_hash,
-                )
-                # Column order of _events.
-                rows.append(
-                    (
+        key_rows: list[dict[str, Any]] = []
+        stream_heads: dict[str, tuple[int, int]] = {}  # (version, position) as written so far
+        keys_written: dict[str, BatchResult] = {}
+        out: list[BatchResult] = []
+        for encoded, key in batches:
+            if key is not None:
+                original = keys_written.get(key) or self._key_result(conn, key)
+                if original is not None:
+                    out.append(original)
+                    continue
+            first_position = position + 1
+            results = []
+            for stream, expected, events in encoded:
+                if stream not in stream_heads:
+                    stream_heads[stream] = self._stream_head(conn, stream)
+                version, stream_position = stream_heads[stream]
+                _check_expected(stream, expected, version)
+                if not events:
+                    results.append(AppendResult(stream, 0, version, 0, stream_position, False))
+                    continue
+                first = (version + 1, position + 1)
+                for type_, effective_date, data in events:
+                    position += 1
+                    version += 1
+                    row_key = key if position == first_position else None  # on the first row
+                    digest = _chain_hash(
                         position,
                         stream,
                         version,
@@ -705,21 +724,38 @@ class EventStore:
                         data,
                         row_key,
                         prev_hash,
-                        digest,
                     )
+                    # Column order of _events.
+                    rows.append(
+                        (
+                            position,
+                            stream,
+                            version,
+                            type_,
+                            effective_date,
+                            recorded_at,
+                            data,
+                            row_key,
+                            prev_hash,
+                            digest,
+                        )
+                    )
+                    prev_hash = digest
+                stream_heads[stream] = (version, position)
+                results.append(AppendResult(stream, first[0], version, first[1], position, False))
+            batch = BatchResult(tuple(results), duplicate=False, recorded_at=recorded)
+            out.append(batch)
+            if key is not None and position >= first_position:
+                key_rows.append(
+                    {"key": key, "first_position": first_position, "last_position": position}
                 )
-                prev_hash = digest
-            results.append(AppendResult(stream, first[0], version, first[1], position, False))
-        self._insert(conn, rows)
-        conn.execute(_MOVE_HEAD, {"head_position": position, "head_hash": prev_hash})
-        if key is not None:
-            conn.execute(
-                _INSERT_KEY,
-                {"key": key, "first_position": first_position, "last_position": position},
-            )
-        return BatchResult(
-            tuple(results), duplicate=False, recorded_at=_parse_recorded(recorded_at)
-        )
+                keys_written[key] = _as_duplicate(batch)
+        if rows:
+            self._insert(conn, rows)
+            conn.execute(_MOVE_HEAD, {"head_position": position, "head_hash": prev_hash})
+        if key_rows:
+            conn.execute(_INSERT_KEY, key_rows)
+        return out
 
     def _insert(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         """One executemany straight to the driver (no per-row SQLAlchemy parameter handling)."""
@@ -960,6 +996,13 @@ def _check_keys(table: Iterable[Any], on_rows: dict[str, int], last: int) -> tup
         if key not in in_table:
             return row, f"idempotency key {key!r} on position {row} is missing from its table"
     return None
+
+
+def _as_duplicate(batch: BatchResult) -> BatchResult:
+    """What a second delivery of ``batch``'s key is answered with."""
+    return BatchResult(
+        tuple(dataclasses.replace(r, duplicate=True) for r in batch.results), duplicate=True
+    )
 
 
 def _check_expected(stream: str, expected: int, actual: int) -> None:

@@ -629,6 +629,83 @@ class StoreContract:
             report.reason == "chain broken: previous hash of position 6 does not match position 5"
         )
 
+    # --- units of work (append_batches) -------------------------------------------------------
+
+    def test_append_batches_writes_each_batch_after_the_one_before_in_one_transaction(
+        self, url: str, store: EventStore
+    ) -> None:
+        store.append("A", 0, [deposit(0)])
+
+        results = store.append_batches(
+            [
+                ([("A", 1, [deposit(1), deposit(2)])], "k1"),
+                ([("B", 0, [deposit(3, "B")]), ("A", 3, [deposit(4)])], None),
+                ([("A", 4, [note("last")])], "k3"),
+            ]
+        )
+
+        # Positions follow on from 1: batch 1 takes 2-3, batch 2 takes 4 (B) and 5 (A), batch 3 6.
+        assert [(r.first_position, r.last_position) for r in results] == [(2, 3), (4, 5), (6, 6)]
+        assert results[1].results[1] == AppendResult("A", 4, 4, 5, 5, False)
+        assert [r.duplicate for r in results] == [False, False, False]
+        assert len({r.recorded_at for r in results}) == 1  # one transaction, one recorded time
+        assert store.verify() == VerifyReport(True, 6, None, None)
+        keys = self.execute_raw(url, "SELECT position, idempotency_key FROM events ORDER BY 1")
+        assert keys == [(1, None), (2, "k1"), (3, None), (4, None), (5, None), (6, "k3")]
+        assert self.execute_raw(url, "SELECT * FROM idempotency_keys ORDER BY key") == [
+            ("k1", 2, 3),
+            ("k3", 6, 6),
+        ]
+
+    def test_a_conflict_in_the_last_batch_writes_none_of_them(self, store: EventStore) -> None:
+        with pytest.raises(
+            ConcurrencyError, match="'A' is at version 2, not the expected version 1"
+        ):
+            store.append_batches(
+                [
+                    ([("A", 0, [deposit(1)]), ("B", 0, [deposit(2, "B")])], "k1"),
+                    ([("A", 1, [deposit(3)])], None),
+                    ([("A", 1, [deposit(4)])], None),  # A is at 2 by now
+                ]
+            )
+
+        assert store.last_position() == 0
+        assert store.idempotency_result("k1") is None
+        assert store.verify() == VerifyReport(True, 0, None, None)
+
+    def test_a_key_already_used_makes_its_batch_a_duplicate_that_writes_nothing(
+        self, store: EventStore
+    ) -> None:
+        store.append("A", 0, [deposit(1)], idempotency_key="old")
+
+        results = store.append_batches(
+            [
+                ([("A", 1, [deposit(2)])], "new"),
+                ([("A", 2, [deposit(3)])], "old"),  # stored before this call
+                ([("A", 2, [deposit(4)])], "new"),  # used by the first batch of this call
+                ([("A", 2, [deposit(5)])], None),
+            ]
+        )
+
+        assert [r.duplicate for r in results] == [False, True, True, False]
+        assert results[1].results == (AppendResult("A", 1, 1, 1, 1, True),)
+        assert results[2].results == (AppendResult("A", 2, 2, 2, 2, True),)
+        assert [s.event for s in store.load("A")] == [deposit(1), deposit(2), deposit(5)]
+        assert store.verify().ok
+
+    def test_append_batches_with_nothing_to_write_checks_versions_and_writes_nothing(
+        self, store: EventStore
+    ) -> None:
+        store.append("A", 0, [deposit(1)])
+
+        assert store.append_batches([]) == []
+        (result,) = store.append_batches([([("A", 1, [])], "unused")])
+
+        assert result.results == (AppendResult("A", 0, 1, 0, 1, False),)
+        assert store.idempotency_result("unused") is None
+        with pytest.raises(ConcurrencyError):
+            store.append_batches([([("A", 0, [])], None)])
+
     # --- the chain head and the idempotency keys ---------------------------------------------
 
     def test_verify_names_the_last_row_when_it_is_deleted(self, url: str, ten: EventStore) -> None:
