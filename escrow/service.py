@@ -15,10 +15,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import heapq
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 
-from escrow.calendar import WorkdayCalendar
+from escrow.calendar import LAST_DATE, WorkdayCalendar, check_supported_date
 from escrow.clock import Clock, SystemClock
 from escrow.config import LedgerConfig
 from escrow.domain import commands as cmd
@@ -53,6 +54,8 @@ CONTRACT = "contract:"
 ENTERPRISE = "enterprise:"
 INITIAL_BANK = "initial"
 MAX_RETRIES = 8
+READ_CHUNK = 20_000
+"""Events read from the store at a time while catching up (bounds memory on a long replay)."""
 ONE_DAY = dt.timedelta(days=1)
 
 CODEC = PydanticCodec(ev.EVENT_ADAPTER)
@@ -80,6 +83,8 @@ class Entry:
 
 
 Batch = list[tuple[str, list[ev.Event]]]
+Writes = list[tuple[str, int, list[ev.Event]]]
+"""A batch with each stream's expected version: one :meth:`EventStore.append_many`."""
 
 
 class Ledger:
@@ -95,19 +100,12 @@ class Ledger:
     ) -> None:
         self.store = store
         self.clock: Clock = clock or SystemClock()
-        self._contracts: dict[str, ContractState] = {}
-        self._versions: dict[str, int] = {}
-        self._suspended: dict[str, bool] = {}
-        self._banks: dict[Account, str] = {"custody": INITIAL_BANK, "supervision": INITIAL_BANK}
-        self._pending_notices: list[ev.AccountChanged] = []
-        self._entries: list[Entry] = []
-        self._refusals: list[Refusal] = []
-        self._today: dt.date | None = None
-        self._position = 0
-        self._due: list[tuple[dt.date, str]] = []
         self._config: LedgerConfig | None = None
+        self._unit: list[tuple[Writes, str | None]] | None = None
+        """The appends of the open unit of work (None when there is none)."""
         self.conflicts_retried = 0
         """How many concurrent appends were refused and retried on fresh state."""
+        self._forget()
         self._catch_up()
         if self._config is None:
             self._config = config or LedgerConfig()
@@ -124,9 +122,38 @@ class Ledger:
 
     # --- reading the store -------------------------------------------------------------------
 
+    def _forget(self) -> None:
+        """Drop every fold (before reading the store from its first event again)."""
+        self._contracts: dict[str, ContractState] = {}
+        self._filings: dict[str, str] = {}
+        """Contract ids by filing number (备案编号, Art. 19)."""
+        self._versions: dict[str, int] = {}
+        self._suspended: dict[str, bool] = {}
+        self._banks: dict[Account, str] = {"custody": INITIAL_BANK, "supervision": INITIAL_BANK}
+        self._pending_notices: list[ev.AccountChanged] = []
+        self._entries: list[Entry] = []
+        self._refusals: list[Refusal] = []
+        self._today: dt.date | None = None
+        self._position = 0
+        self._due: list[tuple[dt.date, str]] = []
+        """A heap of (day something falls due, contract); entries go stale as contracts move."""
+        self._unscheduled: set[str] = set()
+        """Contracts changed since their next due day was last put on the heap."""
+
     def _catch_up(self) -> None:
-        for stored in self.store.read_all(after_position=self._position):
-            self._apply(stored)
+        if self._unit is not None:
+            return  # the unit's own events are folded already; the store sees them at the end
+        while True:
+            chunk = self.store.read_all(after_position=self._position, limit=READ_CHUNK)
+            for stored in chunk:
+                self._apply(stored)
+            if len(chunk) < READ_CHUNK:
+                return
+
+    def _rebuild(self) -> None:
+        """Fold the store again from its first event (after a unit of work was not written)."""
+        self._forget()
+        self._catch_up()
 
     def _apply(self, stored: StoredEvent) -> None:
         event, stream = stored.event, stored.stream
@@ -136,14 +163,13 @@ class Ledger:
             contract = stream[len(CONTRACT) :]
             if isinstance(event, ev.ContractOpened):
                 state = open_state(event)
+                self._filings[event.terms.filing_no] = contract
             else:
                 before = self._contracts[contract]
                 transfers = transfers_of(before, event)
                 state = evolve(before, event)
             self._contracts[contract] = state
-            due = next_due(state)
-            if due is not None:
-                heapq.heappush(self._due, (due, contract))
+            self._unscheduled.add(contract)
         elif stream.startswith(ENTERPRISE):
             enterprise = stream[len(ENTERPRISE) :]
             if isinstance(event, ev.ReleasesSuspended):
@@ -196,6 +222,8 @@ class Ledger:
         writes = [(s, self._versions.get(s, 0), events) for s, events in batch if events]
         if not writes:
             return True
+        if self._unit is not None:
+            return self._append_to_unit(writes, idempotency_key)
         result = self.store.append_many(writes, idempotency_key=idempotency_key)
         if (
             not result.duplicate
@@ -217,19 +245,89 @@ class Ledger:
         self._catch_up()
         return not result.duplicate
 
+    # --- units of work -----------------------------------------------------------------------
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        """Write every act of the block in one transaction when it ends: all of them, or none.
+
+        For bulk imports and simulations: acts are decided and folded as they come (a later
+        act sees the earlier ones, the clock runs as usual), and the store commits once, not
+        once per act. If the block raises, or the store refuses the unit (another writer got
+        in first: :class:`~escrow.errors.ConcurrencyError`), nothing of the block is written
+        and the ledger folds the store again. Idempotency keys hold inside the block as well.
+        Queries inside the block see its acts, except ``as_of``/``known_at`` history, which
+        reads the store. A unit inside a unit joins the outer one.
+        """
+        if self._unit is not None:
+            yield
+            return
+        self._catch_up()
+        start_position, start_entries = self._position, len(self._entries)
+        self._unit = []
+        try:
+            yield
+            pending, self._unit = self._unit, []
+            results = self.store.append_batches(pending) if pending else []
+        except BaseException:
+            self._unit = None
+            self._rebuild()
+            raise
+        self._unit = None
+        written = [r for r in results if r.first_position]
+        if any(r.duplicate for r in results) or (
+            written
+            and (
+                written[0].first_position != start_position + 1
+                or written[-1].last_position != self._position
+            )
+        ):
+            self._rebuild()  # another writer delivered a key, or wrote first: read what is
+            return
+        if written and written[0].recorded_at is not None:
+            recorded = written[0].recorded_at
+            self._entries[start_entries:] = [
+                Entry(e.position, e.stream, e.event, recorded, e.transfers, e.notices)
+                for e in self._entries[start_entries:]
+            ]
+
+    def _append_to_unit(
+        self, writes: list[tuple[str, int, list[ev.Event]]], key: str | None
+    ) -> bool:
+        assert self._unit is not None
+        if key is not None and any(k == key for _, k in self._unit):
+            return False
+        self._unit.append((writes, key))
+        now = self.clock.now()  # provisional: the store's commit time replaces it at the end
+        position = self._position
+        for stream, version, events in writes:
+            for offset, event in enumerate(events):
+                position += 1
+                self._apply(StoredEvent(position, stream, version + 1 + offset, event, now))
+        return True
+
+    def _known_key(self, key: str | None) -> bool:
+        """Whether an act with ``key`` was delivered already (stored, or in the open unit)."""
+        if key is None:
+            return False
+        if self._unit is not None and any(k == key for _, k in self._unit):
+            return True
+        return self.store.idempotency_result(key) is not None
+
     def _act(
         self, on: dt.date | None, key: str | None, build: Callable[[dt.date], Batch]
     ) -> dt.date:
         """Catch up, advance the clock to ``on``, decide and append; retry on a conflict."""
         self._catch_up()
-        if key is not None and self.store.idempotency_result(key) is not None:
+        if self._known_key(key):
             return on or self.today
         day = on if on is not None else self.clock.today()
+        check_supported_date(day, "the act's date")
         if self._today is not None and day < self._today:
             raise ClockError(f"{day} is before the ledger's clock ({self.today})")
 
         def attempt() -> bool:
-            if key is not None and self.store.idempotency_result(key) is not None:
+            if self._known_key(key):
                 return True  # a concurrent writer delivered the same act
             self._advance(day)
             self._append(build(day), key)
@@ -273,16 +371,21 @@ class Ledger:
                 continue
             if day is None or day > until:
                 return
-            contracts = sorted(c for d, c in self._due if d == day)
-            self._due = [(d, c) for d, c in self._due if d != day]
-            heapq.heapify(self._due)
-            for contract in dict.fromkeys(contracts):
+            contracts = set()
+            while self._due and self._due[0][0] == day:  # ``day`` is the heap's least
+                contracts.add(heapq.heappop(self._due)[1])
+            for contract in sorted(contracts):
                 state = self._contracts[contract]
                 if next_due(state) != day:
                     continue
                 self._append(self._contract_batch(contract, cmd.Tick(), day), None)
 
     def _next_due(self) -> dt.date | None:
+        for contract in self._unscheduled:  # once per contract, however many events it got
+            due = next_due(self._contracts[contract])
+            if due is not None:
+                heapq.heappush(self._due, (due, contract))
+        self._unscheduled.clear()
         while self._due:
             day, contract = self._due[0]
             if next_due(self._contracts[contract]) == day:
@@ -292,6 +395,7 @@ class Ledger:
 
     def advance_to(self, day: dt.date) -> None:
         """Run the clock to ``day``: every lapse, reminder, release and settlement due by then."""
+        check_supported_date(day, "the clock's date")
         self._catch_up()
         if self._today is not None and day < self._today:
             raise ClockError(f"{day} is before the ledger's clock ({self.today})")
@@ -326,7 +430,14 @@ class Ledger:
         return self.today
 
     def run_until_idle(self, limit: dt.date | None = None) -> dt.date:
-        """Advance until nothing is pending (or ``limit``); returns the clock."""
+        """Advance until nothing is pending (or ``limit``); returns the clock.
+
+        The clock stops at :data:`~escrow.calendar.LAST_DATE` at the latest: what falls due
+        after it (the far releases of a very long prepayment) stays pending.
+        """
+        if limit is not None:
+            check_supported_date(limit, "the run's end")
+        horizon = limit if limit is not None else LAST_DATE
         while True:
             self._catch_up()
             day = self._next_due()
@@ -335,7 +446,7 @@ class Ledger:
             if not candidates:
                 break
             nxt = min(candidates)
-            if limit is not None and nxt > limit:
+            if nxt > horizon:
                 break
             self.advance_to(max(nxt, self.today))
         if limit is not None and limit > self.today:
@@ -359,7 +470,7 @@ class Ledger:
                 suspended=self._suspended.get(terms.enterprise, False),
                 existing=self._contracts.get(terms.id),
             )
-            if any(s.terms.filing_no == terms.filing_no for s in self._contracts.values()):
+            if terms.filing_no in self._filings:
                 raise InputError(f"filing number {terms.filing_no!r} is already in the ledger")
             return [(CONTRACT + terms.id, list(events))]
 
@@ -380,11 +491,12 @@ class Ledger:
     ) -> None:
         """A payment: dated ``on``, or booked today with ``on`` as its arrival when the clock
         has already passed ``on`` (decided afresh on every retry, as other writers move it)."""
+        check_supported_date(on if on is not None else self.clock.today(), "the payment's date")
         self._catch_up()
         self._state(contract)
 
         def attempt() -> bool:
-            if key is not None and self.store.idempotency_result(key) is not None:
+            if self._known_key(key):
                 return True
             today = self._today
             if on is not None and today is not None and on < today:
@@ -579,7 +691,7 @@ class Ledger:
             reason=str(error),
         )
         self._catch_up()
-        if idempotency_key is not None and self.store.idempotency_result(idempotency_key):
+        if self._known_key(idempotency_key):
             return
         if self._today is None or on > self._today:
             self.advance_to(on)  # the refused act happened on its date: the clock has got there
@@ -593,10 +705,10 @@ class Ledger:
 
     def contract_for_filing(self, filing_no: str) -> str:
         self._catch_up()
-        for contract, state in self._contracts.items():
-            if state.terms.filing_no == filing_no:
-                return contract
-        raise UnknownContract(f"no contract with filing number {filing_no!r}")
+        try:
+            return self._filings[filing_no]
+        except KeyError:
+            raise UnknownContract(f"no contract with filing number {filing_no!r}") from None
 
     def state_as_of(
         self,

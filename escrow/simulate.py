@@ -25,6 +25,10 @@ from escrow.service import Ledger
 
 START = dt.date(2024, 10, 8)
 
+ACTS_PER_UNIT = 1000
+"""Acts written per transaction (:meth:`Ledger.unit_of_work`): one commit, one fsync, for each
+thousand acts and everything the clock does between them."""
+
 Act = tuple[dt.date, int, Callable[[Ledger], None]]
 
 
@@ -149,14 +153,18 @@ def simulate(
     acts.sort(key=lambda a: (a[0], a[1]))
     acts = [a for a in acts if a[0] <= until]
     refused = 0
-    for done, (_, _, fn) in enumerate(acts, 1):
-        try:
-            fn(ledger)
-        except RuleViolation:
-            refused += 1
-        if progress is not None and (done % 200 == 0 or done == len(acts)):
-            progress(done, len(acts))
-    ledger.run_until_idle(limit=until)
+    for first in range(0, len(acts), ACTS_PER_UNIT):
+        chunk = acts[first : first + ACTS_PER_UNIT]
+        with ledger.unit_of_work():
+            for _, _, fn in chunk:
+                try:
+                    fn(ledger)
+                except RuleViolation:
+                    refused += 1
+        if progress is not None:
+            progress(first + len(chunk), len(acts))
+    with ledger.unit_of_work():
+        ledger.run_until_idle(limit=until)
     return _summary(ledger, contracts, months, seed, refused)
 
 

@@ -15,7 +15,6 @@ from escrow.calendar import WorkdayCalendar
 from escrow.domain import commands as cmd
 from escrow.domain import events as ev
 from escrow.domain.decision import Decision
-from escrow.domain.ledger import check_no_overdraft
 from escrow.domain.payments import pay_deposit, pay_rent
 from escrow.domain.payouts import execute
 from escrow.domain.refund import agree, disagree, lapse, next_lapse, propose, resolve, return_home
@@ -69,7 +68,6 @@ def decide(
     run_due(d, today)
     _HANDLERS[type(command)](d, command)
     run_due(d, today)
-    check_no_overdraft(state, d.events)
     return d.events
 
 

@@ -7,21 +7,29 @@ import datetime as dt
 
 from escrow.calendar import WorkdayCalendar
 from escrow.domain import events as ev
+from escrow.domain.ledger import OverdraftGuard
 from escrow.domain.state import ContractState, evolve
 from escrow.rules import RulePack
 
 
 @dataclasses.dataclass
 class Decision:
-    """Accumulates events; each one is folded in at once so later rules see its effect."""
+    """Accumulates events; each one is folded in at once so later rules see its effect, and
+    its money checked at once against what the escrow accounts hold (Art. 8, Art. 12)."""
 
     state: ContractState
     today: dt.date
     calendar: WorkdayCalendar
     rules: RulePack
     events: list[ev.Event] = dataclasses.field(default_factory=list)
+    guard: OverdraftGuard = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.guard = OverdraftGuard(self.state)
 
     def emit(self, event: ev.Event) -> None:
+        """Add ``event``; raises Overdraft (nothing added) if it would overdraw an account."""
+        self.guard.admit(self.state, event)
         self.events.append(event)
         self.state = evolve(self.state, event)
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Literal
 
 from escrow.domain import events as ev
-from escrow.domain.state import ContractState, evolve
+from escrow.domain.state import ContractState
 from escrow.domain.terms import ACCOUNT_OF_FUND, FUND_OF_ACCOUNT, FUNDS, Fund
 from escrow.errors import Overdraft
 from escrow.money import ZERO
@@ -191,14 +191,19 @@ def post(balances: MutableMapping[str, Decimal], transfers: Iterable[Transfer]) 
     balances.update(staged)
 
 
-def check_no_overdraft(state: ContractState, events: Iterable[ev.Event]) -> None:
-    """Art. 8, Art. 12 (不透支): refuse events that would take an escrow account below zero.
+class OverdraftGuard:
+    """Art. 8, Art. 12 (不透支): refuses an event that would take an escrow account below zero.
 
-    Starts from what the contract holds in each account and posts every transfer in turn.
+    Starts from what the contract holds in each account; :meth:`admit` posts each event's
+    transfers in turn, as a decision emits them, and raises :class:`Overdraft` at the first one
+    that would overdraw (the balances stay as they were).
     """
-    balances: dict[str, Decimal] = {}
-    for fund in FUNDS:
-        balances[escrow_account(state, fund)] = state.held(fund)
-    for event in events:
-        post(balances, transfers_of(state, event))
-        state = evolve(state, event)
+
+    def __init__(self, state: ContractState) -> None:
+        self._balances: dict[str, Decimal] = {
+            escrow_account(state, fund): state.held(fund) for fund in FUNDS
+        }
+
+    def admit(self, before: ContractState, event: ev.Event) -> None:
+        """Post ``event``'s transfers, given the contract state just before it."""
+        post(self._balances, transfers_of(before, event))

@@ -11,6 +11,7 @@ taken as the agreed amount. Our reading where the regulation is silent:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
@@ -81,10 +82,17 @@ def pay_deposit(d: Decision, cmd: PayDeposit) -> None:
 def term_rent(state: ContractState) -> Decimal:
     """The rent of the whole term: whole months from start to end, a started month in full."""
     terms = state.terms
-    months = 0
-    while terms.start + relativedelta(months=months) <= terms.end:
+    return terms.monthly_rent * _term_months(terms.start, terms.end)
+
+
+@functools.lru_cache(maxsize=4096)
+def _term_months(start: dt.date, end: dt.date) -> int:
+    """How many monthly anniversaries of ``start`` (itself included) fall on or before ``end``."""
+    # Every anniversary before ``end``'s calendar month is on or before ``end``: start there.
+    months = max(0, (end.year - start.year) * 12 + end.month - start.month - 1)
+    while start + relativedelta(months=months) <= end:
         months += 1
-    return terms.monthly_rent * months
+    return months
 
 
 def pay_rent(d: Decision, cmd: PayRent) -> None:

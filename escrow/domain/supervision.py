@@ -12,6 +12,7 @@ resumption they execute at once; a return while releases are held keeps the rent
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
@@ -26,7 +27,13 @@ from escrow.money import ZERO
 
 def release_date(lot: Lot, release_no: int) -> dt.date:
     """Release 0 on arrival; release k on the k-th monthly anniversary of the arrival."""
-    return lot.arrived + relativedelta(months=release_no)
+    return _anniversary(lot.arrived, release_no)
+
+
+@functools.lru_cache(maxsize=65536)
+def _anniversary(arrived: dt.date, months: int) -> dt.date:
+    """``arrived`` plus ``months`` months, clamped to month end (asked many times per lot)."""
+    return arrived + relativedelta(months=months)
 
 
 def next_release(state: ContractState, lot: Lot) -> dt.date | None:
