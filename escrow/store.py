@@ -248,6 +248,12 @@ _STREAM_HEAD = sa.select(_events.c.version, _events.c.position).where(
     .where(_events.c.stream == sa.bindparam("stream"))
     .scalar_subquery(),
 )
+# A stream's versions and positions grow together, so both maxima belong to its last event.
+_STREAM_HEADS = sa.select(
+    _events.c.stream, sa.func.max(_events.c.version), sa.func.max(_events.c.position)
+).group_by(_events.c.stream)
+_STREAMS_PER_QUERY = 500  # bound parameters per IN list (old SQLite builds allow 999)
+
 _STORED_COLUMNS = (
     _events.c.position,
     _events.c.stream,
@@ -690,7 +696,9 @@ class EventStore:
         recorded = _parse_recorded(recorded_at)
         rows: list[tuple[Any, ...]] = []
         key_rows: list[dict[str, Any]] = []
-        stream_heads: dict[str, tuple[int, int]] = {}  # (version, position) as written so far
+        stream_heads = self._stream_heads(
+            conn, {stream for encoded, _ in batches for stream, _, _ in encoded}
+        )  # (version, position) of each stream, kept up to date as rows are numbered
         keys_written: dict[str, BatchResult] = {}
         out: list[BatchResult] = []
         for encoded, key in batches:
@@ -702,9 +710,7 @@ class EventStore:
             first_position = position + 1
             results = []
             for stream, expected, events in encoded:
-                if stream not in stream_heads:
-                    stream_heads[stream] = self._stream_head(conn, stream)
-                version, stream_position = stream_heads[stream]
+                version, stream_position = stream_heads.get(stream, (0, 0))
                 _check_expected(stream, expected, version)
                 if not events:
                     results.append(AppendResult(stream, 0, version, 0, stream_position, False))
@@ -764,6 +770,19 @@ class EventStore:
         else:
             names = [c.name for c in _events.columns]
             conn.exec_driver_sql(self._insert_sql, [dict(zip(names, r, strict=True)) for r in rows])
+
+    @staticmethod
+    def _stream_heads(conn: Connection, streams: set[str]) -> dict[str, tuple[int, int]]:
+        """(version, position) of each stream's last event, for streams that have one."""
+        heads: dict[str, tuple[int, int]] = {}
+        names = sorted(streams)
+        for first in range(0, len(names), _STREAMS_PER_QUERY):
+            query = _STREAM_HEADS.where(
+                _events.c.stream.in_(names[first : first + _STREAMS_PER_QUERY])
+            )
+            for stream, version, position in conn.execute(query):
+                heads[stream] = (int(version), int(position))
+        return heads
 
     @staticmethod
     def _stream_head(conn: Connection, stream: str) -> tuple[int, int]:
