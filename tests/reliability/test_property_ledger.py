@@ -26,6 +26,7 @@ with :func:`escrow.open_ledger` gives the same report and the same open deadline
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -471,7 +472,59 @@ def test_property_figures() -> None:
     record("property_redeliveries", STATS["redelivered"])
     record("property_refusals", sum(v for k, v in STATS.items() if k.startswith("refused:")))
     record("property_events_written", STATS["events"])
+    record("property_unit_of_work_examples", STATS["unit_examples"])
     record("property_outcomes", dict(sorted(STATS.items())))
     if TIMES:
         record("property_seconds", round(TIMES["last"] - TIMES["first"], 1))
     record("property_profile", os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def replay_plan(
+    ledger: Ledger, contracts: list[ContractTerms], steps: list[Step], units: list[int]
+) -> dict[str, Any]:
+    """Apply ``steps`` (refusals skipped), ``units[i]`` of them per unit of work (0: none)."""
+    n = 0
+    for size in units:
+        chunk = list(enumerate(steps))[n : n + max(size, 1)]
+        n += len(chunk)
+        with ledger.unit_of_work() if size else contextlib.nullcontext():
+            for i, step in chunk:
+                clock, on = ledger.today, step.day
+                business = len(ledger.entries()) > 1  # more than the configuration
+                if step.back and business and on <= clock + step.back * DAY:
+                    on = clock - step.back * DAY
+                try:
+                    if step.tick_first and on > clock:
+                        ledger.advance_to(on)
+                    concrete(ledger, step, contracts, f"step-{i}")(on)
+                except EscrowError:
+                    pass
+    assert n == len(steps)
+    ledger.run_until_idle(limit=max(ledger.today, steps[-1].day if steps else ledger.today))
+    return build_report(ledger, "property")
+
+
+@settings(PROFILE, max_examples=max(PROFILE.max_examples // 5, 1))
+@given(plan=plans(), data=st.data())
+def test_property_a_unit_of_work_ends_where_acting_one_by_one_ends(
+    plan: tuple[LedgerConfig, list[ContractTerms], list[Step]], data: st.DataObject
+) -> None:
+    """Units of work of random sizes (Ledger.unit_of_work) give the report, deadlines and store
+    that the same acts give one transaction each."""
+    config, contracts, steps = plan
+    units: list[int] = []
+    while sum(max(u, 1) for u in units) < len(steps):
+        units.append(data.draw(st.integers(0, 6), label="unit size (0: no unit)"))
+    with tempfile.TemporaryDirectory(prefix="escrow-unit-") as tmp:
+        with open_ledger(str(Path(tmp) / "one.db"), config) as one_by_one:
+            expected = replay_plan(one_by_one, contracts, steps, [0] * len(steps))
+            expected_deadlines = one_by_one.deadlines()
+        with open_ledger(str(Path(tmp) / "unit.db"), config) as in_units:
+            assert replay_plan(in_units, contracts, steps, units) == expected
+            assert in_units.deadlines() == expected_deadlines
+            check_invariants(in_units)
+            result = audit(in_units.store)
+            assert result.ok, result.line()
+        with open_ledger(str(Path(tmp) / "unit.db")) as again:
+            assert build_report(again, "property") == expected
+    STATS["unit_examples"] += 1
