@@ -1,0 +1,1083 @@
+#!/usr/bin/env python
+"""Benchmarks of the escrow ledger: what it costs next to the plainest way of doing the same work.
+
+Reproduce::
+
+    pip install -e '.[bench]' && python bench/run.py --json
+
+``--quick`` runs smaller sizes (minutes, not hours) and says so in the table and the JSON;
+``--only NAME[,NAME]`` runs a subset (append, replay, simulate, as_of, growth). The benchmark
+measures: it exits 0 whether or not a target is met, 1 if a measurement itself failed and 2 on
+bad arguments. A table goes to stdout; with ``--json`` the last line of stdout is one JSON
+object (the keys below, null when not measured, plus details and ``machine``). Progress goes to
+stderr. Every database is made in a temporary directory, except the as-of store: it is kept in
+``bench/.cache/`` and reused (``--keep-cache``, the default); ``--rebuild-cache`` makes it anew,
+``--no-keep-cache`` builds it in the temporary directory and throws it away.
+
+The figures (JSON keys):
+
+``append_vs_sqlite``
+    escrow's append throughput (events/s) divided by raw ``sqlite3``'s, both writing N events
+    in ONE transaction. Events come from a small ``escrow simulate`` run read back with
+    ``store.read_all()``; N of them (10,000; quick 5,000) are planned stream by stream into
+    batches of B events (500; each stream at most once per batch, a long stream continues in
+    the next). Escrow appends the batches with ``open_store(path, CODEC).append_batches(...)``
+    (its unit of work: one transaction, one commit); its time includes encoding, the hash
+    chain, the optimistic-concurrency checks and the chain head. The raw side inserts the same
+    rows, serialised beforehand with ``CODEC.encode``, into a table created from escrow's own
+    DDL (copied from ``sqlite_master``, so the same columns, keys and unique indexes; the hash
+    columns hold a constant 64-character text, the hashing being escrow's work), with one
+    ``executemany`` in one transaction, journal_mode=WAL, synchronous=FULL, commit once. Best
+    of 5 runs on each side, each on a fresh file (a shared host is noisy). The table also
+    shows escrow with a commit per batch (``append_many`` per call).
+``append_vs_eventsourcing``
+    escrow's append throughput with a transaction per batch (``append_many`` per call) divided
+    by the ``eventsourcing`` package's SQLite recorder (``SQLiteDatastore`` +
+    ``SQLiteApplicationRecorder.insert_events``, which like escrow keeps a global order) on a
+    file, with the same batches (B events per ``insert_events`` call, one transaction each) and
+    the same payload bytes (escrow's JSON text, UTF-8). ``originator_id`` is ``uuid5`` of the
+    stream name; the topic is the event's ``module:Class``.
+``replay_vs_raw``
+    rebuilding every projection divided by a raw read. Escrow: ``open_ledger(path)`` on the
+    simulated ledger (``store.read_all`` and a fold of every contract state and projection)
+    then ``ledger.entries()``. Raw: ``SELECT type, data FROM events ORDER BY position`` and
+    ``json.loads`` of every row. Both in events/s, best of 5, page cache warm.
+``simulate_10k_24m_s``, ``simulate_peak_rss_mib``
+    wall time and peak resident memory of ``escrow simulate --contracts 10000 --months 24
+    --seed 1 --db <fresh file> --json`` run as a child process, timed and measured by a small
+    wrapper process with ``os.wait4`` (so the RSS is that child's own, not this process's).
+    With ``--quick`` 1,000 contracts are simulated instead: the 10k key is null and
+    ``simulate_quick_contracts``/``simulate_quick_s`` hold what was measured (nothing is
+    extrapolated); ``simulate_peak_rss_mib`` is then the 1,000-contract run's.
+``as_of_p50_ms``, ``as_of_p99_ms``
+    latency of ``ledger.balances(contract, as_of=day)`` for a seeded random contract and a
+    seeded random day between its start and the earlier of its end and the ledger's today, in a
+    store of one million events (quick: 50,000; ``as_of_store_events`` holds the number). The
+    store is built once with ``escrow simulate`` into ``bench/.cache/as_of_1m.db`` (quick:
+    ``as_of_50k.db``) and reused; ``as_of_open_s`` is the time ``open_ledger`` took on it (a
+    replay figure at scale). 1,000 queries (quick 200), nearest-rank percentiles.
+``growth_exponent``
+    slope of the least-squares line of log(wall time) over log(contracts) for ``escrow
+    simulate`` with 1k, 4k and 16k contracts x 24 months (quick: 250, 500, 1000 x 12 months).
+    1.0 is linear. ``growth_exponent_net`` is the same after subtracting the time of a
+    1-contract, 1-month run (interpreter start and imports), and ``growth_exponent_cpu`` the
+    fit over the children's CPU time (user + system), for information: wall time on a shared
+    host is noisy, and the load average at start and end is printed with the machine.
+
+Targets (shown as pass/miss, for information only): append_vs_sqlite >= 0.5,
+append_vs_eventsourcing >= 2, replay_vs_raw >= 0.3, simulate 10k x 24 <= 60 s and <= 1024 MiB,
+as-of p50 <= 5 ms, growth exponent <= 1.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from escrow.domain.event_base import Event
+from escrow.errors import EscrowError
+from escrow.service import CODEC, open_ledger
+from escrow.store import open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE_DIR = Path(__file__).resolve().parent / ".cache"
+SEED = 1
+EVENTS_PER_CONTRACT_24M = 18
+"""A first guess of events per contract over 24 months, to size the as-of store."""
+STREAM_NAMESPACE = uuid.UUID("6f1d4c1e-5b0a-4e57-9a43-2f0e9c1b7d21")
+PLACEHOLDER_HASH = "f" * 64
+
+Number = int | float
+Write = tuple[str, int, list[Event]]
+
+# --- sizes ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sizes:
+    name: str
+    append_events: int
+    append_batch: int
+    repeats: int
+    simulate_contracts: int
+    simulate_months: int
+    as_of_events: int
+    as_of_queries: int
+    growth_contracts: tuple[int, ...]
+    growth_months: int
+
+
+FULL = Sizes("full", 10_000, 500, 5, 10_000, 24, 1_000_000, 1_000, (1_000, 4_000, 16_000), 24)
+QUICK = Sizes("quick", 5_000, 500, 5, 1_000, 24, 50_000, 200, (250, 500, 1_000), 12)
+TINY = Sizes("tiny", 1_000, 250, 1, 50, 6, 3_000, 50, (20, 40, 80), 6)
+"""Development smoke test only: the figures mean nothing."""
+
+MEASURES = ("append", "replay", "simulate", "as_of", "growth")
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    measure: str
+    value: str
+    detail: str = ""
+    target: str = ""
+    verdict: str = ""
+
+
+@dataclass
+class Results:
+    figures: dict[str, Any] = field(default_factory=dict)
+    rows: list[Row] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def row(
+        self,
+        measure: str,
+        value: str,
+        detail: str = "",
+        target: str = "",
+        ok: bool | None = None,
+        note: str = "",
+    ) -> None:
+        verdict = "" if ok is None else ("pass" if ok else "miss")
+        if note and verdict:
+            verdict = f"{verdict} ({note})"
+        elif note:
+            verdict = note
+        self.rows.append(Row(measure, value, detail, target, verdict))
+
+
+def _rounded(x: float | None, digits: int = 4) -> float | None:
+    if x is None or math.isnan(x) or math.isinf(x):
+        return None
+    return round(x, digits)
+
+
+def _fmt(x: float, unit: str = "") -> str:
+    text = f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3g}" if abs(x) < 1 else f"{x:,.2f}"
+    return f"{text} {unit}".strip()
+
+
+# --- child processes --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    seconds: float
+    cpu_seconds: float
+    peak_rss_mib: float
+    stdout: str
+
+
+_WRAPPER = """
+import os, subprocess, sys, time
+report, argv = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
+proc = subprocess.Popen(argv)
+_, status, usage = os.wait4(proc.pid, 0)
+seconds = time.perf_counter() - start
+proc.returncode = os.waitstatus_to_exitcode(status)
+with open(report, "w") as f:
+    cpu = usage.ru_utime + usage.ru_stime
+    f.write(f"{seconds!r} {cpu!r} {usage.ru_maxrss} {proc.returncode}")
+"""
+"""Runs the measured command as its own child and reports its wall time and ``ru_maxrss``.
+
+A small interposed process, because Linux starts a child's ``ru_maxrss`` at the RSS of the
+process it was forked (or vforked) from: measured straight from this process, whose memory grows
+while it benchmarks, the figure would be at least this process's size."""
+
+
+def run_child(argv: Sequence[str], workdir: Path) -> ChildRun:
+    """Run ``argv``: its wall time and its own peak RSS (``os.wait4`` in a small wrapper)."""
+    out_path = workdir / f"child-{time.monotonic_ns()}.out"
+    err_path = out_path.with_suffix(".err")
+    report_path = out_path.with_suffix(".rusage")
+    wrapped = [sys.executable, "-I", "-c", _WRAPPER, str(report_path), *argv]
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        subprocess.run(wrapped, stdout=out, stderr=err, stdin=subprocess.DEVNULL, check=True)
+    stdout = out_path.read_text()
+    stderr = err_path.read_text()
+    seconds_text, cpu_text, maxrss_text, code_text = report_path.read_text().split()
+    for path in (out_path, err_path, report_path):
+        path.unlink()
+    if int(code_text) != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {code_text}: {stderr.strip()[-2000:]}")
+    # ru_maxrss: KiB on Linux, bytes on macOS.
+    kib = int(maxrss_text) / 1024 if sys.platform == "darwin" else int(maxrss_text)
+    return ChildRun(float(seconds_text), float(cpu_text), kib / 1024, stdout)
+
+
+_ESCROW: list[str] = []
+
+
+def escrow_command() -> list[str]:
+    """How to run the CLI: ``python -m escrow.cli`` if that works, else the console script."""
+    if not _ESCROW:
+        probe = subprocess.run(
+            [sys.executable, "-m", "escrow.cli", "--help"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        script = Path(sys.executable).parent / "escrow"
+        if probe.returncode == 0 and "simulate" in probe.stdout:
+            _ESCROW.extend([sys.executable, "-m", "escrow.cli"])
+        elif script.exists():
+            _ESCROW.append(str(script))
+        else:
+            _ESCROW.extend([sys.executable, "-c", "from escrow.cli import main; main()"])
+    return _ESCROW
+
+
+@dataclass(frozen=True)
+class SimRun:
+    contracts: int
+    months: int
+    seconds: float
+    cpu_seconds: float
+    peak_rss_mib: float
+    events: int
+
+
+def count_events(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+
+def simulate(contracts: int, months: int, db: Path, workdir: Path, err: Console) -> SimRun:
+    """``escrow simulate`` into a fresh ``db`` as a child process, timed."""
+    if db.exists():
+        raise RuntimeError(f"{db} already exists: simulate needs a fresh file")
+    err.log(f"escrow simulate --contracts {contracts} --months {months} …")
+    argv = [*escrow_command(), "simulate", "--contracts", str(contracts)]
+    argv += ["--months", str(months), "--seed", str(SEED), "--db", str(db), "--json"]
+    child = run_child(argv, workdir)
+    summary = json.loads(child.stdout)
+    events = count_events(db)
+    if summary.get("events") != events or summary.get("contracts") != contracts:
+        raise RuntimeError(f"simulate summary {summary} does not match the {events} events stored")
+    err.log(
+        f"  {events:,} events in {child.seconds:.1f} s (CPU {child.cpu_seconds:.1f} s),"
+        f" peak RSS {child.peak_rss_mib:.0f} MiB"
+    )
+    return SimRun(contracts, months, child.seconds, child.cpu_seconds, child.peak_rss_mib, events)
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(
+        self,
+        sizes: Sizes,
+        workdir: Path,
+        err: Console,
+        *,
+        keep_cache: bool,
+        rebuild_cache: bool,
+    ) -> None:
+        self.sizes = sizes
+        self.workdir = workdir
+        self.err = err
+        self.keep_cache = keep_cache
+        self.rebuild_cache = rebuild_cache
+        self.results = Results()
+        self._sources: list[tuple[Path, int]] = []
+
+    def fresh(self, name: str) -> Path:
+        """A path for a new database in its own temporary directory."""
+        return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.workdir)) / f"{name}.db"
+
+    def source_db(self, min_events: int) -> tuple[Path, int]:
+        """A simulated ledger with at least ``min_events`` events (made once, 24 months)."""
+        for path, events in self._sources:
+            if events >= min_events:
+                return path, events
+        contracts = math.ceil(min_events / EVENTS_PER_CONTRACT_24M * 1.2)
+        for _ in range(4):
+            path = self.fresh("source")
+            run = simulate(contracts, 24, path, self.workdir, self.err)
+            if run.events >= min_events:
+                self._sources.append((path, run.events))
+                return path, run.events
+            contracts = math.ceil(contracts * min_events / max(run.events, 1) * 1.1)
+        raise RuntimeError(f"could not simulate {min_events} events")
+
+
+# --- append -----------------------------------------------------------------------------------
+
+
+def plan_batches(by_stream: dict[str, list[Event]], total: int, batch: int) -> list[list[Write]]:
+    """``total`` events as append_many calls of ``batch`` events, stream by stream."""
+    batches: list[list[Write]] = []
+    current: list[Write] = []
+    filled = taken = 0
+    for stream, events in by_stream.items():
+        offset = 0
+        while offset < len(events) and taken < total:
+            take = min(batch - filled, len(events) - offset, total - taken)
+            current.append((stream, offset, events[offset : offset + take]))
+            offset += take
+            filled += take
+            taken += take
+            if filled == batch:
+                batches.append(current)
+                current, filled = [], 0
+        if taken >= total:
+            break
+    if current:
+        batches.append(current)
+    if taken < total:
+        raise RuntimeError(f"only {taken} events to append, {total} wanted")
+    return batches
+
+
+def time_escrow_append(batches: list[list[Write]], path: Path, *, one_transaction: bool) -> float:
+    """Escrow appending ``batches``: each in its own transaction (``append_many`` per call), or
+    all in one (``append_batches``, a unit of work: what the raw baseline does)."""
+    store = open_store(str(path), CODEC)
+    try:
+        start = time.perf_counter()
+        if one_transaction:
+            store.append_batches([(writes, None) for writes in batches])
+        else:
+            for writes in batches:
+                store.append_many(writes)
+        seconds = time.perf_counter() - start
+        report = store.verify()
+        if not report.ok:
+            raise RuntimeError(f"escrow store does not verify: {report.reason}")
+    finally:
+        store.close()
+    return seconds
+
+
+def time_encode(events: list[Event]) -> float:
+    encode = CODEC.encode
+    start = time.perf_counter()
+    for event in events:
+        encode(event)
+    return time.perf_counter() - start
+
+
+def escrow_ddl(workdir: Path) -> list[str]:
+    """The SQL that made escrow's ``events`` table and its indexes (from ``sqlite_master``)."""
+    path = workdir / "ddl.db"
+    open_store(str(path), CODEC).close()
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = 'events' AND sql IS NOT NULL"
+            " ORDER BY type DESC"  # the table before its indexes
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def raw_rows(batches: list[list[Write]]) -> list[tuple[Any, ...]]:
+    """The rows escrow would write, each event serialised once; hash columns constant."""
+    recorded_at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+    rows: list[tuple[Any, ...]] = []
+    position = 0
+    for writes in batches:
+        for stream, expected, events in writes:
+            for i, event in enumerate(events):
+                position += 1
+                type_, data = CODEC.encode(event)
+                rows.append(
+                    (
+                        position,
+                        stream,
+                        expected + i + 1,
+                        type_,
+                        event.on.isoformat(),
+                        recorded_at,
+                        data,
+                        None,
+                        PLACEHOLDER_HASH,
+                        PLACEHOLDER_HASH,
+                    )
+                )
+    return rows
+
+
+def time_raw_append(ddl: list[str], rows: list[tuple[Any, ...]], path: Path) -> float:
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        for statement in ddl:
+            conn.execute(statement)
+        columns = "position, stream, version, type, effective_date, recorded_at, data"
+        columns += ", idempotency_key, prev_hash, hash"
+        sql = f"INSERT INTO events ({columns}) VALUES ({', '.join('?' * 10)})"
+        start = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(sql, rows)
+        conn.execute("COMMIT")
+        seconds = time.perf_counter() - start
+        stored = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    finally:
+        conn.close()
+    if stored != len(rows):
+        raise RuntimeError(f"raw sqlite stored {stored} rows, not {len(rows)}")
+    return seconds
+
+
+def eventsourcing_batches(batches: list[list[Write]]) -> tuple[list[list[Any]], str]:
+    from eventsourcing.persistence import StoredEvent as ESStoredEvent
+
+    out: list[list[Any]] = []
+    for writes in batches:
+        chunk: list[Any] = []
+        for stream, expected, events in writes:
+            originator = uuid.uuid5(STREAM_NAMESPACE, stream)
+            for i, event in enumerate(events):
+                _, data = CODEC.encode(event)
+                cls = type(event)
+                chunk.append(
+                    ESStoredEvent(
+                        originator_id=originator,
+                        originator_version=expected + i + 1,
+                        topic=f"{cls.__module__}:{cls.__qualname__}",
+                        state=data.encode(),
+                    )
+                )
+        out.append(chunk)
+    import eventsourcing
+
+    version = getattr(eventsourcing, "__version__", None)
+    if version is None:
+        from importlib.metadata import version as dist_version
+
+        version = dist_version("eventsourcing")
+    return out, str(version)
+
+
+def time_eventsourcing_append(batches: list[list[Any]], path: Path) -> tuple[float, int]:
+    from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+
+    datastore = SQLiteDatastore(str(path))
+    try:
+        recorder = SQLiteApplicationRecorder(datastore)
+        recorder.create_table()
+        with datastore.transaction(commit=False) as cursor:
+            cursor.execute("PRAGMA synchronous")
+            synchronous = int(cursor.fetchone()[0])
+        start = time.perf_counter()
+        for chunk in batches:
+            recorder.insert_events(chunk)
+        seconds = time.perf_counter() - start
+        stored = recorder.max_notification_id()
+    finally:
+        datastore.close()
+    expected = sum(len(c) for c in batches)
+    if stored != expected:
+        raise RuntimeError(f"eventsourcing stored {stored} events, not {expected}")
+    return seconds, synchronous
+
+
+def measure_append(b: Bench) -> None:
+    n, batch, repeats = b.sizes.append_events, b.sizes.append_batch, b.sizes.repeats
+    source, _ = b.source_db(n)
+    store = open_store(str(source), CODEC)
+    try:
+        by_stream: dict[str, list[Event]] = {}
+        for stored in store.read_all():
+            by_stream.setdefault(stored.stream, []).append(stored.event)
+    finally:
+        store.close()
+    batches = plan_batches(by_stream, n, batch)
+    streams = len({w[0] for writes in batches for w in writes})
+    shape = f"{n:,} events, {len(batches)} calls of {batch} events, {streams:,} streams"
+    fig = b.results.figures
+    fig["append_events"] = n
+    fig["append_batch_events"] = batch
+
+    b.err.log(f"append: escrow ({shape})")
+    per_call_s = min(
+        time_escrow_append(batches, b.fresh("escrow-append"), one_transaction=False)
+        for _ in range(repeats)
+    )
+    per_call_eps = n / per_call_s
+    fig["escrow_append_per_call_eps"] = _rounded(per_call_eps, 1)
+    b.results.row(
+        "append: escrow, a commit per call",
+        _fmt(per_call_eps, "events/s"),
+        f"append_many, {shape}, best of {repeats}",
+    )
+    escrow_s = min(
+        time_escrow_append(batches, b.fresh("escrow-unit"), one_transaction=True)
+        for _ in range(repeats)
+    )
+    escrow_eps = n / escrow_s
+    fig["escrow_append_eps"] = _rounded(escrow_eps, 1)
+    b.results.row(
+        "append: escrow, one transaction",
+        _fmt(escrow_eps, "events/s"),
+        f"append_batches (a unit of work): the same {len(batches)} calls' batches,"
+        f" one commit, best of {repeats}",
+    )
+
+    events = [e for writes in batches for _, _, chunk in writes for e in chunk]
+    encode_s = min(time_encode(events) for _ in range(repeats))
+    fig["escrow_encode_eps"] = _rounded(n / encode_s, 1)
+    b.results.row(
+        "  of which encoding",
+        f"{encode_s / escrow_s:.0%}",
+        f"CODEC.encode alone: {n / encode_s:,.0f} events/s (the baselines get encoded rows)",
+    )
+
+    b.err.log("append: raw sqlite3")
+    ddl = escrow_ddl(b.workdir)
+    rows = raw_rows(batches)
+    raw_s = min(time_raw_append(ddl, rows, b.fresh("raw-append")) for _ in range(repeats))
+    raw_eps = n / raw_s
+    ratio = escrow_eps / raw_eps
+    fig["raw_append_eps"] = _rounded(raw_eps, 1)
+    fig["append_vs_sqlite"] = _rounded(ratio)
+    b.results.row(
+        "append: raw sqlite3",
+        _fmt(raw_eps, "events/s"),
+        f"one executemany, one transaction, WAL, synchronous=FULL, best of {repeats}",
+    )
+    b.results.row(
+        "append_vs_sqlite",
+        f"{ratio:.3f}",
+        "escrow (one transaction) / raw sqlite3 (one transaction)",
+        ">= 0.5",
+        ratio >= 0.5,
+    )
+
+    b.err.log("append: eventsourcing")
+    try:
+        es_batches, es_version = eventsourcing_batches(batches)
+    except ImportError:
+        fig["append_vs_eventsourcing"] = None
+        b.results.row(
+            "append_vs_eventsourcing",
+            "—",
+            "eventsourcing not installed: pip install -e '.[bench]'",
+            ">= 2",
+            note="not run",
+        )
+        return
+    runs = [time_eventsourcing_append(es_batches, b.fresh("es-append")) for _ in range(repeats)]
+    es_s = min(s for s, _ in runs)
+    synchronous = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(runs[0][1], str(runs[0][1]))
+    es_eps = n / es_s
+    ratio = per_call_eps / es_eps  # both a transaction per call
+    fig["eventsourcing_append_eps"] = _rounded(es_eps, 1)
+    fig["append_vs_eventsourcing"] = _rounded(ratio)
+    b.results.row(
+        f"append: eventsourcing {es_version}",
+        _fmt(es_eps, "events/s"),
+        f"SQLiteApplicationRecorder.insert_events, {len(batches)} calls of {batch} events,"
+        f" WAL, synchronous={synchronous} (its default), best of {repeats}",
+    )
+    b.results.row(
+        "append_vs_eventsourcing",
+        f"{ratio:.3f}",
+        "escrow (a commit per call) / eventsourcing (a commit per call)",
+        ">= 2",
+        ratio >= 2,
+    )
+
+
+# --- replay -----------------------------------------------------------------------------------
+
+
+def time_escrow_replay(path: Path) -> tuple[float, int]:
+    start = time.perf_counter()
+    ledger = open_ledger(str(path))
+    try:
+        entries = ledger.entries()
+        seconds = time.perf_counter() - start
+    finally:
+        ledger.close()
+    return seconds, len(entries)
+
+
+def time_raw_replay(path: Path) -> tuple[float, int]:
+    conn = sqlite3.connect(path)
+    try:
+        start = time.perf_counter()
+        loads = json.loads
+        count = 0
+        for _type, data in conn.execute("SELECT type, data FROM events ORDER BY position"):
+            loads(data)
+            count += 1
+        seconds = time.perf_counter() - start
+    finally:
+        conn.close()
+    return seconds, count
+
+
+def measure_replay(b: Bench) -> None:
+    repeats = b.sizes.repeats
+    source, events = b.source_db(b.sizes.append_events)
+    time_raw_replay(source)  # warm the page cache
+    b.err.log(f"replay: {events:,} events")
+    escrow_runs = [time_escrow_replay(source) for _ in range(repeats)]
+    raw_runs = [time_raw_replay(source) for _ in range(repeats)]
+    if any(n != events for _, n in escrow_runs + raw_runs):
+        raise RuntimeError("replay read a different number of events than stored")
+    escrow_eps = events / min(s for s, _ in escrow_runs)
+    raw_eps = events / min(s for s, _ in raw_runs)
+    ratio = escrow_eps / raw_eps
+    fig = b.results.figures
+    fig["replay_events"] = events
+    fig["escrow_replay_eps"] = _rounded(escrow_eps, 1)
+    fig["raw_replay_eps"] = _rounded(raw_eps, 1)
+    fig["replay_vs_raw"] = _rounded(ratio)
+    b.results.row(
+        "replay: escrow",
+        _fmt(escrow_eps, "events/s"),
+        f"open_ledger + entries(), {events:,} events, best of {repeats}",
+    )
+    b.results.row(
+        "replay: raw sqlite3",
+        _fmt(raw_eps, "events/s"),
+        f"SELECT type, data ORDER BY position + json.loads, best of {repeats}",
+    )
+    b.results.row("replay_vs_raw", f"{ratio:.3f}", "escrow / raw", ">= 0.3", ratio >= 0.3)
+
+
+# --- simulate ---------------------------------------------------------------------------------
+
+
+def measure_simulate(b: Bench) -> None:
+    contracts, months = b.sizes.simulate_contracts, b.sizes.simulate_months
+    run = simulate(contracts, months, b.fresh("simulate"), b.workdir, b.err)
+    fig = b.results.figures
+    full = contracts == 10_000 and months == 24
+    fig["simulate_10k_24m_s"] = _rounded(run.seconds, 2) if full else None
+    if not full:
+        fig["simulate_quick_contracts"] = contracts
+        fig["simulate_quick_months"] = months
+        fig["simulate_quick_s"] = _rounded(run.seconds, 2)
+    fig["simulate_peak_rss_mib"] = _rounded(run.peak_rss_mib, 1)
+    fig["simulate_events"] = run.events
+    fig["simulate_cpu_s"] = _rounded(run.cpu_seconds, 2)
+    label = f"simulate {contracts:,} x {months}m"
+    detail = f"{run.events:,} events, {run.events / run.seconds:,.0f} events/s,"
+    detail += f" CPU {run.cpu_seconds:.1f} s, child process"
+    if full:
+        b.results.row(label, _fmt(run.seconds, "s"), detail, "<= 60 s", run.seconds <= 60)
+        b.results.row(
+            "simulate peak RSS",
+            _fmt(run.peak_rss_mib, "MiB"),
+            "os.wait4 ru_maxrss of the child",
+            "<= 1024 MiB",
+            run.peak_rss_mib <= 1024,
+        )
+    else:
+        note = f"not comparable: {contracts:,} contracts, not 10k"
+        b.results.row(label, _fmt(run.seconds, "s"), detail, "<= 60 s (10k)", note=note)
+        b.results.row(
+            "simulate peak RSS",
+            _fmt(run.peak_rss_mib, "MiB"),
+            f"os.wait4 ru_maxrss of the {contracts:,}-contract child",
+            "<= 1024 MiB (10k)",
+            note=note,
+        )
+
+
+# --- as of ------------------------------------------------------------------------------------
+
+
+def _label(events: int) -> str:
+    return f"{events // 1_000_000}m" if events % 1_000_000 == 0 else f"{events // 1_000}k"
+
+
+def build_as_of_store(b: Bench, target: int, path: Path) -> dict[str, Any]:
+    """Simulate until the store holds at least ``target`` events; the build record."""
+    months = 24
+    contracts = math.ceil(target / EVENTS_PER_CONTRACT_24M * 1.03)
+    for _ in range(4):
+        building = path.with_name(path.stem + ".building.db")
+        for leftover in path.parent.glob(building.name + "*"):
+            leftover.unlink()
+        run = simulate(contracts, months, building, b.workdir, b.err)
+        if run.events >= target:
+            with sqlite3.connect(building) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            for suffix in ("-wal", "-shm"):
+                Path(str(building) + suffix).unlink(missing_ok=True)
+            os.replace(building, path)
+            return {
+                "events": run.events,
+                "contracts": contracts,
+                "months": months,
+                "seed": SEED,
+                "build_s": round(run.seconds, 1),
+                "built_with_commit": git_commit(),
+                "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            }
+        b.err.log(f"  {run.events:,} events < {target:,}: more contracts")
+        contracts = math.ceil(contracts * target / max(run.events, 1) * 1.02)
+    raise RuntimeError(f"could not simulate {target:,} events")
+
+
+def as_of_store(b: Bench, target: int) -> tuple[Path, dict[str, Any], bool]:
+    """The as-of store: (path, build record, reused)."""
+    if not b.keep_cache:
+        path = b.fresh(f"as_of_{_label(target)}")
+        return path, build_as_of_store(b, target, path), False
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    path = CACHE_DIR / f"as_of_{_label(target)}.db"
+    record_path = path.with_suffix(".json")
+    if not b.rebuild_cache and path.exists() and record_path.exists():
+        record = json.loads(record_path.read_text())
+        if int(record.get("events", 0)) >= target:
+            b.err.log(f"as_of: reusing the cached store {path} ({record['events']:,} events)")
+            return path, record, True
+    for stale in CACHE_DIR.glob(path.name + "*"):
+        stale.unlink()
+    record_path.unlink(missing_ok=True)
+    record = build_as_of_store(b, target, path)
+    record_path.write_text(json.dumps(record, indent=2) + "\n")
+    return path, record, False
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of already sorted values."""
+    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def measure_as_of(b: Bench) -> None:
+    target, queries = b.sizes.as_of_events, b.sizes.as_of_queries
+    path, record, reused = as_of_store(b, target)
+    events = count_events(path)
+    b.err.log(f"as_of: open_ledger on {events:,} events")
+    start = time.perf_counter()
+    try:
+        ledger = open_ledger(str(path))
+    except EscrowError as exc:
+        if not reused:
+            raise
+        raise RuntimeError(
+            f"the cached {path} cannot be opened by this escrow ({exc});"
+            " run again with --rebuild-cache"
+        ) from exc
+    open_s = time.perf_counter() - start
+    try:
+        rng = random.Random(SEED)
+        ids = ledger.contract_ids()
+        today = ledger.today
+        plan: list[tuple[str, dt.date]] = []
+        for _ in range(queries):
+            cid = rng.choice(ids)
+            terms = ledger.state_as_of(cid).terms
+            last = min(terms.end, today)
+            span = max((last - terms.start).days, 0)
+            plan.append((cid, terms.start + dt.timedelta(days=rng.randint(0, span))))
+        for cid, day in plan[:10]:  # warm-up, untimed
+            ledger.balances(cid, as_of=day)
+        b.err.log(f"as_of: {queries} queries")
+        latencies: list[float] = []
+        failures = 0
+        for cid, day in plan:
+            t0 = time.perf_counter_ns()
+            try:
+                ledger.balances(cid, as_of=day)
+            except EscrowError:
+                failures += 1
+                continue
+            latencies.append((time.perf_counter_ns() - t0) / 1e6)
+    finally:
+        ledger.close()
+    if not latencies:
+        raise RuntimeError("every as-of query failed")
+    latencies.sort()
+    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+    fig = b.results.figures
+    fig["as_of_p50_ms"] = _rounded(p50, 3)
+    fig["as_of_p99_ms"] = _rounded(p99, 3)
+    fig["as_of_store_events"] = events
+    fig["as_of_queries"] = len(latencies)
+    fig["as_of_failures"] = failures
+    fig["as_of_open_s"] = _rounded(open_s, 2)
+    fig["as_of_open_eps"] = _rounded(events / open_s, 1)
+    scale = "" if events >= 1_000_000 else f"{events:,}-event store, not 1M"
+    origin = "cached, reused" if reused else "built now"
+    where = f"{path.name} ({origin}; built {record.get('built_at', '?')}"
+    where += f" at {record.get('built_with_commit', '?')})" if b.keep_cache else ")"
+    store_detail = f"{events:,} events, {record.get('contracts', '?'):,} contracts x 24m"
+    b.results.row("as-of store", f"{events:,} events", f"{where}; {store_detail}")
+    b.results.row(
+        "as-of open_ledger",
+        _fmt(open_s, "s"),
+        f"replay at scale: {events / open_s:,.0f} events/s",
+    )
+    detail = f"balances(cid, as_of=day), {len(latencies)} queries"
+    if failures:
+        detail += f", {failures} refused (EscrowError)"
+    b.results.row("as-of p50", _fmt(p50, "ms"), detail, "<= 5 ms", p50 <= 5, note=scale)
+    b.results.row("as-of p99", _fmt(p99, "ms"), detail)
+
+
+# --- growth -----------------------------------------------------------------------------------
+
+
+def slope(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """Least-squares slope of ys over xs."""
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
+        (x - mx) ** 2 for x in xs
+    )
+
+
+def measure_growth(b: Bench) -> None:
+    months = b.sizes.growth_months
+    baseline = simulate(1, 1, b.fresh("growth-baseline"), b.workdir, b.err)
+    runs = [
+        simulate(c, months, b.fresh(f"growth-{c}"), b.workdir, b.err)
+        for c in b.sizes.growth_contracts
+    ]
+    xs = [math.log(r.contracts) for r in runs]
+    exponent = slope(xs, [math.log(r.seconds) for r in runs])
+    net = [r.seconds - baseline.seconds for r in runs]
+    net_exponent = slope(xs, [math.log(s) for s in net]) if min(net) > 0 else None
+    cpu_exponent = slope(xs, [math.log(r.cpu_seconds) for r in runs])
+    fig = b.results.figures
+    fig["growth_exponent"] = _rounded(exponent, 3)
+    fig["growth_exponent_net"] = _rounded(net_exponent, 3) if net_exponent is not None else None
+    fig["growth_exponent_cpu"] = _rounded(cpu_exponent, 3)
+    fig["growth_contracts"] = [r.contracts for r in runs]
+    fig["growth_months"] = months
+    fig["growth_seconds"] = [round(r.seconds, 2) for r in runs]
+    fig["growth_cpu_seconds"] = [round(r.cpu_seconds, 2) for r in runs]
+    fig["growth_events"] = [r.events for r in runs]
+    fig["growth_baseline_s"] = round(baseline.seconds, 2)
+    for r in runs:
+        b.results.row(
+            f"simulate {r.contracts:,} x {r.months}m",
+            _fmt(r.seconds, "s"),
+            f"{r.events:,} events, {r.events / r.seconds:,.0f} events/s, CPU {r.cpu_seconds:.1f} s",
+        )
+    sizes = " / ".join(f"{c:,}" for c in b.sizes.growth_contracts)
+    note = "" if b.sizes.name == "full" else f"{b.sizes.name} sizes"
+    b.results.row(
+        "growth_exponent",
+        f"{exponent:.3f}",
+        f"slope of log t over log contracts: {sizes} x {months}m",
+        "<= 1.1",
+        exponent <= 1.1,
+        note,
+    )
+    if net_exponent is not None:
+        b.results.row(
+            "growth exponent, net",
+            f"{net_exponent:.3f}",
+            f"minus a 1-contract 1-month run ({baseline.seconds:.2f} s: start-up)",
+        )
+    b.results.row(
+        "growth exponent, CPU",
+        f"{cpu_exponent:.3f}",
+        "the same fit over the children's user+system CPU time (less sensitive to a busy host)",
+    )
+
+
+# --- machine ----------------------------------------------------------------------------------
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith(("model name", "hardware", "cpu model")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(),
+        "escrow_commit": git_commit(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+# --- main -------------------------------------------------------------------------------------
+
+REQUIRED = (
+    "append_vs_sqlite",
+    "append_vs_eventsourcing",
+    "replay_vs_raw",
+    "simulate_10k_24m_s",
+    "simulate_peak_rss_mib",
+    "as_of_p50_ms",
+    "as_of_p99_ms",
+    "growth_exponent",
+)
+
+RUNNERS: dict[str, Callable[[Bench], None]] = {
+    "append": measure_append,
+    "replay": measure_replay,
+    "simulate": measure_simulate,
+    "as_of": measure_as_of,
+    "growth": measure_growth,
+}
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="bench/run.py",
+        description="Measure escrow against raw sqlite3 and the eventsourcing package.",
+        epilog=(
+            "The as-of store (1M events; 50k with --quick) is cached in bench/.cache/ and reused"
+            " while its build record says it holds enough events. Exit status: 0 whether or not"
+            " targets are met, 1 if a measurement failed, 2 on bad arguments."
+        ),
+    )
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument(
+        "--quick",
+        action="store_true",
+        help="smaller sizes (1k-contract simulate, 50k-event as-of store, 250/500/1000 x 12m"
+        " growth, 5,000 appended events); the output says so",
+    )
+    size.add_argument(
+        "--tiny", action="store_true", help="a development smoke test; the figures mean nothing"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="end stdout with one line holding a JSON object"
+    )
+    parser.add_argument(
+        "--keep-cache",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep the as-of store in bench/.cache/ and reuse it on later runs (default);"
+        " --no-keep-cache builds it in a temporary directory and deletes it afterwards",
+    )
+    parser.add_argument(
+        "--rebuild-cache",
+        action="store_true",
+        help="rebuild the cached as-of store even if one is present",
+    )
+    parser.add_argument(
+        "--only",
+        metavar="NAME[,NAME]",
+        help=f"run only these measures: {', '.join(MEASURES)}",
+    )
+    args = parser.parse_args(argv)
+    if args.only is not None:
+        names = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = [n for n in names if n not in MEASURES]
+        if unknown or not names:
+            parser.error(f"--only: unknown measure {unknown!r}; choose from {', '.join(MEASURES)}")
+        args.only = names
+    else:
+        args.only = list(MEASURES)
+    return args
+
+
+def render(results: Results, info: dict[str, Any], sizes: Sizes, out: Console) -> None:
+    title = f"escrow benchmarks ({sizes.name} sizes)"
+    if sizes.name != "full":
+        title += " — NOT the reference sizes"
+    table = Table(title=title, show_lines=False)
+    table.add_column("measure", style="bold")
+    table.add_column("value", justify="right")
+    table.add_column("detail", overflow="fold")
+    table.add_column("target")
+    table.add_column("pass/miss")
+    for row in results.rows:
+        style = "green" if row.verdict.startswith("pass") else ""
+        style = "red" if row.verdict.startswith("miss") else style
+        verdict = f"[{style}]{row.verdict}[/]" if style else row.verdict
+        table.add_row(row.measure, row.value, row.detail, row.target, verdict)
+    out.print(table)
+    out.print(
+        f"machine: {info['cpus']} CPUs, {info['cpu_model']}; Python {info['python']};"
+        f" SQLite {info['sqlite']}; {info['platform']}; escrow {info['escrow_commit']};"
+        f" {info['date']}; load average at start {info['load_average']},"
+        f" at end {[round(x, 2) for x in os.getloadavg()]}",
+        markup=False,
+        highlight=False,
+    )
+    for error in results.errors:
+        out.print(f"[red]error:[/] {error}", highlight=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    sizes = TINY if args.tiny else QUICK if args.quick else FULL
+    out = Console(width=None if sys.stdout.isatty() else 160)
+    err = Console(stderr=True)
+    info = machine()
+    with tempfile.TemporaryDirectory(prefix="escrow-bench-") as tmp:
+        bench = Bench(
+            sizes,
+            Path(tmp),
+            err,
+            keep_cache=args.keep_cache,
+            rebuild_cache=args.rebuild_cache,
+        )
+        for name in args.only:
+            try:
+                RUNNERS[name](bench)
+            except Exception as exc:
+                traceback.print_exc()
+                bench.results.errors.append(f"{name}: {type(exc).__name__}: {exc}")
+                bench.results.rows.append(Row(name, "—", f"failed: {exc}", "", "error"))
+    results = bench.results
+    render(results, info, sizes, out)
+    if args.json:
+        payload: dict[str, Any] = {key: results.figures.get(key) for key in REQUIRED}
+        payload.update(results.figures)
+        payload["sizes"] = sizes.name
+        payload["measures"] = args.only
+        payload["errors"] = results.errors
+        payload["machine"] = info
+        sys.stdout.flush()
+        print(json.dumps(payload, ensure_ascii=False, separators=(",", ":")), flush=True)
+    return 1 if results.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
