@@ -102,6 +102,7 @@ class Ledger:
         self.clock: Clock = clock or SystemClock()
         self._config: LedgerConfig | None = None
         self._unit: list[tuple[Writes, str | None]] | None = None
+        self._unit_keys: set[str] = set()
         """The appends of the open unit of work (None when there is none)."""
         self.conflicts_retried = 0
         """How many concurrent appends were refused and retried on fresh state."""
@@ -264,7 +265,7 @@ class Ledger:
             return
         self._catch_up()
         start_position, start_entries = self._position, len(self._entries)
-        self._unit = []
+        self._unit, self._unit_keys = [], set()
         try:
             yield
             pending, self._unit = self._unit, []
@@ -291,12 +292,12 @@ class Ledger:
                 for e in self._entries[start_entries:]
             ]
 
-    def _append_to_unit(
-        self, writes: list[tuple[str, int, list[ev.Event]]], key: str | None
-    ) -> bool:
+    def _append_to_unit(self, writes: Writes, key: str | None) -> bool:
         assert self._unit is not None
-        if key is not None and any(k == key for _, k in self._unit):
-            return False
+        if key is not None:
+            if key in self._unit_keys:
+                return False
+            self._unit_keys.add(key)
         self._unit.append((writes, key))
         now = self.clock.now()  # provisional: the store's commit time replaces it at the end
         position = self._position
@@ -310,7 +311,7 @@ class Ledger:
         """Whether an act with ``key`` was delivered already (stored, or in the open unit)."""
         if key is None:
             return False
-        if self._unit is not None and any(k == key for _, k in self._unit):
+        if self._unit is not None and key in self._unit_keys:
             return True
         return self.store.idempotency_result(key) is not None
 
