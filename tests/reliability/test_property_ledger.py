@@ -465,20 +465,6 @@ def test_property_no_money_is_lost_whatever_happens(
     TIMES["last"] = time.perf_counter()
 
 
-def test_property_figures() -> None:
-    """Record what the property test exercised (runs after it: same module, file order)."""
-    record("property_examples", STATS["examples"])
-    record("property_steps", STATS["steps"])
-    record("property_redeliveries", STATS["redelivered"])
-    record("property_refusals", sum(v for k, v in STATS.items() if k.startswith("refused:")))
-    record("property_events_written", STATS["events"])
-    record("property_unit_of_work_examples", STATS["unit_examples"])
-    record("property_outcomes", dict(sorted(STATS.items())))
-    if TIMES:
-        record("property_seconds", round(TIMES["last"] - TIMES["first"], 1))
-    record("property_profile", os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-
-
 def replay_plan(
     ledger: Ledger, contracts: list[ContractTerms], steps: list[Step], units: list[int]
 ) -> dict[str, Any]:
@@ -528,3 +514,17 @@ def test_property_a_unit_of_work_ends_where_acting_one_by_one_ends(
         with open_ledger(str(Path(tmp) / "unit.db")) as again:
             assert build_report(again, "property") == expected
     STATS["unit_examples"] += 1
+
+
+def test_property_figures() -> None:
+    """Record what the property test exercised (runs after it: same module, file order)."""
+    record("property_examples", STATS["examples"])
+    record("property_steps", STATS["steps"])
+    record("property_redeliveries", STATS["redelivered"])
+    record("property_refusals", sum(v for k, v in STATS.items() if k.startswith("refused:")))
+    record("property_events_written", STATS["events"])
+    record("property_unit_of_work_examples", STATS["unit_examples"])
+    record("property_outcomes", dict(sorted(STATS.items())))
+    if TIMES:
+        record("property_seconds", round(TIMES["last"] - TIMES["first"], 1))
+    record("property_profile", os.environ.get("HYPOTHESIS_PROFILE", "ci"))
