@@ -174,7 +174,8 @@ def evolve(state: ContractState, event: ev.Event) -> ContractState:
         if isinstance(event, ev.DepositReceived | ev.RentReceived)
         else event.on
     )
-    s = _replace(state, last_date=max(state.last_date or booked, booked))
+    last = max(state.last_date or booked, booked)
+    s = state if last == state.last_date else _replace(state, last_date=last)
     match event:
         case ev.DepositReceived(amount=amount, lot=no, on=on):
             lot = Lot(no=no, arrived=on, amount=amount, remaining=amount)
