@@ -233,18 +233,7 @@ class Ledger:
             and result.recorded_at is not None
             and result.first_position == self._position + 1
         ):
-            # Nobody wrote in between: fold our own events without reading them back.
-            for (stream, _, events), appended in zip(writes, result.results, strict=True):
-                for offset, event in enumerate(events):
-                    self._apply(
-                        StoredEvent(
-                            appended.first_position + offset,
-                            stream,
-                            appended.first_version + offset,
-                            event,
-                            result.recorded_at,
-                        )
-                    )
+            self._fold_own(writes, result.recorded_at)  # nobody wrote in between
         self._catch_up()
         return not result.duplicate
 
@@ -304,13 +293,18 @@ class Ledger:
                 return False
             self._unit_keys.add(key)
         self._unit.append((writes, key))
-        now = self.clock.now()  # provisional: the store's commit time replaces it at the end
+        # The recorded time is provisional: the store's commit time replaces it at the end.
+        self._fold_own(writes, self.clock.now())
+        return True
+
+    def _fold_own(self, writes: Writes, recorded_at: dt.datetime) -> None:
+        """Fold events this ledger wrote, without reading them back: they take the positions
+        after the last one folded, in the order of ``writes`` (as the store numbers them)."""
         position = self._position
         for stream, version, events in writes:
             for offset, event in enumerate(events):
                 position += 1
-                self._apply(StoredEvent(position, stream, version + 1 + offset, event, now))
-        return True
+                self._apply(StoredEvent(position, stream, version + 1 + offset, event, recorded_at))
 
     def _known_key(self, key: str | None) -> bool:
         """Whether an act with ``key`` was delivered already (stored, or in the open unit)."""
