@@ -26,6 +26,7 @@ from escrow.report import build_report
 from escrow.runner import run_scenario
 from escrow.scenario import load_scenario
 from escrow.service import open_ledger
+from escrow.simulate import ACTS_PER_UNIT, simulate
 
 SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 SCENARIOS = sorted(SCENARIOS_DIR.glob("*.toml"))
@@ -137,3 +138,24 @@ def test_a_postgresql_server_that_does_not_answer_is_one_line_on_stderr() -> Non
     assert result.stderr.startswith("escrow: database error")
     assert len(result.stderr.splitlines()) == 1
     assert "Pa55-w0rd" not in result.output
+
+
+def test_a_simulation_in_units_of_work_stores_the_same_events_on_both_backends(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """escrow simulate commits a thousand acts per unit of work (EventStore.append_batches):
+    on PostgreSQL it must give the summary, and store the events, that it does on SQLite."""
+    sqlite_path = tmp_path / "sim.db"
+    with open_ledger(str(sqlite_path)) as ledger:
+        expected = simulate(ledger, contracts=400, months=14, seed=11).as_json()
+    with open_ledger(pg_url) as ledger:
+        summary = simulate(ledger, contracts=400, months=14, seed=11).as_json()
+        with open_ledger(pg_url) as again:
+            assert build_report(again, "sim") == build_report(ledger, "sim")
+
+    assert summary == expected
+    # Every tenancy opens, pays a deposit and pays rent within its first 7 months, inside the
+    # 14 simulated: 400 x 3 acts > the 1,000 acts of one unit, so several units were written.
+    assert summary["contracts"] * 3 > ACTS_PER_UNIT
+    with closing(sqlite3.connect(sqlite_path)) as con:
+        assert execute_raw(pg_url, EVENT_ROWS) == con.execute(EVENT_ROWS).fetchall()
