@@ -230,26 +230,9 @@ def run_child(argv: Sequence[str], workdir: Path) -> ChildRun:
     return ChildRun(float(seconds_text), float(cpu_text), kib / 1024, stdout)
 
 
-_ESCROW: list[str] = []
-
-
 def escrow_command() -> list[str]:
-    """How to run the CLI: ``python -m escrow.cli`` if that works, else the console script."""
-    if not _ESCROW:
-        probe = subprocess.run(
-            [sys.executable, "-m", "escrow.cli", "--help"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        script = Path(sys.executable).parent / "escrow"
-        if probe.returncode == 0 and "simulate" in probe.stdout:
-            _ESCROW.extend([sys.executable, "-m", "escrow.cli"])
-        elif script.exists():
-            _ESCROW.append(str(script))
-        else:
-            _ESCROW.extend([sys.executable, "-c", "from escrow.cli import main; main()"])
-    return _ESCROW
+    """How to run the CLI: ``python -m escrow`` with this interpreter."""
+    return [sys.executable, "-m", "escrow"]
 
 
 @dataclass(frozen=True)
