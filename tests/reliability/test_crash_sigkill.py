@@ -16,13 +16,16 @@ the report of an uninterrupted run on a fresh database.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -197,3 +200,51 @@ def test_a_kill_between_two_contracts_due_the_same_day_leaves_a_sound_database(
     assert verify(db)[0] == 0
     # ...and the database the kill left was already sound.
     assert exit_code == 0, line
+
+
+SIMULATION = ["simulate", "--contracts", "700", "--months", "18", "--seed", "5"]
+SIMULATION_KILLS = 6
+STORED = (
+    "SELECT position, stream, version, type, effective_date, data, idempotency_key, recorded_at"
+    " FROM events ORDER BY position"
+)
+
+
+def stored_rows(db: Path) -> list[tuple[Any, ...]]:
+    with closing(sqlite3.connect(db)) as con:
+        return con.execute(STORED).fetchall()
+
+
+def test_a_simulation_killed_at_random_moments_keeps_whole_units_of_work(tmp_path: Path) -> None:
+    """``escrow simulate`` writes a thousand acts per unit of work (one transaction). Killed at
+    any moment, the database holds whole units only: a prefix of an uninterrupted run's events
+    that ends where one of its units ended, and it verifies."""
+    whole = tmp_path / "whole.db"
+    subprocess.run([*ESCROW, *SIMULATION, "--db", str(whole)], check=True, timeout=300)
+    rows = stored_rows(whole)
+    # A transaction stamps all its rows with one recorded time: where the time changes, one
+    # unit (or the configuration, at position 1) ended.
+    ends = {0, rows[-1][0]} | {a[0] for a, b in itertools.pairwise(rows) if a[7] != b[7]}
+    assert len(ends) >= 5, ends  # the configuration and at least three units
+    rng = random.Random(SEED)
+    seen = []
+    for kill in range(SIMULATION_KILLS):
+        db = tmp_path / f"killed-{kill}.db"
+        proc = subprocess.Popen(
+            [*ESCROW, *SIMULATION, "--db", str(db)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(1.0, 9.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if not db.exists():
+            continue  # killed before the store was created
+        got = stored_rows(db)
+        seen.append(len(got))
+        assert len(got) in ends, f"kill {kill}: {len(got)} events is not the end of a unit"
+        assert [r[:7] for r in got] == [r[:7] for r in rows[: len(got)]]
+        code, line = verify(db)
+        assert code == 0, line
+    record("crash_simulation_events_at_each_kill", seen)
+    record("crash_simulation_unit_ends", sorted(ends))
