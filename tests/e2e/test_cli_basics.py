@@ -6,35 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from sample_files import GOOD
 from typer.testing import CliRunner, Result
 
 from escrow.cli import app
 
 runner = CliRunner()
-
-GOOD = """\
-name = "Deposit refund across the National Day holiday"
-
-[[contracts]]
-id = "C1"
-tenant = "T1"
-enterprise = "E1"
-start = 2025-06-01
-end = 2026-05-31
-monthly_rent = "5000.00"
-deposit = "5000.00"
-
-[[actions]]
-date = 2025-06-03
-action = "pay_deposit"
-contract = "C1"
-amount = "5000.00"
-
-[[actions]]
-date = 2025-09-30
-action = "return_home"
-contract = "C1"
-"""
 
 
 def assert_one_line_refusal(result: Result, starts: str) -> None:

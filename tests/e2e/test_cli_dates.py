@@ -12,35 +12,12 @@ import json
 from pathlib import Path
 
 import pytest
+from sample_files import GOOD
 from typer.testing import CliRunner, Result
 
 from escrow.cli import app
 
 runner = CliRunner()
-
-SCENARIO = """\
-name = "One deposit, returned"
-
-[[contracts]]
-id = "C1"
-tenant = "T1"
-enterprise = "E1"
-start = 2025-06-01
-end = 2026-05-31
-monthly_rent = "5000.00"
-deposit = "5000.00"
-
-[[actions]]
-date = 2025-06-03
-action = "pay_deposit"
-contract = "C1"
-amount = "5000.00"
-
-[[actions]]
-date = 2025-09-30
-action = "return_home"
-contract = "C1"
-"""
 
 OUTSIDE = ["1999-12-31", "2100-01-01", "0001-01-01", "9999-12-31"]
 
@@ -64,16 +41,16 @@ def files(directory: Path) -> dict[str, bytes]:
 @pytest.fixture
 def scenario(tmp_path: Path) -> Path:
     path = tmp_path / "s.toml"
-    path.write_text(SCENARIO, encoding="utf-8")
+    path.write_text(GOOD, encoding="utf-8")
     return path
 
 
 @pytest.fixture(scope="module")
 def ledger_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database written by a run of SCENARIO (for balance and deadlines)."""
+    """A database written by a run of GOOD (for balance and deadlines)."""
     root = tmp_path_factory.mktemp("dates")
     path = root / "s.toml"
-    path.write_text(SCENARIO, encoding="utf-8")
+    path.write_text(GOOD, encoding="utf-8")
     db = root / "ledger.db"
     result = invoke("run", path, "--db", db)
     assert result.exit_code == 0, result.output
