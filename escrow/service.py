@@ -103,8 +103,9 @@ class Ledger:
         self.clock: Clock = clock or SystemClock()
         self._config: LedgerConfig | None = None
         self._unit: list[tuple[Writes, str | None]] | None = None
-        self._unit_keys: set[str] = set()
         """The appends of the open unit of work (None when there is none)."""
+        self._unit_keys: set[str] = set()
+        """The idempotency keys among them."""
         self.conflicts_retried = 0
         """How many concurrent appends were refused and retried on fresh state."""
         self._forget()
@@ -262,8 +263,7 @@ class Ledger:
         try:
             with _collector_paused():
                 yield
-            pending, self._unit = self._unit, []
-            results = self.store.append_batches(pending) if pending else []
+            results = self.store.append_batches(self._unit) if self._unit else []
         except BaseException:
             self._unit = None
             self._rebuild()
