@@ -504,6 +504,10 @@ class Ledger:
             else:
                 day, arrived = (on if on is not None else self.clock.today()), None
             self._advance(day)
+            if self._today is not None and self._today > day:
+                # Catching up while the clock ran brought in another process's later days:
+                # decide the booking day again rather than refuse the payment for the clock.
+                raise ConcurrencyError(f"the clock moved past {day} while it ran")
             self._append(self._contract_batch(contract, make(arrived), day), key)
             return True
 
