@@ -374,11 +374,17 @@ class Ledger:
             contracts = set()
             while self._due and self._due[0][0] == day:  # ``day`` is the heap's least
                 contracts.add(heapq.heappop(self._due)[1])
-            for contract in sorted(contracts):
-                state = self._contracts[contract]
-                if next_due(state) != day:
-                    continue
-                self._append(self._contract_batch(contract, cmd.Tick(), day), None)
+            try:
+                for contract in sorted(contracts):
+                    state = self._contracts[contract]
+                    if next_due(state) != day:
+                        continue
+                    self._append(self._contract_batch(contract, cmd.Tick(), day), None)
+            except BaseException:
+                # A conflict (or anything else) stopped the run: the contracts taken off the
+                # heap and not processed must be scheduled again, or their day is skipped.
+                self._unscheduled.update(contracts)
+                raise
 
     def _next_due(self) -> dt.date | None:
         for contract in self._unscheduled:  # once per contract, however many events it got

@@ -219,6 +219,79 @@ def test_a_real_conflict_is_retried_on_fresh_state(tmp_path: Path, monkeypatch: 
         check_invariants(ours)
 
 
+def two_contracts_due_together(ours: Any) -> dt.date:
+    """A and B each prepay 12 months of rent of 1,000.00 on 2025-03-03; their next rent tranche
+    falls due on one day (the schedule reads 2025-04-03 for both), which is returned."""
+    for cid in ("A", "B"):
+        ours.open_contract(terms(cid), on=START)
+        ours.pay_rent(cid, Decimal("12000.00"), on=START)
+    due = {d.date for d in ours.deadlines() if d.kind == "release"}
+    assert len(due) == 1, due
+    return due.pop()
+
+
+def theirs_write_to_a_first(ours: Any, theirs: Any, monkeypatch: Any) -> None:
+    """Another process writes to A just before our first append: that append is refused."""
+    append = ours.store.append_many
+    sneaked: list[bool] = []
+
+    def theirs_first(writes: Any, idempotency_key: str | None = None) -> Any:
+        if not sneaked:
+            sneaked.append(True)
+            theirs.pay_deposit("A", Decimal("1.00"), on=START, idempotency_key="theirs")
+        return append(writes, idempotency_key=idempotency_key)
+
+    monkeypatch.setattr(ours.store, "append_many", theirs_first)
+
+
+def releases_on(ledger: Any, day: dt.date) -> list[tuple[int, str]]:
+    return [
+        (e.position, e.stream)
+        for e in ledger.entries()
+        if isinstance(e.event, ev.PayoutInstructed) and e.event.on == day
+    ]
+
+
+def test_a_conflict_while_the_clock_runs_leaves_no_contract_behind(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The clock takes every contract due on a day off its schedule, then ticks them in id order.
+    Our tick of A is refused (another process wrote to A); the service catches up and runs the
+    clock again. B, taken off the schedule with A but not yet ticked, must still be released."""
+    path = str(tmp_path / "shared.db")
+    with open_ledger(path) as ours, open_ledger(path) as theirs:
+        day = two_contracts_due_together(ours)
+        theirs_write_to_a_first(ours, theirs, monkeypatch)
+        ours.advance_to(day)
+        assert ours.conflicts_retried == 1
+        assert [stream for _, stream in releases_on(ours, day)] == ["contract:A", "contract:B"]
+        assert all(d.date > day for d in ours.deadlines())  # nothing left behind
+        check_invariants(ours)
+
+
+def test_a_payment_after_a_conflict_in_its_clock_run_is_its_keys_first_row(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The same conflict inside a payment's clock run: B's release is the clock's, not folded
+    into the payment's decision, so the payment is the first row of its append (with the key)."""
+    path = str(tmp_path / "shared.db")
+    with open_ledger(path) as ours, open_ledger(path) as theirs:
+        day = two_contracts_due_together(ours)
+        theirs_write_to_a_first(ours, theirs, monkeypatch)
+        ours.pay_deposit("B", Decimal("2.00"), on=day, idempotency_key="ours")
+        assert ours.conflicts_retried == 1
+        with ours.store._engine.connect() as conn:
+            (key_position,) = conn.exec_driver_sql(
+                "SELECT position FROM events WHERE idempotency_key = 'ours'"
+            ).one()
+        by_position = {e.position: e for e in ours.entries()}
+        assert isinstance(by_position[key_position].event, ev.DepositReceived)
+        released = releases_on(ours, day)
+        assert [stream for _, stream in released] == ["contract:A", "contract:B"]
+        assert all(position < key_position for position, _ in released)
+        check_invariants(ours)
+
+
 def test_conflicts_are_retried_a_bounded_number_of_times(tmp_path: Path, monkeypatch: Any) -> None:
     """A store that always refuses: MAX_RETRIES attempts, then ConcurrencyError; nothing written."""
     path = str(tmp_path / "busy.db")
