@@ -26,11 +26,30 @@ class Notice:
     detail: str = ""
 
 
+_PROVISIONAL_EVENTS = frozenset(
+    {ev.RefundWorkflowOpened, ev.RefundProposed, ev.ReminderIssued, ev.AccountChanged}
+)
+"""The events that carry a deadline, which may count days of a provisional year."""
+_NOTICE_EVENTS = _PROVISIONAL_EVENTS | {
+    ev.PaymentFlagged,
+    ev.EnterpriseDeadlineMissed,
+    ev.DeemedAgreed,
+    ev.PayoutInstructed,
+    ev.PayoutsHeld,
+    ev.AuthorityNoticeDue,
+}
+"""The only events that can give rise to a notice (by exact type: events are final classes)."""
+
+
 def notices_of(contract: str | None, event: ev.Event) -> list[Notice]:
     """The notices ``event`` gives rise to."""
+    if type(event) not in _NOTICE_EVENTS:
+        return []
     c = contract
     out: list[Notice] = []
-    match event:
+    match event:  # releases first: they are the frequent ones
+        case ev.PayoutInstructed(execute_on=None, fund=fund, kind=kind, on=on):
+            out.append(Notice(on, "releases_held", c, fund, f"{kind} held by the suspension"))
         case ev.PaymentFlagged(fund=fund, kind=kind, detail=detail, on=on):
             out.append(Notice(on, kind, c, fund, detail))
         case ev.ReminderIssued(fund=fund, second_deadline=due, on=on):
@@ -39,8 +58,6 @@ def notices_of(contract: str | None, event: ev.Event) -> list[Notice]:
             out.append(Notice(on, "enterprise_deadline_missed", c, fund))
         case ev.DeemedAgreed(fund=fund, on=on):
             out.append(Notice(on, "deemed_agreed", c, fund))
-        case ev.PayoutInstructed(execute_on=None, fund=fund, kind=kind, on=on):
-            out.append(Notice(on, "releases_held", c, fund, f"{kind} held by the suspension"))
         case ev.PayoutsHeld(payouts=nos, on=on):
             out.append(Notice(on, "releases_held", c, "rent", f"{len(nos)} pending payout(s) held"))
         case ev.AuthorityNoticeDue(account=account, bank=bank, on=on):
@@ -55,7 +72,7 @@ def notices_of(contract: str | None, event: ev.Event) -> list[Notice]:
             )
         case _:
             pass
-    provisional_due = _provisional_deadline(event)
+    provisional_due = _provisional_deadline(event) if type(event) in _PROVISIONAL_EVENTS else None
     if provisional_due is not None:
         fund_of = getattr(event, "fund", None)
         out.append(

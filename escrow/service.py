@@ -58,6 +58,8 @@ MAX_RETRIES = 8
 READ_CHUNK = 20_000
 """Events read from the store at a time while catching up (bounds memory on a long replay)."""
 ONE_DAY = dt.timedelta(days=1)
+_OFF_THE_CLOCK = frozenset({ev.LedgerConfigured, ev.ActionRefused})
+"""Events whose date does not move the ledger's clock (by exact type: events are final)."""
 
 CODEC = PydanticCodec(ev.EVENT_ADAPTER)
 
@@ -165,7 +167,7 @@ class Ledger:
         contract: str | None = None
         if stream.startswith(CONTRACT):
             contract = stream[len(CONTRACT) :]
-            if isinstance(event, ev.ContractOpened):
+            if type(event) is ev.ContractOpened:  # events are final classes
                 state = open_state(event)
                 self._filings[event.terms.filing_no] = contract
             else:
@@ -184,9 +186,7 @@ class Ledger:
             self._apply_ledger_event(event)
         self._versions[stream] = stored.version
         self._position = stored.position
-        if not isinstance(event, ev.LedgerConfigured | ev.ActionRefused) and (
-            self._today is None or event.on > self._today
-        ):
+        if type(event) not in _OFF_THE_CLOCK and (self._today is None or event.on > self._today):
             self._today = event.on
         self._entries.append(
             Entry(

@@ -56,13 +56,41 @@ def escrow_account(state: ContractState, fund: Fund, bank: str | None = None) ->
     return f"{account}@{bank or state.bank(account)}:{state.terms.id}"
 
 
+_MONEY_EVENTS = frozenset(
+    {ev.PayoutExecuted, ev.DepositReceived, ev.RentReceived, ev.FundsMigrated}
+)
+"""The only events that move money; every other event makes no transfer. Looked up by exact
+type, which is a set lookup where ``isinstance`` on a pydantic class is an ABC check (events are
+final classes: ``tests/unit/test_events.py`` checks that none subclasses another)."""
+
+
 def transfers_of(state: ContractState, event: ev.Event) -> list[Transfer]:
     """The transfers ``event`` makes, given the contract state just before it."""
+    if type(event) not in _MONEY_EVENTS:
+        return []
     terms = state.terms
     tenant, enterprise = f"tenant:{terms.tenant}", f"enterprise:{terms.enterprise}"
-    party = {"tenant": tenant, "enterprise": enterprise}
     c = terms.id
     match event:
+        case ev.PayoutExecuted(fund=fund, payout=no, pieces=pieces, interest_to=interest_to, on=on):
+            payout = state.payout(no)
+            name = ACCOUNT_OF_FUND[fund]
+            source = escrow_account(state, fund)
+            principal = sum((p.principal for p in pieces), ZERO)
+            interest = sum((p.interest for p in pieces), ZERO)
+            party = {"tenant": tenant, "enterprise": enterprise}
+            target = party[payout.to]
+            if interest_to == payout.to:
+                return [
+                    Transfer(
+                        on, c, fund, payout.kind, name, target, principal, interest, source, target
+                    )
+                ]
+            other = party[interest_to]
+            return [
+                Transfer(on, c, fund, payout.kind, name, target, principal, ZERO, source, target),
+                Transfer(on, c, fund, "refund", name, other, ZERO, interest, source, other),
+            ]
         case ev.DepositReceived(amount=amount, channel=channel, on=on):
             to = escrow_account(state, "deposit")
             return [
@@ -112,24 +140,6 @@ def transfers_of(state: ContractState, event: ev.Event) -> list[Transfer]:
                     enterprise,
                     channel,
                 )
-            ]
-        case ev.PayoutExecuted(fund=fund, payout=no, pieces=pieces, interest_to=interest_to, on=on):
-            payout = state.payout(no)
-            name = ACCOUNT_OF_FUND[fund]
-            source = escrow_account(state, fund)
-            principal = sum((p.principal for p in pieces), ZERO)
-            interest = sum((p.interest for p in pieces), ZERO)
-            target = party[payout.to]
-            if interest_to == payout.to:
-                return [
-                    Transfer(
-                        on, c, fund, payout.kind, name, target, principal, interest, source, target
-                    )
-                ]
-            other = party[interest_to]
-            return [
-                Transfer(on, c, fund, payout.kind, name, target, principal, ZERO, source, target),
-                Transfer(on, c, fund, "refund", name, other, ZERO, interest, source, other),
             ]
         case ev.FundsMigrated(principal=principal) if principal == ZERO:
             return []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from escrow.domain import events as ev
 from escrow.domain.terms import Account, ContractTerms, Fund
@@ -167,16 +167,42 @@ def open_state(event: ev.ContractOpened) -> ContractState:
     )
 
 
+_PAYMENTS = frozenset({ev.DepositReceived, ev.RentReceived})
+"""Payments, which may be booked after they arrived (by exact type: events are final classes)."""
+
+
 def evolve(state: ContractState, event: ev.Event) -> ContractState:
     """The state after ``event``. Pure: the same events always fold to the same state."""
-    booked = (
-        event.booked_on or event.on
-        if isinstance(event, ev.DepositReceived | ev.RentReceived)
-        else event.on
-    )
+    booked = event.on
+    if type(event) in _PAYMENTS:
+        booked = cast(ev.DepositReceived | ev.RentReceived, event).booked_on or booked
     last = max(state.last_date or booked, booked)
     s = state if last == state.last_date else _replace(state, last_date=last)
-    match event:
+    match event:  # payouts first: they are most of the events, and a case is a type check
+        case ev.PayoutInstructed():
+            payout = Payout(
+                no=event.payout,
+                fund=event.fund,
+                kind=event.kind,
+                to=event.to,
+                pieces=event.pieces,
+                instructed_on=event.on,
+                execute_on=event.execute_on,
+            )
+            lots = _take(s.lots(event.fund), event.pieces)
+            if event.release_no is not None:
+                lots = tuple(
+                    _replace(lot, next_release=event.release_no + 1)
+                    if lot.no == event.pieces[0].lot
+                    else lot
+                    for lot in lots
+                )
+            s = _with_lots(s, event.fund, lots)
+            return _replace(
+                s, payouts=(*s.payouts, payout), next_payout=max(s.next_payout, event.payout + 1)
+            )
+        case ev.PayoutExecuted(payout=no):
+            return _replace(s, payouts=tuple(p for p in s.payouts if p.no != no))
         case ev.DepositReceived(amount=amount, lot=no, on=on):
             lot = Lot(no=no, arrived=on, amount=amount, remaining=amount)
             return _replace(
@@ -226,30 +252,6 @@ def evolve(state: ContractState, event: ev.Event) -> ContractState:
         case ev.DisputeResolved(fund=fund, via=via):
             wf = _replace(_workflow(s, fund), stage="closed", outcome=f"resolved:{via}")
             return _with_workflow(s, wf)
-        case ev.PayoutInstructed():
-            payout = Payout(
-                no=event.payout,
-                fund=event.fund,
-                kind=event.kind,
-                to=event.to,
-                pieces=event.pieces,
-                instructed_on=event.on,
-                execute_on=event.execute_on,
-            )
-            lots = _take(s.lots(event.fund), event.pieces)
-            if event.release_no is not None:
-                lots = tuple(
-                    _replace(lot, next_release=event.release_no + 1)
-                    if lot.no == event.pieces[0].lot
-                    else lot
-                    for lot in lots
-                )
-            s = _with_lots(s, event.fund, lots)
-            return _replace(
-                s, payouts=(*s.payouts, payout), next_payout=max(s.next_payout, event.payout + 1)
-            )
-        case ev.PayoutExecuted(payout=no):
-            return _replace(s, payouts=tuple(p for p in s.payouts if p.no != no))
         case ev.ReleasesSuspended():
             return _replace(s, suspended=True)
         case ev.ReleasesResumed():
