@@ -19,6 +19,7 @@ import heapq
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
+from typing import NamedTuple
 
 from escrow.calendar import LAST_DATE, WorkdayCalendar, check_supported_date
 from escrow.clock import Clock, SystemClock
@@ -73,9 +74,11 @@ class Refusal:
     enterprise: str | None = None
 
 
-@dataclasses.dataclass(frozen=True)
-class Entry:
-    """One event in global order, with what it did to money and what it noticed."""
+class Entry(NamedTuple):
+    """One event in global order, with what it did to money and what it noticed.
+
+    A named tuple (immutable, one per event folded): made in a fifth of a frozen dataclass's
+    time, and smaller."""
 
     position: int
     stream: str

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii as _json_str
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
@@ -119,9 +119,11 @@ def _first_error(exc: ValidationError) -> str:
 # --- results ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    """An event as stored: where it sits globally and in its stream, and when it was recorded."""
+class StoredEvent(NamedTuple):
+    """An event as stored: where it sits globally and in its stream, and when it was recorded.
+
+    A named tuple rather than a frozen dataclass: one is made per event read, and a tuple is
+    made in a fifth of the time a frozen dataclass's ``__init__`` takes."""
 
     position: int
     stream: str
@@ -860,9 +862,14 @@ class EventStore:
         with self._errors(), self._engine.connect() as conn:
             rows = conn.execute(query).all()
         decode = self._decode
-        return [
-            StoredEvent(p, s, v, decode(p, t, d), _parse_recorded(r)) for p, s, v, t, d, r in rows
-        ]
+        recorded: dict[str, dt.datetime] = {}  # an append's rows share their recorded time
+        out = []
+        for p, s, v, t, d, r in rows:
+            at = recorded.get(r)
+            if at is None:
+                at = recorded[r] = _parse_recorded(r)
+            out.append(StoredEvent(p, s, v, decode(p, t, d), at))
+        return out
 
     def _decode(self, position: int, type_: str, data: str) -> Event:
         try:
