@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
+from typing import NamedTuple
 
 from escrow.domain import events as ev
 from escrow.domain.decide import next_due
@@ -15,9 +16,9 @@ from escrow.interest import RateTable, lot_interest
 from escrow.money import ZERO
 
 
-@dataclasses.dataclass(frozen=True)
-class Notice:
-    """Something the clock produced that moves no money (INTERFACE.md ``notices``)."""
+class Notice(NamedTuple):
+    """Something the clock produced that moves no money (INTERFACE.md ``notices``); an immutable
+    named tuple, like :class:`~escrow.domain.ledger.Transfer`."""
 
     date: dt.date
     kind: str

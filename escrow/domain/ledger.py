@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterable, MutableMapping
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from escrow.domain import events as ev
 from escrow.domain.state import ContractState
@@ -23,12 +23,12 @@ from escrow.money import ZERO
 TransferKind = Literal["payment_in", "direct_rent", "release", "refund", "deduction", "migration"]
 
 
-@dataclasses.dataclass(frozen=True)
-class Transfer:
+class Transfer(NamedTuple):
     """One money movement, as the run report lists it (INTERFACE.md).
 
     ``source``/``target`` are the report's names (``custody``, ``tenant:T1``…);
-    ``debit``/``credit`` the ledger accounts posted (``custody@BANK:C1``…).
+    ``debit``/``credit`` the ledger accounts posted (``custody@BANK:C1``…). An immutable named
+    tuple: every replay makes one per money movement, at a fraction of a frozen dataclass's cost.
     """
 
     date: dt.date
