@@ -128,12 +128,6 @@ class ContractState:
         raise KeyError(no)
 
 
-def _with_lots(state: ContractState, fund: Fund, lots: tuple[Lot, ...]) -> ContractState:
-    if fund == "deposit":
-        return _replace(state, deposit_lots=lots)
-    return _replace(state, rent_lots=lots)
-
-
 def _with_workflow(state: ContractState, wf: Workflow) -> ContractState:
     if wf.fund == "deposit":
         return _replace(state, deposit_workflow=wf)
@@ -147,6 +141,48 @@ def _take(lots: tuple[Lot, ...], pieces: tuple[ev.Piece, ...]) -> tuple[Lot, ...
     return tuple(
         _replace(lot, remaining=lot.remaining - taken[lot.no]) if lot.no in taken else lot
         for lot in lots
+    )
+
+
+def _instructed(state: ContractState, event: ev.PayoutInstructed, last: dt.date) -> ContractState:
+    """The payout is pending; its pieces are taken from their lots (a release also moves its
+    tranche's next release on)."""
+    payout = Payout(
+        no=event.payout,
+        fund=event.fund,
+        kind=event.kind,
+        to=event.to,
+        pieces=event.pieces,
+        instructed_on=event.on,
+        execute_on=event.execute_on,
+    )
+    taken: dict[int, Decimal] = {}
+    for piece in event.pieces:
+        taken[piece.lot] = taken.get(piece.lot, ZERO) + piece.principal
+    released = event.pieces[0].lot if event.release_no is not None else None
+    lots = []
+    for lot in state.lots(event.fund):
+        if lot.no not in taken:
+            lots.append(lot)
+        elif lot.no == released:
+            next_release = cast(int, event.release_no) + 1
+            lots.append(
+                _replace(lot, remaining=lot.remaining - taken[lot.no], next_release=next_release)
+            )
+        else:
+            lots.append(_replace(lot, remaining=lot.remaining - taken[lot.no]))
+    payouts = (*state.payouts, payout)
+    next_payout = max(state.next_payout, event.payout + 1)
+    if event.fund == "deposit":
+        return _replace(
+            state,
+            last_date=last,
+            deposit_lots=tuple(lots),
+            payouts=payouts,
+            next_payout=next_payout,
+        )
+    return _replace(
+        state, last_date=last, rent_lots=tuple(lots), payouts=payouts, next_payout=next_payout
     )
 
 
@@ -177,32 +213,14 @@ def evolve(state: ContractState, event: ev.Event) -> ContractState:
     if type(event) in _PAYMENTS:
         booked = cast(ev.DepositReceived | ev.RentReceived, event).booked_on or booked
     last = max(state.last_date or booked, booked)
+    # Payouts are most of the events: each is folded in one replace, last date included.
+    if type(event) is ev.PayoutInstructed:
+        return _instructed(state, event, last)
+    if type(event) is ev.PayoutExecuted:
+        payouts = tuple(p for p in state.payouts if p.no != event.payout)
+        return _replace(state, last_date=last, payouts=payouts)
     s = state if last == state.last_date else _replace(state, last_date=last)
-    match event:  # payouts first: they are most of the events, and a case is a type check
-        case ev.PayoutInstructed():
-            payout = Payout(
-                no=event.payout,
-                fund=event.fund,
-                kind=event.kind,
-                to=event.to,
-                pieces=event.pieces,
-                instructed_on=event.on,
-                execute_on=event.execute_on,
-            )
-            lots = _take(s.lots(event.fund), event.pieces)
-            if event.release_no is not None:
-                lots = tuple(
-                    _replace(lot, next_release=event.release_no + 1)
-                    if lot.no == event.pieces[0].lot
-                    else lot
-                    for lot in lots
-                )
-            s = _with_lots(s, event.fund, lots)
-            return _replace(
-                s, payouts=(*s.payouts, payout), next_payout=max(s.next_payout, event.payout + 1)
-            )
-        case ev.PayoutExecuted(payout=no):
-            return _replace(s, payouts=tuple(p for p in s.payouts if p.no != no))
+    match event:
         case ev.DepositReceived(amount=amount, lot=no, on=on):
             lot = Lot(no=no, arrived=on, amount=amount, remaining=amount)
             return _replace(
