@@ -196,22 +196,27 @@ def test_processes_moving_the_clock_lose_no_payment(tmp_path: Path) -> None:
 # --- the retry, deterministically ------------------------------------------------------------------
 
 
+def theirs_write_first(ours: Any, theirs: Any, monkeypatch: Any, contract: str) -> None:
+    """Another process pays 1.00 into ``contract`` just before our next append."""
+    append = ours.store.append_many
+    sneaked: list[bool] = []
+
+    def theirs_first(writes: Any, idempotency_key: str | None = None) -> Any:
+        if not sneaked:
+            sneaked.append(True)
+            theirs.pay_deposit(contract, Decimal("1.00"), on=START, idempotency_key="theirs")
+        return append(writes, idempotency_key=idempotency_key)
+
+    monkeypatch.setattr(ours.store, "append_many", theirs_first)
+
+
 def test_a_real_conflict_is_retried_on_fresh_state(tmp_path: Path, monkeypatch: Any) -> None:
     """Another process appends to the same contract between this one's decision and its append:
     the store refuses the append (ConcurrencyError), the service catches up and retries."""
     path = str(tmp_path / "shared.db")
     with open_ledger(path) as ours, open_ledger(path) as theirs:
         ours.open_contract(terms("S"), on=START)
-        append = ours.store.append_many
-        sneaked: list[bool] = []
-
-        def theirs_first(writes: Any, idempotency_key: str | None = None) -> Any:
-            if not sneaked:
-                sneaked.append(True)
-                theirs.pay_deposit("S", Decimal("1.00"), on=START, idempotency_key="theirs")
-            return append(writes, idempotency_key=idempotency_key)
-
-        monkeypatch.setattr(ours.store, "append_many", theirs_first)
+        theirs_write_first(ours, theirs, monkeypatch, "S")
         ours.pay_deposit("S", Decimal("2.00"), on=START, idempotency_key="ours")
         assert ours.conflicts_retried == 1
         lots = [t.principal for t in ours.transfers("S") if t.kind == "payment_in"]
@@ -228,20 +233,6 @@ def two_contracts_due_together(ours: Any) -> dt.date:
     due = {d.date for d in ours.deadlines() if d.kind == "release"}
     assert len(due) == 1, due
     return due.pop()
-
-
-def theirs_write_to_a_first(ours: Any, theirs: Any, monkeypatch: Any) -> None:
-    """Another process writes to A just before our first append: that append is refused."""
-    append = ours.store.append_many
-    sneaked: list[bool] = []
-
-    def theirs_first(writes: Any, idempotency_key: str | None = None) -> Any:
-        if not sneaked:
-            sneaked.append(True)
-            theirs.pay_deposit("A", Decimal("1.00"), on=START, idempotency_key="theirs")
-        return append(writes, idempotency_key=idempotency_key)
-
-    monkeypatch.setattr(ours.store, "append_many", theirs_first)
 
 
 def releases_on(ledger: Any, day: dt.date) -> list[tuple[int, str]]:
@@ -261,7 +252,7 @@ def test_a_conflict_while_the_clock_runs_leaves_no_contract_behind(
     path = str(tmp_path / "shared.db")
     with open_ledger(path) as ours, open_ledger(path) as theirs:
         day = two_contracts_due_together(ours)
-        theirs_write_to_a_first(ours, theirs, monkeypatch)
+        theirs_write_first(ours, theirs, monkeypatch, "A")
         ours.advance_to(day)
         assert ours.conflicts_retried == 1
         assert [stream for _, stream in releases_on(ours, day)] == ["contract:A", "contract:B"]
@@ -277,7 +268,7 @@ def test_a_payment_after_a_conflict_in_its_clock_run_is_its_keys_first_row(
     path = str(tmp_path / "shared.db")
     with open_ledger(path) as ours, open_ledger(path) as theirs:
         day = two_contracts_due_together(ours)
-        theirs_write_to_a_first(ours, theirs, monkeypatch)
+        theirs_write_first(ours, theirs, monkeypatch, "A")
         ours.pay_deposit("B", Decimal("2.00"), on=day, idempotency_key="ours")
         assert ours.conflicts_retried == 1
         with ours.store._engine.connect() as conn:
