@@ -134,14 +134,24 @@ def _with_workflow(state: ContractState, wf: Workflow) -> ContractState:
     return _replace(state, rent_workflow=wf)
 
 
-def _take(lots: tuple[Lot, ...], pieces: tuple[ev.Piece, ...]) -> tuple[Lot, ...]:
+def _take(
+    lots: tuple[Lot, ...], pieces: tuple[ev.Piece, ...], release: tuple[int, int] | None = None
+) -> tuple[Lot, ...]:
+    """``lots`` less the principal ``pieces`` take; ``release`` (a lot and its next release
+    number) also moves that tranche's next release on."""
     taken: dict[int, Decimal] = {}
     for piece in pieces:
         taken[piece.lot] = taken.get(piece.lot, ZERO) + piece.principal
-    return tuple(
-        _replace(lot, remaining=lot.remaining - taken[lot.no]) if lot.no in taken else lot
-        for lot in lots
-    )
+    out = []
+    for lot in lots:
+        principal = taken.get(lot.no)
+        if principal is None:
+            out.append(lot)
+        elif release is not None and lot.no == release[0]:
+            out.append(_replace(lot, remaining=lot.remaining - principal, next_release=release[1]))
+        else:
+            out.append(_replace(lot, remaining=lot.remaining - principal))
+    return tuple(out)
 
 
 def _instructed(state: ContractState, event: ev.PayoutInstructed, last: dt.date) -> ContractState:
@@ -156,34 +166,21 @@ def _instructed(state: ContractState, event: ev.PayoutInstructed, last: dt.date)
         instructed_on=event.on,
         execute_on=event.execute_on,
     )
-    taken: dict[int, Decimal] = {}
-    for piece in event.pieces:
-        taken[piece.lot] = taken.get(piece.lot, ZERO) + piece.principal
-    released = event.pieces[0].lot if event.release_no is not None else None
-    lots = []
-    for lot in state.lots(event.fund):
-        if lot.no not in taken:
-            lots.append(lot)
-        elif lot.no == released:
-            next_release = cast(int, event.release_no) + 1
-            lots.append(
-                _replace(lot, remaining=lot.remaining - taken[lot.no], next_release=next_release)
-            )
-        else:
-            lots.append(_replace(lot, remaining=lot.remaining - taken[lot.no]))
+    release = None
+    if event.release_no is not None:  # a tranche's release: its next one comes after
+        release = (event.pieces[0].lot, event.release_no + 1)
+    lots = _take(state.lots(event.fund), event.pieces, release)
     payouts = (*state.payouts, payout)
     next_payout = max(state.next_payout, event.payout + 1)
     if event.fund == "deposit":
         return _replace(
             state,
             last_date=last,
-            deposit_lots=tuple(lots),
+            deposit_lots=lots,
             payouts=payouts,
             next_payout=next_payout,
         )
-    return _replace(
-        state, last_date=last, rent_lots=tuple(lots), payouts=payouts, next_payout=next_payout
-    )
+    return _replace(state, last_date=last, rent_lots=lots, payouts=payouts, next_payout=next_payout)
 
 
 def _give_back(lots: tuple[Lot, ...], pieces: tuple[ev.Piece, ...]) -> tuple[Lot, ...]:
