@@ -723,7 +723,8 @@ class EventStore:
                     position += 1
                     version += 1
                     row_key = key if position == first_position else None  # on the first row
-                    digest = _chain_hash(
+                    # The hashed fields, in the column order of _events (the hash comes last).
+                    fields = (
                         position,
                         stream,
                         version,
@@ -734,21 +735,8 @@ class EventStore:
                         row_key,
                         prev_hash,
                     )
-                    # Column order of _events.
-                    rows.append(
-                        (
-                            position,
-                            stream,
-                            version,
-                            type_,
-                            effective_date,
-                            recorded_at,
-                            data,
-                            row_key,
-                            prev_hash,
-                            digest,
-                        )
-                    )
+                    digest = _chain_hash(*fields)
+                    rows.append((*fields, digest))
                     prev_hash = digest
                 stream_heads[stream] = (version, position)
                 results.append(AppendResult(stream, first[0], version, first[1], position, False))
