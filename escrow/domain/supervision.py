@@ -6,7 +6,8 @@ RULES.md rule 10: each monthly release falls on a monthly anniversary of the arr
 the month's end by ``relativedelta``), counted from the arrival each time so it never drifts.
 Rule 12: releases that fall after the day the home is returned do not happen.
 Rule 13 (Art. 20): while suspended, payouts from supervision to the enterprise are held; on
-resumption they execute at once; a return while releases are held keeps the rent in supervision.
+resumption they execute at once; a return while releases are held cancels them (none is
+instructed again) and the rent they held goes through the rent refund workflow.
 """
 
 from __future__ import annotations
@@ -37,14 +38,18 @@ def _anniversary(arrived: dt.date, months: int) -> dt.date:
 
 
 def next_release(state: ContractState, lot: Lot) -> dt.date | None:
-    """When ``lot`` next releases rent, or None (empty, or after the home was returned)."""
-    if lot.remaining <= ZERO:
+    """When ``lot`` next releases rent, or None (empty, or the home was returned).
+
+    Once the home is returned no release is instructed any more (rules 12 and 13): releases due
+    up to the return day were instructed before the return was decided, those after it do not
+    happen, and releases held by a suspension at the return are cancelled and never instructed
+    again, so the rent they held goes through the rent refund workflow.
+    """
+    if lot.remaining <= ZERO or state.returned_on is not None:
         return None
     day = release_date(lot, lot.next_release)
     if lot.booked_on is not None and day < lot.booked_on:
         day = lot.booked_on  # the fund centre cannot act on money before it learns of it
-    if state.returned_on is not None and day > state.returned_on:
-        return None
     return day
 
 
@@ -94,7 +99,9 @@ def resume(d: Decision) -> None:
 
 
 def cancel_held_releases(d: Decision) -> None:
-    """Rule 13: returned while releases are held: the rent stays in supervision for the refund."""
+    """Rule 13: returned while releases are held: they are cancelled, and the rent they held
+    goes back to its tranches for the rent refund workflow (``next_release`` never instructs a
+    release after the return, so none of them comes back)."""
     held = tuple(p.no for p in d.state.payouts if p.execute_on is None and p.kind == "release")
     if held:
         d.emit(ev.HeldReleasesCancelled(on=d.today, payouts=held))

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from escrow.domain.ledger import postings_of
-from escrow.service import Ledger
+from escrow.domain import events as ev
+from escrow.service import CONTRACT, Ledger
 
 ZERO = Decimal("0.00")
 OUT_OF_ESCROW = ("release", "refund", "deduction")
@@ -86,6 +87,50 @@ def check_invariants(ledger: Ledger) -> None:
             )
     stray = {c for c, _ in money_in} - set(held)
     assert not stray, f"money paid in for contracts the ledger does not hold: {stray}"
+    for contract in held:
+        check_nothing_stuck(ledger, contract)
+
+
+def check_nothing_stuck(ledger: Ledger, contract: str) -> None:
+    """Money in escrow always has a way out to the party the rules name: nothing is held for
+    ever, and no rent held at the return reaches the enterprise.
+
+    - A payout held by a suspension (rule 13) exists only while the enterprise is suspended, and
+      only from supervision to the enterprise: otherwise nothing would ever free it.
+    - No release is instructed after the return (rules 12 and 13: later releases do not happen;
+      releases held at the return are cancelled and none is instructed again).
+    - After the return, a fund without a refund workflow holds nothing unreserved (rule 8); one
+      whose workflow has closed holds nothing unreserved either; a disputed one holds exactly the
+      disputed deductions, which await a resolution.
+    """
+    state = ledger.state_as_of(contract)
+    for payout in state.payouts:
+        if payout.execute_on is None:
+            assert state.suspended, f"{contract}: payout {payout.no} is held with no suspension"
+            assert (payout.fund, payout.to) == ("rent", "enterprise"), (
+                f"{contract}: payout {payout.no} ({payout.fund} to {payout.to}) is held"
+            )
+    if state.returned_on is None:
+        return
+    returned = False
+    for stored in ledger.store.load(CONTRACT + contract):
+        event = stored.event
+        returned = returned or isinstance(event, ev.HomeReturned)
+        if returned and isinstance(event, ev.PayoutInstructed):
+            assert event.kind != "release", (
+                f"{contract}: release {event.payout} ({event.on}) instructed after the return on"
+                f" {state.returned_on}"
+            )
+    for fund in ("deposit", "rent"):
+        wf = state.workflow(fund)
+        left = state.unreserved(fund)
+        if wf is None or wf.stage == "closed":
+            outcome = "no workflow" if wf is None else wf.outcome
+            assert left == ZERO, f"{contract} {fund}: {left} stays after the return ({outcome})"
+        elif wf.stage == "disputed":
+            assert left == wf.deducted, (
+                f"{contract} {fund}: {left} held in dispute, the deductions are {wf.deducted}"
+            )
 
 
 # --- reading a SQLite ledger file directly ------------------------------------------------------

@@ -199,3 +199,47 @@ def test_rule_13_rent_deductions_are_held_while_deposit_deductions_and_refunds_a
         ("2025-09-10", "deduction", "supervision", "enterprise:E1", "1000.00", "0.69"),
     ]
     assert ledger.held()["C1"] == {"deposit": D("0.00"), "rent": D("0.00")}
+
+
+def test_rule_13_held_releases_cancelled_at_the_return_are_never_instructed_again(
+    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+) -> None:
+    # Contract C7 (enterprise E2): rent 2,500.00 a month, 2025-06-16..2025-12-15, no deposit;
+    # 15,000.00 (6 months) arrives Mon 2025-06-16.
+    terms = make_terms(
+        "C7",
+        enterprise="E2",
+        start=d(2025, 6, 16),
+        end=d(2025, 12, 15),
+        monthly_rent="2500.00",
+        deposit="0",
+    )
+    ledger.open_contract(terms, on=d(2025, 6, 16))
+    ledger.pay_rent("C7", D("15000.00"), on=d(2025, 6, 16))
+    # 06-16: 7,500.00 (3 months) released at once (0 days, 0.00).
+    # 07-16: 2,500.00 released; 30 days: 2,500.00 × 0.35 % = 8.75; × 30 = 262.50;
+    #   / 360 = 0.729166… → 0.73.
+    # Suspended Fri 08-01: the 08-16 and 09-16 releases (2,500.00 each) are held; with them the
+    # tranche is spent (7,500 + 2,500 × 3 = 15,000), so 10-16 has nothing to release.
+    ledger.suspend_releases("E2", on=d(2025, 8, 1))
+    # Returned Mon 11-03 while both releases are held: they are cancelled, none is instructed
+    # again, and all 5,000.00 they held goes through the rent refund workflow.
+    ledger.return_home("C7", on=d(2025, 11, 3))
+    assert ledger.held()["C7"]["rent"] == D("5000.00")
+    # Opinion Wed 11-05 without deductions: 5,000.00 back to the tenant at once with interest
+    # from 06-16: 14 + 31 + 31 + 30 + 31 + 5 = 142 days;
+    #   5,000.00 × 0.35 % = 17.50; × 142 = 2,485.00; / 360 = 6.902777… → 6.90
+    ledger.propose_refund("C7", "rent", [], on=d(2025, 11, 5))
+    ledger.run_until_idle()
+    assert rows(ledger.transfers("C7")) == [
+        ("2025-06-16", "payment_in", "tenant:T1", "supervision", "15000.00", "0.00"),
+        ("2025-06-16", "release", "supervision", "enterprise:E2", "7500.00", "0.00"),
+        ("2025-07-16", "release", "supervision", "enterprise:E2", "2500.00", "0.73"),
+        ("2025-11-05", "refund", "supervision", "tenant:T1", "5000.00", "6.90"),
+    ]
+    assert held_notices(ledger, "C7") == [(d(2025, 8, 16), "rent"), (d(2025, 9, 16), "rent")]
+    assert ledger.held()["C7"] == {"deposit": D("0.00"), "rent": D("0.00")}
+    # Resuming afterwards pays the enterprise nothing more.
+    ledger.resume_releases("E2", on=d(2025, 11, 10))
+    ledger.run_until_idle()
+    assert len(ledger.transfers("C7")) == 4
