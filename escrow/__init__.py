@@ -7,6 +7,7 @@ demand-deposit rate. Open a ledger with :func:`open_ledger` and act on it throug
 """
 
 from escrow.config import LedgerConfig
+from escrow.delivery import Receipt
 from escrow.domain.terms import ContractTerms
 from escrow.errors import (
     AlreadyAnswered,
@@ -18,6 +19,7 @@ from escrow.errors import (
     DeductionsExceedHeld,
     DuplicateContract,
     EscrowError,
+    IdempotencyKeyReused,
     InputError,
     NoDispute,
     NoRefundWorkflow,
@@ -45,6 +47,7 @@ __all__ = [
     "DeductionsExceedHeld",
     "DuplicateContract",
     "EscrowError",
+    "IdempotencyKeyReused",
     "InputError",
     "Ledger",
     "LedgerConfig",
@@ -54,6 +57,7 @@ __all__ = [
     "NothingToAnswer",
     "OpinionAlreadyGiven",
     "Overdraft",
+    "Receipt",
     "RuleViolation",
     "SplitMismatch",
     "TenancyEnded",

@@ -26,6 +26,7 @@ from typer.core import TyperGroup
 from escrow import __version__
 from escrow.audit import audit
 from escrow.calendar import WorkdayCalendar, check_supported_date
+from escrow.config import LedgerConfig
 from escrow.errors import EscrowError, InputError
 from escrow.interest import BUILTIN_TABLES, DEFAULT_RATE_TABLE, RateTable, rate_table
 from escrow.render import (
@@ -39,7 +40,7 @@ from escrow.report import build_report
 from escrow.runner import run_scenario
 from escrow.scenario import load_scenario
 from escrow.service import CODEC, open_ledger
-from escrow.simulate import simulate
+from escrow.simulate import simulate, simulation_label
 from escrow.store import open_store
 
 __all__ = ["app", "main"]
@@ -446,7 +447,8 @@ def simulate_cmd(
         if url is None:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="escrow-sim-"))
             url = str(Path(tmp) / "ledger.db")
-        ledger = stack.enter_context(open_ledger(url))
+        label = simulation_label(contracts=contracts, months=months, seed=seed)
+        ledger = stack.enter_context(open_ledger(url, LedgerConfig(label=label)))
         show = sys.stderr.isatty() and not as_json
         if show:
             bar = stack.enter_context(Progress(transient=True, console=Console(stderr=True)))

@@ -43,6 +43,10 @@ class ConcurrencyError(StoreError):
     """Another writer appended to the stream first: the expected version is stale."""
 
 
+class IdempotencyKeyReused(InputError):
+    """An idempotency key delivered again with a different act: a key stands for one act."""
+
+
 class IntegrityError(StoreError):
     """The stored events fail verification (hash chain, order or invariants)."""
 

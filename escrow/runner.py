@@ -1,24 +1,29 @@
 """Run a scenario file through a ledger: contracts, then actions by date, then the clock.
 
-Each action's idempotency key is derived from the scenario's content and the action's position,
-so re-running a scenario on a database that already holds part of it (after a crash) applies
-each action once and ends with the same report as an uninterrupted run.
+Each act's idempotency key stands for its place in the scenario (a contract's id, an action's
+position in the file) and the ledger records the act with it. Re-running a scenario on a
+database that holds part of it (after a crash, or after appending actions or editing the name
+or description) does each act once and ends with the same report as an uninterrupted run; a
+recorded act the file changed or removed is refused with one line, before anything is written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
 from escrow.clock import Clock
 from escrow.config import LedgerConfig
+from escrow.delivery import act_request
 from escrow.domain.terms import ContractTerms
-from escrow.errors import RuleViolation
+from escrow.errors import InputError, RuleViolation
 from escrow.report import build_report
 from escrow.scenario import (
     ActionSpec,
     ChangeAccountAction,
+    ContractSpec,
     PayDepositAction,
     PayRentAction,
     ProposeRefundAction,
@@ -31,6 +36,13 @@ from escrow.scenario import (
     TenantDisagreeAction,
 )
 from escrow.service import Ledger, open_ledger
+
+KEY_PREFIX = "scenario:"
+"""Idempotency keys of scenario acts: ``scenario:contract:ID`` and ``scenario:action:N``."""
+
+
+class ScenarioMismatch(InputError):
+    """A scenario run on a ledger whose recorded acts it contradicts (changed or removed)."""
 
 
 def ledger_config(scenario: Scenario) -> LedgerConfig:
@@ -51,45 +63,115 @@ def ledger_config(scenario: Scenario) -> LedgerConfig:
     )
 
 
-def apply_action(ledger: Ledger, action: ActionSpec, key: str) -> None:
-    """Do one scenario action on the ledger (raises a RuleViolation when refused)."""
+def ledger_call(action: ActionSpec) -> tuple[str, dict[str, object]]:
+    """The :class:`~escrow.service.Ledger` act a scenario action is, with its arguments."""
     on = action.date
     match action:
-        case PayDepositAction():
-            ledger.pay_deposit(
-                action.contract, action.amount, channel=action.channel, on=on, idempotency_key=key
-            )
-        case PayRentAction():
-            ledger.pay_rent(
-                action.contract, action.amount, channel=action.channel, on=on, idempotency_key=key
-            )
+        case PayDepositAction() | PayRentAction():
+            name = "pay_deposit" if isinstance(action, PayDepositAction) else "pay_rent"
+            return name, {
+                "contract": action.contract,
+                "amount": action.amount,
+                "channel": action.channel,
+                "on": on,
+            }
         case ReturnHomeAction():
-            ledger.return_home(action.contract, reason=action.reason, on=on, idempotency_key=key)
+            return "return_home", {"contract": action.contract, "reason": action.reason, "on": on}
         case ProposeRefundAction():
             deductions = [(d.item, d.amount) for d in action.deductions]
-            ledger.propose_refund(
-                action.contract, action.fund, deductions, on=on, idempotency_key=key
-            )
-        case TenantAgreeAction():
-            ledger.tenant_agree(action.contract, action.fund, on=on, idempotency_key=key)
-        case TenantDisagreeAction():
-            ledger.tenant_disagree(action.contract, action.fund, on=on, idempotency_key=key)
+            return "propose_refund", {
+                "contract": action.contract,
+                "fund": action.fund,
+                "deductions": deductions,
+                "on": on,
+            }
+        case TenantAgreeAction() | TenantDisagreeAction():
+            return action.action, {"contract": action.contract, "fund": action.fund, "on": on}
         case ResolveAction():
-            ledger.resolve(
-                action.contract,
-                action.fund,
-                via=action.via,
-                to_tenant=action.to_tenant,
-                to_enterprise=action.to_enterprise,
-                on=on,
-                idempotency_key=key,
-            )
-        case SuspendReleasesAction():
-            ledger.suspend_releases(action.enterprise, on=on, idempotency_key=key)
-        case ResumeReleasesAction():
-            ledger.resume_releases(action.enterprise, on=on, idempotency_key=key)
+            return "resolve", {
+                "contract": action.contract,
+                "fund": action.fund,
+                "via": action.via,
+                "to_tenant": action.to_tenant,
+                "to_enterprise": action.to_enterprise,
+                "on": on,
+            }
+        case SuspendReleasesAction() | ResumeReleasesAction():
+            return action.action, {"enterprise": action.enterprise, "on": on}
         case ChangeAccountAction():
-            ledger.change_account(action.account, action.bank, on=on, idempotency_key=key)
+            return "change_account", {"account": action.account, "bank": action.bank, "on": on}
+
+
+def _contract_terms(spec: ContractSpec) -> ContractTerms:
+    return ContractTerms(
+        id=spec.id,
+        filing_no=spec.filing_no,
+        tenant=spec.tenant,
+        enterprise=spec.enterprise,
+        start=spec.start,
+        end=spec.end,
+        monthly_rent=spec.monthly_rent,
+        deposit=spec.deposit,
+        affordable=spec.affordable,
+    )
+
+
+def _contract_key(contract_id: str) -> str:
+    return f"{KEY_PREFIX}contract:{contract_id}"
+
+
+def _action_key(index: int) -> str:
+    return f"{KEY_PREFIX}action:{index}"
+
+
+def _place(key: str) -> str:
+    """Where a key's act stands in a scenario file, for messages."""
+    kind, _, where = key[len(KEY_PREFIX) :].partition(":")
+    return f"contract {where}" if kind == "contract" else f"action #{int(where) + 1}"
+
+
+def _check_resumable(ledger: Ledger, scenario: Scenario, acts: dict[str, str], name: str) -> None:
+    """Refuse, before writing anything, a scenario that contradicts what the ledger recorded.
+
+    Every act a scenario file asks for is keyed by its place (a contract by its id, an action
+    by its position in the file), and the ledger keeps the act with the key. Running the file
+    again finds each recorded act at its place unchanged (then it is not done twice) and does
+    the acts not recorded yet (appended actions, or what a crash cut off). A recorded act that
+    the file changed or no longer has, and contracts the file does not open, mean the file no
+    longer tells the ledger's history: the run is refused.
+    """
+    recorded = ledger.store.requests(KEY_PREFIX)
+    for key in sorted(recorded, key=lambda k: (len(k), k)):
+        request = recorded[key]
+        if key not in acts:
+            raise ScenarioMismatch(
+                f"{name}: the ledger recorded {_shown(request)} as {_place(key)} of its scenario,"
+                " which this file no longer has: run it on a new database"
+            )
+        if request is not None and request != acts[key]:
+            raise ScenarioMismatch(
+                f"{name}: {_place(key)} is {_shown(acts[key])}, but the ledger recorded"
+                f" {_shown(request)} for it: run the changed scenario on a new database"
+            )
+    opened = {c.id for c in scenario.contracts}
+    strangers = [c for c in ledger.contract_ids() if c not in opened]
+    if strangers:
+        raise ScenarioMismatch(
+            f"{name}: the ledger holds contract {strangers[0]}, which this scenario does not"
+            f" open ({len(strangers)} such): it was made by something else; run on a new database"
+        )
+
+
+def _shown(request: str | None) -> str:
+    """A recorded act as one short line: ``pay_rent(contract=C7, amount=15000.00, …)``."""
+    if request is None:
+        return "an act"
+    body = json.loads(request)
+    act = body.pop("act", "act")
+    parts = ", ".join(f"{k}={v}" for k, v in body.items() if k != "terms")
+    if "terms" in body:
+        parts = ", ".join(f"{k}={v}" for k, v in body["terms"].items()) + f", on={body.get('on')}"
+    return f"{act}({parts})"
 
 
 def run_scenario(
@@ -100,44 +182,45 @@ def run_scenario(
     clock: Clock | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Run ``scenario`` on the ledger at ``url`` and return the INTERFACE.md report."""
+    """Run ``scenario`` on the ledger at ``url`` and return the run report.
+
+    Run again on the same ledger, the scenario resumes: acts already recorded are recognised by
+    their place and not done again, new ones are done (see :func:`_check_resumable`).
+    """
     stop = until if until is not None else scenario.until
-    key = scenario.scenario_key()
     timeline = scenario.timeline()
     first = min([c.start for c in scenario.contracts] + [a.date for _, a in timeline])
     if stop is not None:
         first = min(first, stop)  # the clock never passes the stop, contracts included
+    terms = [_contract_terms(spec) for spec in scenario.contracts]
+    acts = {
+        _contract_key(t.id): act_request("open_contract", {"terms": t, "on": first}) for t in terms
+    }
+    calls = {index: ledger_call(action) for index, action in timeline}
+    acts.update({_action_key(i): act_request(n, args) for i, (n, args) in calls.items()})
     with open_ledger(url, ledger_config(scenario), clock=clock) as ledger:
-        for i, spec in enumerate(scenario.contracts):
-            terms = ContractTerms(
-                id=spec.id,
-                filing_no=spec.filing_no,
-                tenant=spec.tenant,
-                enterprise=spec.enterprise,
-                start=spec.start,
-                end=spec.end,
-                monthly_rent=spec.monthly_rent,
-                deposit=spec.deposit,
-                affordable=spec.affordable,
-            )
-            contract_key = f"{key}:contract:{i}"
+        _check_resumable(ledger, scenario, acts, scenario.name)
+        for t in terms:
+            contract_key = _contract_key(t.id)
             try:
-                ledger.open_contract(terms, on=first, idempotency_key=contract_key)
+                ledger.open_contract(t, on=first, idempotency_key=contract_key)
             except RuleViolation as error:
                 ledger.record_refusal(
-                    on=spec.start,
+                    on=t.start,
                     action="open_contract",
-                    contract=spec.id,
+                    contract=t.id,
                     error=error,
                     idempotency_key=contract_key,
+                    request=acts[contract_key],
                 )
         total = len(timeline)
         for done, (index, action) in enumerate(timeline, 1):
             if stop is not None and action.date > stop:
                 break
-            action_key = f"{key}:{index}"
+            action_key = _action_key(index)
+            name, arguments = calls[index]
             try:
-                apply_action(ledger, action, action_key)
+                getattr(ledger, name)(**arguments, idempotency_key=action_key)
             except RuleViolation as error:
                 ledger.record_refusal(
                     on=action.date,
@@ -146,6 +229,7 @@ def run_scenario(
                     enterprise=getattr(action, "enterprise", None),
                     error=error,
                     idempotency_key=action_key,
+                    request=acts[action_key],
                 )
             if progress is not None:
                 progress(done, total)

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import hashlib
-import json
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -81,8 +79,6 @@ RULE_PACKS: tuple[str, ...] = tuple(_RULE_PACKS)
 
 #: A scenario file larger than this is refused unread (a hand-written file is far smaller).
 MAX_FILE_BYTES = 16 * 1024 * 1024
-
-_KEY_FORMAT_VERSION = "escrow-scenario-v1"
 
 
 class ScenarioError(InputError):
@@ -579,21 +575,6 @@ class Scenario(_Model):
     def workday_calendar(self, official_years: Sequence[int] = ()) -> WorkdayCalendar:
         """The official calendar with this scenario's ``[calendar]`` overrides."""
         return self.calendar.build(official_years)
-
-    def scenario_key(self) -> str:
-        """A stable sha256 (hex) of the scenario's canonical content.
-
-        Two files that say the same thing (same values, whatever the key order, comments,
-        spacing or ``"5000"`` vs ``"5000.00"``) get the same key; any change of a value gives a
-        new key. Idempotency keys of actions are ``f"{key}:{index}"``.
-        """
-        canonical = json.dumps(
-            [_KEY_FORMAT_VERSION, self.model_dump(mode="json", by_alias=True)],
-            sort_keys=True,
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 # --- loading

@@ -24,6 +24,7 @@ from typing import NamedTuple
 from escrow.calendar import LAST_DATE, WorkdayCalendar, check_supported_date
 from escrow.clock import Clock, SystemClock
 from escrow.config import LedgerConfig
+from escrow.delivery import Receipt, act_request, check_same_act
 from escrow.domain import commands as cmd
 from escrow.domain import events as ev
 from escrow.domain.decide import decide, next_due, open_contract
@@ -49,7 +50,14 @@ from escrow.projections import (
     notices_of,
 )
 from escrow.rules import RulePack
-from escrow.store import EventStore, PydanticCodec, StoredEvent, open_store
+from escrow.store import (
+    AppendResult,
+    BatchResult,
+    EventStore,
+    PydanticCodec,
+    StoredEvent,
+    open_store,
+)
 
 LEDGER = "ledger"
 CONTRACT = "contract:"
@@ -109,8 +117,8 @@ class Ledger:
         self._config: LedgerConfig | None = None
         self._unit: list[tuple[Writes, str | None]] | None = None
         """The appends of the open unit of work (None when there is none)."""
-        self._unit_keys: set[str] = set()
-        """The idempotency keys among them."""
+        self._unit_keys: dict[str, str | None] = {}
+        """The idempotency keys among them, with the act each stands for."""
         self.conflicts_retried = 0
         """How many concurrent appends were refused and retried on fresh state."""
         self._forget()
@@ -118,11 +126,8 @@ class Ledger:
         if self._config is None:
             self._config = config or LedgerConfig()
             self._append([(LEDGER, [self._config.as_event(self.clock.today())])], None)
-        elif config is not None and config != self._config:
-            raise InputError(
-                "this ledger was configured differently; open it without a configuration"
-                " or with the one it was created with"
-            )
+        elif config is not None:
+            _check_same_config(self._config, config)
         assert self._config is not None
         self.config: LedgerConfig = self._config
         self.rules: RulePack = self.config.rule_pack()
@@ -224,14 +229,20 @@ class Ledger:
 
     # --- writing -----------------------------------------------------------------------------
 
-    def _append(self, batch: Batch, idempotency_key: str | None) -> bool:
-        """Append ``batch`` atomically; False when the key was already used (nothing written)."""
+    def _append(self, batch: Batch, key: _Key | None = None) -> BatchResult:
+        """Append ``batch`` atomically (a duplicate of ``key``'s act writes nothing)."""
         writes = [(s, self._versions.get(s, 0), events) for s, events in batch if events]
         if not writes:
-            return True
+            return BatchResult((), duplicate=False)
         if self._unit is not None:
-            return self._append_to_unit(writes, idempotency_key)
-        result = self.store.append_many(writes, idempotency_key=idempotency_key)
+            return self._append_to_unit(writes, key)
+        result = self.store.append_many(
+            writes,
+            idempotency_key=None if key is None else key.key,
+            request=None if key is None else key.request,
+        )
+        if result.duplicate and key is not None and key.key is not None:
+            check_same_act(key.key, result.request, key.request)  # a concurrent delivery
         if (
             not result.duplicate
             and result.recorded_at is not None
@@ -239,7 +250,7 @@ class Ledger:
         ):
             self._fold_own(writes, result.recorded_at)  # nobody wrote in between
         self._catch_up()
-        return not result.duplicate
+        return result
 
     # --- units of work -----------------------------------------------------------------------
 
@@ -262,11 +273,12 @@ class Ledger:
             return
         self._catch_up()
         start_position, start_entries = self._position, len(self._entries)
-        self._unit, self._unit_keys = [], set()
+        self._unit, self._unit_keys = [], {}
         try:
             with _collector_paused():
                 yield
-            results = self.store.append_batches(self._unit) if self._unit else []
+            requests = {k: r for k, r in self._unit_keys.items() if r is not None}
+            results = self.store.append_batches(self._unit, requests) if self._unit else []
         except BaseException:
             self._unit = None
             self._rebuild()
@@ -289,55 +301,70 @@ class Ledger:
                 for e in self._entries[start_entries:]
             ]
 
-    def _append_to_unit(self, writes: Writes, key: str | None) -> bool:
+    def _append_to_unit(self, writes: Writes, key: _Key | None) -> BatchResult:
         assert self._unit is not None
-        if key is not None:
-            if key in self._unit_keys:
-                return False
-            self._unit_keys.add(key)
-        self._unit.append((writes, key))
+        if key is not None and key.key is not None:
+            if key.key in self._unit_keys:
+                return BatchResult((), duplicate=True, request=self._unit_keys[key.key])
+            self._unit_keys[key.key] = key.request
+        self._unit.append((writes, None if key is None else key.key))
         # The recorded time is provisional: the store's commit time replaces it at the end.
-        self._fold_own(writes, self.clock.now())
-        return True
+        return BatchResult(self._fold_own(writes, self.clock.now()), duplicate=False)
 
-    def _fold_own(self, writes: Writes, recorded_at: dt.datetime) -> None:
+    def _fold_own(self, writes: Writes, recorded_at: dt.datetime) -> tuple[AppendResult, ...]:
         """Fold events this ledger wrote, without reading them back: they take the positions
         after the last one folded, in the order of ``writes`` (as the store numbers them)."""
         position = self._position
+        results = []
         for stream, version, events in writes:
             for offset, event in enumerate(events):
                 position += 1
                 self._apply(StoredEvent(position, stream, version + 1 + offset, event, recorded_at))
+            first = position - len(events) + 1
+            results.append(
+                AppendResult(stream, version + 1, version + len(events), first, position, False)
+            )
+        return tuple(results)
 
-    def _known_key(self, key: str | None) -> bool:
-        """Whether an act with ``key`` was delivered already (stored, or in the open unit)."""
-        if key is None:
-            return False
-        if self._unit is not None and key in self._unit_keys:
-            return True
-        return self.store.idempotency_result(key) is not None
+    def _delivered(self, key: _Key, on: dt.date | None) -> Receipt | None:
+        """The receipt of an earlier delivery of ``key``'s act (stored, or in the open unit),
+        None when the key is new; IdempotencyKeyReused when it stood for another act."""
+        if key.key is None:
+            return None
+        if self._unit is not None and key.key in self._unit_keys:
+            check_same_act(key.key, self._unit_keys[key.key], key.request)
+            return Receipt(on or self.today, 0, 0, duplicate=True)  # numbered at commit
+        batch = self.store.delivered(key.key)
+        if batch is None:
+            return None
+        check_same_act(key.key, batch.request, key.request)
+        return Receipt(on or self.today, batch.first_position, batch.last_position, True)
 
     def _act(
-        self, on: dt.date | None, key: str | None, build: Callable[[dt.date], Batch]
-    ) -> dt.date:
+        self, on: dt.date | None, key: _Key, build: Callable[[dt.date], Batch]
+    ) -> Receipt:
         """Catch up, advance the clock to ``on``, decide and append; retry on a conflict."""
         self._catch_up()
-        if self._known_key(key):
-            return on or self.today
+        earlier = self._delivered(key, on)
+        if earlier is not None:
+            return earlier
         day = on if on is not None else self.clock.today()
         check_supported_date(day, "the act's date")
         if self._today is not None and day < self._today:
             raise ClockError(f"{day} is before the ledger's clock ({self.today})")
+        receipts: list[Receipt] = []
 
         def attempt() -> bool:
-            if self._known_key(key):
-                return True  # a concurrent writer delivered the same act
+            earlier = self._delivered(key, on)
+            if earlier is not None:  # a concurrent writer delivered the same act
+                receipts.append(earlier)
+                return True
             self._advance(day)
-            self._append(build(day), key)
+            receipts.append(_receipt(day, self._append(build(day), key)))
             return True
 
         self._retrying(attempt)
-        return day
+        return receipts[-1]
 
     def _contract_batch(self, contract: str, command: cmd.Command, day: dt.date) -> Batch:
         events = decide(self._state(contract), command, day, self.calendar, self.rules)
@@ -466,8 +493,9 @@ class Ledger:
 
     def open_contract(
         self, terms: ContractTerms, *, on: dt.date | None = None, idempotency_key: str | None = None
-    ) -> None:
+    ) -> Receipt:
         """File a contract with the ledger; the rule pack refuses one it does not govern."""
+        key = _key(idempotency_key, "open_contract", terms=terms, on=on)
 
         def build(day: dt.date) -> Batch:
             events = open_contract(
@@ -483,29 +511,32 @@ class Ledger:
                 raise InputError(f"filing number {terms.filing_no!r} is already in the ledger")
             return [(CONTRACT + terms.id, list(events))]
 
-        self._act(on, idempotency_key, build)
+        return self._act(on, key, build)
 
     def _contract_act(
-        self, contract: str, command: cmd.Command, on: dt.date | None, key: str | None
-    ) -> None:
+        self, contract: str, command: cmd.Command, on: dt.date | None, key: _Key
+    ) -> Receipt:
         self._state(contract)
-        self._act(on, key, lambda day: self._contract_batch(contract, command, day))
+        return self._act(on, key, lambda day: self._contract_batch(contract, command, day))
 
     def _payment(
         self,
         contract: str,
         make: Callable[[dt.date | None], cmd.Command],
         on: dt.date | None,
-        key: str | None,
-    ) -> None:
+        key: _Key,
+    ) -> Receipt:
         """A payment: dated ``on``, or booked today with ``on`` as its arrival when the clock
         has already passed ``on`` (decided afresh on every retry, as other writers move it)."""
         check_supported_date(on if on is not None else self.clock.today(), "the payment's date")
         self._catch_up()
         self._state(contract)
+        receipts: list[Receipt] = []
 
         def attempt() -> bool:
-            if self._known_key(key):
+            earlier = self._delivered(key, on)
+            if earlier is not None:
+                receipts.append(earlier)
                 return True
             today = self._today
             if on is not None and today is not None and on < today:
@@ -517,10 +548,12 @@ class Ledger:
                 # Catching up while the clock ran brought in another process's later days:
                 # decide the booking day again rather than refuse the payment for the clock.
                 raise ConcurrencyError(f"the clock moved past {day} while it ran")
-            self._append(self._contract_batch(contract, make(arrived), day), key)
+            result = self._append(self._contract_batch(contract, make(arrived), day), key)
+            receipts.append(_receipt(day, result))
             return True
 
         self._retrying(attempt)
+        return receipts[-1]
 
     def pay_deposit(
         self,
@@ -530,14 +563,17 @@ class Ledger:
         channel: ev.Channel = "bank",
         on: dt.date | None = None,
         idempotency_key: str | None = None,
-    ) -> None:
+    ) -> Receipt:
         """The tenant pays (part of) the deposit into custody (Art. 9).
 
         ``on`` before the ledger's clock records a backdated bank notice: the lot arrived on
         ``on`` (interest counts from it) and is booked today.
         """
-        self._payment(
-            contract, lambda arrived: cmd.PayDeposit(amount, channel, arrived), on, idempotency_key
+        key = _key(
+            idempotency_key, "pay_deposit", contract=contract, amount=amount, channel=channel, on=on
+        )
+        return self._payment(
+            contract, lambda arrived: cmd.PayDeposit(amount, channel, arrived), on, key
         )
 
     def pay_rent(
@@ -548,13 +584,16 @@ class Ledger:
         channel: ev.Channel = "bank",
         on: dt.date | None = None,
         idempotency_key: str | None = None,
-    ) -> None:
+    ) -> Receipt:
         """The tenant pays rent; more than 3 months goes into supervision (Art. 13).
 
         ``on`` before the ledger's clock records a backdated bank notice, as for deposits.
         """
-        self._payment(
-            contract, lambda arrived: cmd.PayRent(amount, channel, arrived), on, idempotency_key
+        key = _key(
+            idempotency_key, "pay_rent", contract=contract, amount=amount, channel=channel, on=on
+        )
+        return self._payment(
+            contract, lambda arrived: cmd.PayRent(amount, channel, arrived), on, key
         )
 
     def return_home(
@@ -564,9 +603,10 @@ class Ledger:
         reason: ev.ReturnReason | None = None,
         on: dt.date | None = None,
         idempotency_key: str | None = None,
-    ) -> None:
+    ) -> Receipt:
         """The tenant returns the home: each fund with money held starts its refund."""
-        self._contract_act(contract, cmd.ReturnHome(reason), on, idempotency_key)
+        key = _key(idempotency_key, "return_home", contract=contract, reason=reason, on=on)
+        return self._contract_act(contract, cmd.ReturnHome(reason), on, key)
 
     def propose_refund(
         self,
@@ -576,10 +616,18 @@ class Ledger:
         *,
         on: dt.date | None = None,
         idempotency_key: str | None = None,
-    ) -> None:
+    ) -> Receipt:
         """The enterprise's refund opinion, with itemised deductions (Art. 10, Art. 15)."""
         items = tuple(ev.Deduction(item=item, amount=amount) for item, amount in deductions)
-        self._contract_act(contract, cmd.ProposeRefund(fund, items), on, idempotency_key)
+        key = _key(
+            idempotency_key,
+            "propose_refund",
+            contract=contract,
+            fund=fund,
+            deductions=deductions,
+            on=on,
+        )
+        return self._contract_act(contract, cmd.ProposeRefund(fund, items), on, key)
 
     def tenant_agree(
         self,
@@ -588,8 +636,9 @@ class Ledger:
         *,
         on: dt.date | None = None,
         idempotency_key: str | None = None,
-    ) -> None:
-        self._contract_act(contract, cmd.TenantAgree(fund), on, idempotency_key)
+    ) -> Receipt:
+        key = _key(idempotency_key, "tenant_agree", contract=contract, fund=fund, on=on)
+        return self._contract_act(contract, cmd.TenantAgree(fund), on, key)
 
     def tenant_disagree(
         self,
@@ -598,8 +647,9 @@ class Ledger:
         *,
         on: dt.date | None = None,
         idempotency_key: str | None = None,
-    ) -> None:
-        self._contract_act(contract, cmd.TenantDisagree(fund), on, idempotency_key)
+    ) -> Receipt:
+        key = _key(idempotency_key, "tenant_disagree", contract=contract, fund=fund, on=on)
+        return self._contract_act(contract, cmd.TenantDisagree(fund), on, key)
 
     def resolve(
         self,
@@ -611,18 +661,28 @@ class Ledger:
         to_enterprise: Decimal,
         on: dt.date | None = None,
         idempotency_key: str | None = None,
-    ) -> None:
+    ) -> Receipt:
         """A negotiation, mediation, arbitration or court splits the disputed amount."""
         command = cmd.Resolve(fund, via, to_tenant, to_enterprise)
-        self._contract_act(contract, command, on, idempotency_key)
+        key = _key(
+            idempotency_key,
+            "resolve",
+            contract=contract,
+            fund=fund,
+            via=via,
+            to_tenant=to_tenant,
+            to_enterprise=to_enterprise,
+            on=on,
+        )
+        return self._contract_act(contract, command, on, key)
 
     def _enterprise_act(
         self,
         enterprise: str,
         command: cmd.SuspendReleases | cmd.ResumeReleases,
         on: dt.date | None,
-        key: str | None,
-    ) -> None:
+        key: _Key,
+    ) -> Receipt:
         def build(day: dt.date) -> Batch:
             suspended = self._suspended.get(enterprise, False)
             if isinstance(command, cmd.SuspendReleases):
@@ -639,19 +699,21 @@ class Ledger:
                     batch += self._contract_batch(contract, command, day)
             return batch
 
-        self._act(on, key, build)
+        return self._act(on, key, build)
 
     def suspend_releases(
         self, enterprise: str, *, on: dt.date | None = None, idempotency_key: str | None = None
-    ) -> None:
+    ) -> Receipt:
         """Art. 20: the district authority holds payments from supervision to ``enterprise``."""
-        self._enterprise_act(enterprise, cmd.SuspendReleases(enterprise), on, idempotency_key)
+        key = _key(idempotency_key, "suspend_releases", enterprise=enterprise, on=on)
+        return self._enterprise_act(enterprise, cmd.SuspendReleases(enterprise), on, key)
 
     def resume_releases(
         self, enterprise: str, *, on: dt.date | None = None, idempotency_key: str | None = None
-    ) -> None:
+    ) -> Receipt:
         """What was held is paid at once, with interest to the day before payment."""
-        self._enterprise_act(enterprise, cmd.ResumeReleases(enterprise), on, idempotency_key)
+        key = _key(idempotency_key, "resume_releases", enterprise=enterprise, on=on)
+        return self._enterprise_act(enterprise, cmd.ResumeReleases(enterprise), on, key)
 
     def change_account(
         self,
@@ -660,8 +722,9 @@ class Ledger:
         *,
         on: dt.date | None = None,
         idempotency_key: str | None = None,
-    ) -> None:
+    ) -> Receipt:
         """Art. 18: move the custody or supervision account to ``bank``; every balance moves."""
+        key = _key(idempotency_key, "change_account", account=account, bank=bank, on=on)
 
         def build(day: dt.date) -> Batch:
             old = self._banks[account]
@@ -682,7 +745,7 @@ class Ledger:
                 batch += self._contract_batch(contract, migrate, day)
             return batch
 
-        self._act(on, idempotency_key, build)
+        return self._act(on, key, build)
 
     def record_refusal(
         self,
@@ -693,8 +756,14 @@ class Ledger:
         contract: str | None = None,
         enterprise: str | None = None,
         idempotency_key: str | None = None,
-    ) -> None:
-        """Note a refused act for the run report; the contract itself is unchanged."""
+        request: str | None = None,
+    ) -> Receipt:
+        """Note a refused act for the run report; the contract itself is unchanged.
+
+        ``request`` is the refused act (:func:`escrow.delivery.act_request`) that
+        ``idempotency_key`` stands for, so that delivering the act again with its key is
+        recognised as the same act; without it the key stands for this refusal.
+        """
         refused = ev.ActionRefused(
             on=on,
             action=action,
@@ -703,12 +772,19 @@ class Ledger:
             error=type(error).__name__,
             reason=str(error),
         )
+        if request is None:
+            request = act_request(
+                "record_refusal",
+                {"on": on, "action": action, "contract": contract, "enterprise": enterprise},
+            )
+        key = _Key(idempotency_key, request)
         self._catch_up()
-        if self._known_key(idempotency_key):
-            return
+        earlier = self._delivered(key, on)
+        if earlier is not None:
+            return earlier
         if self._today is None or on > self._today:
             self.advance_to(on)  # the refused act happened on its date: the clock has got there
-        self._append([(LEDGER, [refused])], idempotency_key)
+        return _receipt(on, self._append([(LEDGER, [refused])], key))
 
     # --- queries -----------------------------------------------------------------------------
 
@@ -852,6 +928,40 @@ class Ledger:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _check_same_config(recorded: LedgerConfig, asked: LedgerConfig) -> None:
+    """Refuse to act on a ledger under other rules than it was created with (the label, a
+    name for people, may differ)."""
+    for name in LedgerConfig.model_fields:
+        mine, theirs = getattr(asked, name), getattr(recorded, name)
+        if name != "label" and mine != theirs:
+            raise InputError(
+                f"this database holds a ledger created with {name} = {_shown(theirs)}, not"
+                f" {_shown(mine)} ({recorded.label or 'no label'}): use a new database, or open"
+                " it without a configuration"
+            )
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return str(value)
+
+
+class _Key(NamedTuple):
+    """An act's idempotency key (None: the caller gave none) and the act it stands for."""
+
+    key: str | None
+    request: str
+
+
+def _key(idempotency_key: str | None, act: str, **arguments: object) -> _Key:
+    return _Key(idempotency_key, act_request(act, arguments))
+
+
+def _receipt(day: dt.date, result: BatchResult) -> Receipt:
+    return Receipt(day, result.first_position, result.last_position, result.duplicate)
 
 
 @contextmanager

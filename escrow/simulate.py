@@ -19,17 +19,24 @@ from dateutil.relativedelta import relativedelta
 
 from escrow.domain import events as ev
 from escrow.domain.terms import ContractTerms
-from escrow.errors import RuleViolation
+from escrow.errors import InputError, RuleViolation
 from escrow.money import ZERO, fmt
 from escrow.service import Ledger
 
 START = dt.date(2024, 10, 8)
 
+KEY_PREFIX = "simulate:"
+"""Each act's idempotency key is ``simulate:SEED:CONTRACTS:MONTHS:N``, N its place in the
+simulation's order (which the seed and the sizes fix): a second run, or one after a crash, does
+each act once, and a database holding anything else is refused."""
+
 ACTS_PER_UNIT = 1000
 """Acts written per transaction (:meth:`Ledger.unit_of_work`): one commit, one fsync, for each
 thousand acts and everything the clock does between them."""
 
-Act = tuple[dt.date, int, Callable[[Ledger], None]]
+Deed = Callable[[Ledger, str], object]
+"""One act of the simulation, done on a ledger with its idempotency key."""
+Act = tuple[dt.date, int, Deed]
 
 
 @dataclasses.dataclass
@@ -78,51 +85,79 @@ def _tenancy(rng: random.Random, i: int, months: int) -> tuple[ContractTerms, li
     acts: list[Act] = []
     seq = 0
 
-    def act(day: dt.date, fn: Callable[[Ledger], None]) -> None:
+    def act(day: dt.date, fn: Deed) -> None:
         nonlocal seq
         acts.append((day, seq, fn))
         seq += 1
 
     if rng.random() < 0.3:
         first = (deposit / 2).quantize(Decimal("0.01"))
-        act(start, lambda led: led.pay_deposit(cid, first, on=start))
+        act(start, lambda led, key: led.pay_deposit(cid, first, on=start, idempotency_key=key))
         later = start + dt.timedelta(days=rng.randrange(1, 20))
-        act(later, lambda led: led.pay_deposit(cid, deposit - first, on=later))
+        act(
+            later,
+            lambda led, key: led.pay_deposit(cid, deposit - first, on=later, idempotency_key=key),
+        )
     else:
-        act(start, lambda led: led.pay_deposit(cid, deposit, on=start, channel="ecny"))
+        act(
+            start,
+            lambda led, key: led.pay_deposit(
+                cid, deposit, on=start, channel="ecny", idempotency_key=key
+            ),
+        )
     prepaid = rng.randrange(1, 13)
-    act(start, lambda led: led.pay_rent(cid, rent * prepaid, on=start))
+    act(start, lambda led, key: led.pay_rent(cid, rent * prepaid, on=start, idempotency_key=key))
     returned = end
     if rng.random() < 0.2:
         returned = start + dt.timedelta(days=rng.randrange(30, 28 * length))
-    act(returned, lambda led: led.return_home(cid, on=returned, reason="expiry"))
+    act(
+        returned,
+        lambda led, key: led.return_home(cid, on=returned, reason="expiry", idempotency_key=key),
+    )
     behaviour = rng.random()
     if behaviour < 0.1:
         return terms, acts  # the enterprise lets its deadline pass
     opinion = returned + dt.timedelta(days=rng.randrange(0, 3))
     cut = (deposit * Decimal(rng.choice(("0", "0", "0.1", "0.3")))).quantize(Decimal("0.01"))
     deductions = [("cleaning", cut)] if cut else []
-    act(opinion, lambda led: led.propose_refund(cid, "deposit", deductions, on=opinion))
+    act(
+        opinion,
+        lambda led, key: led.propose_refund(
+            cid, "deposit", deductions, on=opinion, idempotency_key=key
+        ),
+    )
     if rng.random() < 0.5:
-        act(opinion, lambda led: led.propose_refund(cid, "rent", [], on=opinion))
+        act(
+            opinion,
+            lambda led, key: led.propose_refund(cid, "rent", [], on=opinion, idempotency_key=key),
+        )
     if cut:
         answer = rng.random()
         answered = opinion + dt.timedelta(days=rng.randrange(0, 8))
         if answer < 0.4:
-            act(answered, lambda led: led.tenant_agree(cid, "deposit", on=answered))
+            act(
+                answered,
+                lambda led, key: led.tenant_agree(cid, "deposit", on=answered, idempotency_key=key),
+            )
         elif answer < 0.6:
-            act(answered, lambda led: led.tenant_disagree(cid, "deposit", on=answered))
+            act(
+                answered,
+                lambda led, key: led.tenant_disagree(
+                    cid, "deposit", on=answered, idempotency_key=key
+                ),
+            )
             resolved = answered + dt.timedelta(days=rng.randrange(5, 40))
             half = (cut / 2).quantize(Decimal("0.01"))
             act(
                 resolved,
-                lambda led: led.resolve(
+                lambda led, key: led.resolve(
                     cid,
                     "deposit",
                     via="mediation",
                     to_tenant=half,
                     to_enterprise=cut - half,
                     on=resolved,
+                    idempotency_key=key,
                 ),
             )
     return terms, acts
@@ -152,35 +187,49 @@ def simulate(
         acts.append((back, 10**9 + 2 * k + 1, _resume(enterprise, back)))
     acts.sort(key=lambda a: (a[0], a[1]))
     acts = [a for a in acts if a[0] <= until]
-    refused = 0
+    label = simulation_label(contracts=contracts, months=months, seed=seed)
+    prefix = f"{KEY_PREFIX}{seed}:{contracts}:{months}:"
+    if ledger.contract_ids() and ledger.store.delivered(f"{prefix}0") is None:
+        raise InputError(
+            f"the database holds contracts that are not those of {label!r}"
+            f" ({ledger.config.label or 'no label'}): simulate on another database"
+        )
     for first in range(0, len(acts), ACTS_PER_UNIT):
         chunk = acts[first : first + ACTS_PER_UNIT]
         with ledger.unit_of_work():
-            for _, _, fn in chunk:
+            for n, (day, _, deed) in enumerate(chunk, first):
+                key = f"{prefix}{n}"
                 try:
-                    fn(ledger)
-                except RuleViolation:
-                    refused += 1
+                    deed(ledger, key)
+                except RuleViolation as error:
+                    ledger.record_refusal(
+                        on=day, action="simulated act", error=error, idempotency_key=key
+                    )
         if progress is not None:
             progress(first + len(chunk), len(acts))
     with ledger.unit_of_work():
         ledger.run_until_idle(limit=until)
-    return _summary(ledger, contracts, months, seed, refused)
+    return _summary(ledger, contracts, months, seed)
 
 
-def _opener(terms: ContractTerms) -> Callable[[Ledger], None]:
-    return lambda led: led.open_contract(terms, on=START)
+def simulation_label(*, contracts: int, months: int, seed: int) -> str:
+    """The label of a simulation's ledger: a database holds one simulation, and only it."""
+    return f"escrow simulate --contracts {contracts} --months {months} --seed {seed}"
 
 
-def _suspend(enterprise: str, day: dt.date) -> Callable[[Ledger], None]:
-    return lambda led: led.suspend_releases(enterprise, on=day)
+def _opener(terms: ContractTerms) -> Deed:
+    return lambda led, key: led.open_contract(terms, on=START, idempotency_key=key)
 
 
-def _resume(enterprise: str, day: dt.date) -> Callable[[Ledger], None]:
-    return lambda led: led.resume_releases(enterprise, on=day)
+def _suspend(enterprise: str, day: dt.date) -> Deed:
+    return lambda led, key: led.suspend_releases(enterprise, on=day, idempotency_key=key)
 
 
-def _summary(ledger: Ledger, contracts: int, months: int, seed: int, refused: int) -> Summary:
+def _resume(enterprise: str, day: dt.date) -> Deed:
+    return lambda led, key: led.resume_releases(enterprise, on=day, idempotency_key=key)
+
+
+def _summary(ledger: Ledger, contracts: int, months: int, seed: int) -> Summary:
     entries = ledger.entries()
     transfers = [t for e in entries for t in e.transfers]
     refunds = [t for t in transfers if t.kind == "refund"]
@@ -203,6 +252,6 @@ def _summary(ledger: Ledger, contracts: int, months: int, seed: int, refused: in
         refunds_after_default=defaults,
         deemed_agreements=deemed,
         disputes=disputes,
-        refused=refused,
+        refused=len(ledger.refusals()),
         held=held,
     )

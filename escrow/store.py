@@ -22,7 +22,7 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii as _json_str
@@ -161,6 +161,8 @@ class BatchResult:
     duplicate: bool
     recorded_at: dt.datetime | None = field(default=None, compare=False)
     """When the rows were recorded (None for a duplicate or an empty append)."""
+    request: str | None = field(default=None, compare=False)
+    """For a duplicate: the act its key was first delivered with (None if none was given)."""
 
     @property
     def first_position(self) -> int:
@@ -216,6 +218,9 @@ _idempotency = sa.Table(
     sa.Column("key", sa.String, primary_key=True),
     sa.Column("first_position", _COUNTER, nullable=False),
     sa.Column("last_position", _COUNTER, nullable=False),
+    # The act the key was first delivered with (canonical text, see escrow.requests): the same
+    # key with another act is refused rather than answered with the first act's result.
+    sa.Column("request", sa.Text, nullable=True),
 )
 
 # The anchor of the hash chain: the position and hash of the last row, updated in the same
@@ -265,9 +270,9 @@ _STORED_COLUMNS = (
     _events.c.data,
     _events.c.recorded_at,
 )
-_KEY_RANGE = sa.select(_idempotency.c.first_position, _idempotency.c.last_position).where(
-    _idempotency.c.key == sa.bindparam("key")
-)
+_KEY_RANGE = sa.select(
+    _idempotency.c.first_position, _idempotency.c.last_position, _idempotency.c.request
+).where(_idempotency.c.key == sa.bindparam("key"))
 _RANGE_ROWS = (
     sa.select(_events.c.position, _events.c.stream, _events.c.version)
     .where(_events.c.position.between(sa.bindparam("lo"), sa.bindparam("hi")))
@@ -355,10 +360,21 @@ def _create_tables(conn: Connection) -> None:
     """Create what is missing; call inside a write transaction (the head is seeded from the log)."""
     for table in _metadata.sorted_tables:
         conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
+    _add_request_column(conn)
     if conn.execute(_HEAD).first() is None:
         last = conn.execute(_LAST_ROW).first()
         position, digest = (last[0], last[1]) if last is not None else (0, GENESIS_HASH)
         conn.execute(_chain_head.insert().values(id=_HEAD_ID, position=position, hash=digest))
+
+
+def _has_request_column(conn: Connection) -> bool:
+    return any(c["name"] == "request" for c in sa.inspect(conn).get_columns("idempotency_keys"))
+
+
+def _add_request_column(conn: Connection) -> None:
+    """Ledgers written before keys recorded their act gain the column (their keys keep NULL)."""
+    if not _has_request_column(conn):
+        conn.exec_driver_sql("ALTER TABLE idempotency_keys ADD COLUMN request TEXT")
 
 
 _BEGIN_OPTION = "escrow_begin"
@@ -509,7 +525,7 @@ class _PostgresBackend:
             " IS NOT NULL AND to_regclass('chain_head') IS NOT NULL"
         )
         with engine.begin() as conn:
-            if conn.execute(present).scalar_one():
+            if conn.execute(present).scalar_one() and _has_request_column(conn):
                 return
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
             _create_tables(conn)
@@ -617,22 +633,29 @@ class EventStore:
         return batch.results[0]
 
     def append_many(
-        self, writes: Sequence[Write], idempotency_key: str | None = None
+        self,
+        writes: Sequence[Write],
+        idempotency_key: str | None = None,
+        request: str | None = None,
     ) -> BatchResult:
         """Append to several streams in one transaction: all of it is written, or none.
 
         Each ``(stream, expected_version, events)`` is checked as in :meth:`append`; a stream
-        may appear only once. The idempotency key covers the whole batch.
+        may appear only once. The idempotency key covers the whole batch; ``request`` (the act
+        the key stands for) is stored with it and handed back with a duplicate's result.
         """
         self._check_open()
         encoded = self._encode_writes(writes)
+        requests = {idempotency_key: request} if idempotency_key and request else None
         if not any(rows for _, _, rows in encoded):
             with self._errors(), self._engine.connect() as conn:
                 return self._append_nothing(conn, encoded, idempotency_key)
-        return self._write([(encoded, idempotency_key)])[0]
+        return self._write([(encoded, idempotency_key)], requests)[0]
 
     def append_batches(
-        self, batches: Sequence[tuple[Sequence[Write], str | None]]
+        self,
+        batches: Sequence[tuple[Sequence[Write], str | None]],
+        requests: Mapping[str, str] | None = None,
     ) -> list[BatchResult]:
         """Several :meth:`append_many` calls, in order, in ONE transaction: all or none.
 
@@ -640,14 +663,15 @@ class EventStore:
         left them, keeps its own idempotency key (a key already stored, or used by an earlier
         batch of the call, makes that batch a duplicate that writes nothing) and gets its own
         result. One commit (one fsync) for the lot is what makes bulk imports and simulations
-        fast. A batch that writes no event does not record its key.
+        fast. A batch that writes no event does not record its key. ``requests`` gives the act
+        each key stands for, as in :meth:`append_many`.
         """
         self._check_open()
         encoded = [(self._encode_writes(writes), key) for writes, key in batches]
         if not any(rows for writes, _ in encoded for _, _, rows in writes):
             with self._errors(), self._engine.connect() as conn:
                 return [self._append_nothing(conn, writes, key) for writes, key in encoded]
-        return self._write(encoded)
+        return self._write(encoded, requests)
 
     def _encode_writes(self, writes: Sequence[Write]) -> _Encoded:
         streams = [w[0] for w in writes]
@@ -660,11 +684,13 @@ class EventStore:
             for stream, expected, events in writes
         ]
 
-    def _write(self, batches: list[tuple[_Encoded, str | None]]) -> list[BatchResult]:
+    def _write(
+        self, batches: list[tuple[_Encoded, str | None]], requests: Mapping[str, str] | None
+    ) -> list[BatchResult]:
         with self._errors():
             try:
                 with self._backend.write(self._engine) as conn:
-                    return self._append_rows(conn, batches)
+                    return self._append_rows(conn, batches, requests or {})
             except sa_exc.IntegrityError as exc:
                 # The unique (stream, version) or key constraint: another writer got there first.
                 raise ConcurrencyError(
@@ -688,7 +714,10 @@ class EventStore:
         return BatchResult(tuple(results), duplicate=False)
 
     def _append_rows(
-        self, conn: Connection, batches: list[tuple[_Encoded, str | None]]
+        self,
+        conn: Connection,
+        batches: list[tuple[_Encoded, str | None]],
+        requests: Mapping[str, str],
     ) -> list[BatchResult]:
         """Number, chain and insert the rows of ``batches`` (inside the write transaction)."""
         head = conn.execute(_HEAD).first()
@@ -743,10 +772,16 @@ class EventStore:
             batch = BatchResult(tuple(results), duplicate=False, recorded_at=recorded)
             out.append(batch)
             if key is not None and position >= first_position:
+                request = requests.get(key)
                 key_rows.append(
-                    {"key": key, "first_position": first_position, "last_position": position}
+                    {
+                        "key": key,
+                        "first_position": first_position,
+                        "last_position": position,
+                        "request": request,
+                    }
                 )
-                keys_written[key] = _as_duplicate(batch)
+                keys_written[key] = _as_duplicate(batch, request)
         if rows:
             self._insert(conn, rows)
             conn.execute(_MOVE_HEAD, {"head_position": position, "head_hash": prev_hash})
@@ -785,6 +820,7 @@ class EventStore:
         span = conn.execute(_KEY_RANGE, {"key": key}).first()
         if span is None:
             return None
+        request = None if span[2] is None else str(span[2])
         results: list[AppendResult] = []
         for position, stream, version in conn.execute(_RANGE_ROWS, {"lo": span[0], "hi": span[1]}):
             last = results[-1] if results else None
@@ -794,7 +830,7 @@ class EventStore:
                 )
             else:
                 results.append(AppendResult(stream, version, version, position, position, True))
-        return BatchResult(tuple(results), duplicate=True)
+        return BatchResult(tuple(results), duplicate=True, request=request)
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -840,10 +876,23 @@ class EventStore:
 
     def idempotency_result(self, key: str) -> AppendResult | None:
         """The result of the append that stored ``key`` (its first stream), or None."""
+        batch = self.delivered(key)
+        return batch.results[0] if batch is not None and batch.results else None
+
+    def delivered(self, key: str) -> BatchResult | None:
+        """The whole result of the append that stored ``key``, with its request, or None."""
         self._check_open()
         with self._errors(), self._engine.connect() as conn:
-            batch = self._key_result(conn, key)
-        return batch.results[0] if batch is not None and batch.results else None
+            return self._key_result(conn, key)
+
+    def requests(self, prefix: str) -> dict[str, str | None]:
+        """The acts recorded with every key that starts with ``prefix`` (case-sensitive)."""
+        self._check_open()
+        query = sa.select(_idempotency.c.key, _idempotency.c.request).where(
+            sa.func.substr(_idempotency.c.key, 1, len(prefix)) == prefix
+        )
+        with self._errors(), self._engine.connect() as conn:
+            return {str(k): r for k, r in conn.execute(query) if str(k).startswith(prefix)}
 
     def _stored(self, query: sa.Select[Any]) -> list[StoredEvent]:
         self._check_open()
@@ -1013,10 +1062,12 @@ def _check_keys(table: Iterable[Any], on_rows: dict[str, int], last: int) -> tup
     return None
 
 
-def _as_duplicate(batch: BatchResult) -> BatchResult:
+def _as_duplicate(batch: BatchResult, request: str | None) -> BatchResult:
     """What a second delivery of ``batch``'s key is answered with."""
     return BatchResult(
-        tuple(dataclasses.replace(r, duplicate=True) for r in batch.results), duplicate=True
+        tuple(dataclasses.replace(r, duplicate=True) for r in batch.results),
+        duplicate=True,
+        request=request,
     )
 
 

@@ -653,9 +653,26 @@ class StoreContract:
         keys = self.execute_raw(url, "SELECT position, idempotency_key FROM events ORDER BY 1")
         assert keys == [(1, None), (2, "k1"), (3, None), (4, None), (5, None), (6, "k3")]
         assert self.execute_raw(url, "SELECT * FROM idempotency_keys ORDER BY key") == [
-            ("k1", 2, 3),
-            ("k3", 6, 6),
+            ("k1", 2, 3, None),
+            ("k3", 6, 6, None),
         ]
+
+    def test_a_key_keeps_the_act_it_stands_for_and_hands_it_back_with_a_duplicate(
+        self, store: EventStore
+    ) -> None:
+        store.append_many([("A", 0, [deposit(0)])], "k1", request="pay 1")
+        store.append_batches([([("A", 1, [deposit(1)])], "k2")], {"k2": "pay 2"})
+        store.append_many([("A", 2, [deposit(2)])], "other", request="pay 3")
+
+        again = store.append_many([("A", 3, [deposit(9)])], "k1", request="something else")
+
+        # The store answers with the first delivery and its act; the caller compares them.
+        assert again.duplicate and again.request == "pay 1"
+        assert store.stream_version("A") == 3
+        assert store.delivered("k2") is not None
+        assert store.delivered("k2").request == "pay 2"  # type: ignore[union-attr]
+        assert store.delivered("nope") is None
+        assert store.requests("k") == {"k1": "pay 1", "k2": "pay 2"}
 
     def test_a_conflict_in_the_last_batch_writes_none_of_them(self, store: EventStore) -> None:
         with pytest.raises(

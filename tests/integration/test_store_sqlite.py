@@ -105,7 +105,7 @@ def test_an_append_waits_for_a_writer_holding_the_lock_instead_of_failing(tmp_pa
     store = open_store(str(path), CODEC, FixedClock(T0))
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")
-    holder.execute("INSERT INTO idempotency_keys VALUES ('held', 0, 0)")
+    holder.execute("INSERT INTO idempotency_keys (key, first_position, last_position) VALUES ('held', 0, 0)")
     released = threading.Timer(0.5, lambda: holder.execute("ROLLBACK"))
     try:
         released.start()

@@ -19,8 +19,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from escrow.domain.ledger import postings_of
 from escrow.domain import events as ev
+from escrow.domain.ledger import postings_of
 from escrow.service import CONTRACT, Ledger
 
 ZERO = Decimal("0.00")

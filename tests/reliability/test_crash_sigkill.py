@@ -220,7 +220,14 @@ def test_a_simulation_killed_at_random_moments_keeps_whole_units_of_work(tmp_pat
     any moment, the database holds whole units only: a prefix of an uninterrupted run's events
     that ends where one of its units ended, and it verifies."""
     whole = tmp_path / "whole.db"
-    subprocess.run([*ESCROW, *SIMULATION, "--db", str(whole)], check=True, timeout=300)
+    reference = json.loads(
+        subprocess.run(
+            [*ESCROW, *SIMULATION, "--db", str(whole), "--json"],
+            check=True,
+            timeout=300,
+            capture_output=True,
+        ).stdout
+    )
     rows = stored_rows(whole)
     # A transaction stamps all its rows with one recorded time: where the time changes, one
     # unit (or the configuration, at position 1) ended.
@@ -246,5 +253,15 @@ def test_a_simulation_killed_at_random_moments_keeps_whole_units_of_work(tmp_pat
         assert [r[:7] for r in got] == [r[:7] for r in rows[: len(got)]]
         code, line = verify(db)
         assert code == 0, line
+        # Run again on what the kill left: each act is done once (its key is its place in the
+        # simulation), so the rerun ends with exactly the uninterrupted run's events and summary.
+        rerun = subprocess.run(
+            [*ESCROW, *SIMULATION, "--db", str(db), "--json"],
+            timeout=300,
+            capture_output=True,
+        )
+        assert rerun.returncode == 0, rerun.stderr.decode()
+        assert json.loads(rerun.stdout) == reference, f"kill {kill}: the rerun differs"
+        assert [r[:7] for r in stored_rows(db)] == [r[:7] for r in rows]
     record("crash_simulation_events_at_each_kill", seen)
     record("crash_simulation_unit_ends", sorted(ends))

@@ -6,7 +6,6 @@ reads it with :func:`load_scenario`; refusals are checked word for word, entry p
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -373,41 +372,6 @@ def test_a_leading_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     path.write_bytes(b"\xef\xbb\xbf" + to_toml(minimal_scenario()).encode())
 
     assert load_scenario(path).name == "One contract, nothing happens"
-
-
-# --- the scenario key ----------------------------------------------------------------------------
-
-
-def test_the_scenario_key_is_a_sha256_that_ignores_layout_and_amount_spelling() -> None:
-    data = minimal_scenario()
-    key = parse_scenario(to_toml(data), "a.toml").scenario_key()
-
-    reordered = dict(reversed(list(data.items())))
-    reordered["contracts"] = [dict(reversed(list(data["contracts"][0].items())))]
-    reordered["contracts"][0]["deposit"] = "5000"
-    text = "# a comment\n\n" + to_toml(reordered).replace(" = ", "   =   ")
-
-    assert re.fullmatch(r"[0-9a-f]{64}", key)
-    assert parse_scenario(text, "b.toml").scenario_key() == key
-
-
-def test_the_scenario_key_changes_when_any_value_changes() -> None:
-    base = minimal_scenario()
-    other = copy.deepcopy(base)
-    other["contracts"][0]["deposit"] = "5000.01"
-    described = copy.deepcopy(base)
-    described["description"] = "now with words"
-
-    keys = {
-        parse_scenario(to_toml(data), "x.toml").scenario_key() for data in (base, other, described)
-    }
-    assert len(keys) == 3
-
-
-def test_the_scenario_key_is_the_same_across_loads(
-    load: Callable[[dict[str, Any]], Scenario],
-) -> None:
-    assert load(full_scenario()).scenario_key() == load(full_scenario()).scenario_key()
 
 
 # --- refusals: the file as a whole -----------------------------------------------------------------
