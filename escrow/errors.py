@@ -20,6 +20,10 @@ class AmountError(InputError):
     """An amount that is not a plain decimal of yuan with at most two decimals."""
 
 
+class IdentifierError(InputError):
+    """An id or a one-line name that is empty, too long, or carries control characters."""
+
+
 class CalendarError(InputError):
     """A workday-calendar override or query that makes no sense."""
 
