@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from escrow.calendar import check_supported_date
-from escrow.errors import EscrowError, InputError
+from escrow.errors import InputError, refusal_of
 from escrow.identifiers import check_id
 from escrow.money import amount_of
 
@@ -71,7 +71,7 @@ class ContractTerms(BaseModel):
             try:
                 super().__init__(**data)
             except ValidationError as exc:
-                raise _terms_error(exc) from None
+                raise refusal_of(exc, "contract terms") from None
 
     @field_validator("id", "filing_no", "tenant", "enterprise", mode="before")
     @classmethod
@@ -112,18 +112,3 @@ def _contract(info: ValidationInfo) -> str:
     """``"contract C1: "`` once the id is known (fields are checked in order)."""
     contract = info.data.get("id") if info.data else None
     return f"contract {contract}: " if isinstance(contract, str) else "contract terms: "
-
-
-def _terms_error(exc: ValidationError) -> EscrowError:
-    """The refusal a check raised, or one line naming the field pydantic refused."""
-    errors = exc.errors(include_url=False)
-    if not errors:
-        return InputError("contract terms: invalid")
-    error = errors[0]
-    cause = (error.get("ctx") or {}).get("error")
-    if isinstance(cause, EscrowError):
-        return cause
-    where = ".".join(str(part) for part in error["loc"]) or "terms"
-    problem = str(error["msg"]).removeprefix("Value error, ")
-    text = f"contract terms: {where}: {problem}"
-    return InputError("".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text))
