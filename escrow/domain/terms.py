@@ -73,12 +73,13 @@ class ContractTerms(BaseModel):
             except ValidationError as exc:
                 raise refusal_of(exc, "contract terms") from None
 
+    # A custom __init__ makes pydantic validate stored terms through it too (model_validate,
+    # validate_json): terms read from a ledger meet the same checks as terms built in Python.
+
     @field_validator("id", "filing_no", "tenant", "enterprise", mode="before")
     @classmethod
-    def _check_id(cls, value: object, info: ValidationInfo) -> object:
-        if info.mode == "python":  # built in Python; stored terms are read as they were written
-            check_id(value, f"{_contract(info)}{info.field_name}")
-        return value
+    def _check_id(cls, value: object, info: ValidationInfo) -> str:
+        return check_id(value, f"{_contract(info)}{info.field_name}")
 
     @field_validator("monthly_rent", "deposit", mode="before")
     @classmethod
