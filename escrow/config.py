@@ -10,11 +10,12 @@ import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from escrow.calendar import WorkdayCalendar
 from escrow.domain.events import LedgerConfigured, RateRowData
 from escrow.errors import refusal_of
+from escrow.identifiers import check_line
 from escrow.interest import DEFAULT_RATE_TABLE, RateRow, RateTable, rate_table
 from escrow.rules import RulePack, rule_pack
 
@@ -40,6 +41,12 @@ class LedgerConfig(BaseModel):
                 super().__init__(**data)
             except ValidationError as exc:  # one line, an EscrowError: never pydantic's
                 raise refusal_of(exc, "ledger configuration") from None
+
+    @field_validator("label")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        """The report's name (a scenario's ``name``): empty, or one line without controls."""
+        return value if value == "" else check_line(value, "label")
 
     def table(self) -> RateTable:
         if self.rates:

@@ -255,6 +255,12 @@ OPEN_CASES = [
     pytest.param(
         lambda p: open_ledger(p, LedgerConfig(bogus=1)), InputError, "bogus", id="config-unknown"
     ),
+    pytest.param(
+        lambda p: open_ledger(p, LedgerConfig(label="run\x1b]0;owned\x07")),
+        IdentifierError,
+        "label",
+        id="config-label-osc",
+    ),
 ]
 
 
