@@ -3,7 +3,8 @@
 An event-sourced ledger of 京建法〔2024〕8号: tenants' deposits in custody, prepaid rent in
 supervision, refund negotiations on the official Chinese workday calendar, interest at the
 demand-deposit rate. Open a ledger with :func:`open_ledger` and act on it through
-:class:`Ledger`; refusals raise a named :class:`EscrowError` and write nothing.
+:class:`Ledger`; refusals raise a named :class:`EscrowError` and write nothing. Every error
+class escrow raises is exported here.
 """
 
 from escrow.config import LedgerConfig
@@ -12,6 +13,8 @@ from escrow.domain.terms import ContractTerms
 from escrow.errors import (
     AlreadyAnswered,
     AlreadySuspended,
+    AmountError,
+    CalendarError,
     ClockError,
     ConcurrencyError,
     ContractRefused,
@@ -20,18 +23,24 @@ from escrow.errors import (
     DuplicateContract,
     EscrowError,
     IdempotencyKeyReused,
+    IdentifierError,
     InputError,
+    IntegrityError,
     NoDispute,
     NoRefundWorkflow,
     NothingToAnswer,
     NotSuspended,
     OpinionAlreadyGiven,
     Overdraft,
+    RateUnavailable,
     RuleViolation,
     SplitMismatch,
+    StoreError,
     TenancyEnded,
     UnknownContract,
+    UnknownRateTable,
 )
+from escrow.scenario import ScenarioError
 from escrow.service import Ledger, open_ledger
 
 __version__ = "0.1.0"
@@ -39,6 +48,8 @@ __version__ = "0.1.0"
 __all__ = [
     "AlreadyAnswered",
     "AlreadySuspended",
+    "AmountError",
+    "CalendarError",
     "ClockError",
     "ConcurrencyError",
     "ContractRefused",
@@ -48,7 +59,9 @@ __all__ = [
     "DuplicateContract",
     "EscrowError",
     "IdempotencyKeyReused",
+    "IdentifierError",
     "InputError",
+    "IntegrityError",
     "Ledger",
     "LedgerConfig",
     "NoDispute",
@@ -57,11 +70,15 @@ __all__ = [
     "NothingToAnswer",
     "OpinionAlreadyGiven",
     "Overdraft",
+    "RateUnavailable",
     "Receipt",
     "RuleViolation",
+    "ScenarioError",
     "SplitMismatch",
+    "StoreError",
     "TenancyEnded",
     "UnknownContract",
+    "UnknownRateTable",
     "__version__",
     "open_ledger",
 ]

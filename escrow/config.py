@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from escrow.calendar import WorkdayCalendar
 from escrow.domain.events import LedgerConfigured, RateRowData
+from escrow.errors import refusal_of
+from escrow.identifiers import check_line
 from escrow.interest import DEFAULT_RATE_TABLE, RateRow, RateTable, rate_table
 from escrow.rules import RulePack, rule_pack
 
@@ -31,6 +33,20 @@ class LedgerConfig(BaseModel):
     """Custom rate rows (effective date, annual percent); replace the named table when given."""
     extra_holidays: tuple[dt.date, ...] = ()
     extra_workdays: tuple[dt.date, ...] = ()
+
+    if not TYPE_CHECKING:  # the pydantic mypy plugin keeps the typed keyword signature
+
+        def __init__(self, **data: Any) -> None:
+            try:
+                super().__init__(**data)
+            except ValidationError as exc:  # one line, an EscrowError: never pydantic's
+                raise refusal_of(exc, "ledger configuration") from None
+
+    @field_validator("label")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        """The report's name (a scenario's ``name``): empty, or one line without controls."""
+        return value if value == "" else check_line(value, "label")
 
     def table(self) -> RateTable:
         if self.rates:

@@ -7,6 +7,11 @@ nothing.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class EscrowError(Exception):
     """Base of every error escrow raises on purpose."""
@@ -18,6 +23,10 @@ class InputError(EscrowError, ValueError):
 
 class AmountError(InputError):
     """An amount that is not a plain decimal of yuan with at most two decimals."""
+
+
+class IdentifierError(InputError):
+    """An id or a one-line name that is empty, too long, or carries control characters."""
 
 
 class CalendarError(InputError):
@@ -120,3 +129,25 @@ class Overdraft(RuleViolation):
 
 class ClockError(RuleViolation):
     """An act dated before the ledger's clock: business time only moves forward."""
+
+
+# --- from a model's validation ----------------------------------------------------------------
+
+
+def refusal_of(exc: ValidationError, what: str) -> EscrowError:
+    """The refusal behind a pydantic ``ValidationError`` of a public model (``what``).
+
+    The EscrowError a check raised inside the model when there is one (an AmountError stays
+    an AmountError), else an :class:`InputError` naming the field: one line either way.
+    """
+    errors = exc.errors(include_url=False)
+    if not errors:
+        return InputError(f"{what}: invalid")
+    error = errors[0]
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, EscrowError):
+        return cause
+    where = ".".join(str(part) for part in error["loc"])
+    problem = str(error["msg"]).removeprefix("Value error, ")
+    text = f"{what}: {where}: {problem}" if where else f"{what}: {problem}"
+    return InputError("".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text))

@@ -1,14 +1,22 @@
 """Money: exact decimal yuan, parsed strictly and rounded in one place.
 
-RULES.md rule 17 (Art. 10, Art. 15 interest): amounts are exact decimals, interest is rounded
-**half-up to the fen** (0.01 CNY), and floating point never touches money. Every amount that
-enters escrow goes through :func:`parse_amount`; every rounding goes through :func:`round_fen`.
+Rule 17 of docs/rules.md (Art. 10, Art. 15 interest): amounts are exact decimals, interest is
+rounded **half-up to the fen** (0.01 CNY), and floating point never touches money. Every amount
+that enters escrow, from a scenario file or through the library, goes through
+:func:`amount_of` (strings through :func:`parse_amount`); every rounding goes through
+:func:`round_fen`.
 
-Accepted input is *plain decimal yuan*: ASCII digits, optionally a ``.`` followed by one or two
-digits (``"1234.50"``, ``"5000"``, ``"0.5"``, ``"007"``). Refused: anything not a ``str``, signs
-(``-`` or ``+``), exponents, NaN/Infinity, spaces, thousands separators (``,`` or ``_``),
-non-ASCII digits, more than two decimals, and a bare ``.`` at either end (``"1."``, ``".5"``:
-write ``"1"`` / ``"0.5"``), and anything above :data:`MAX_AMOUNT`.
+Accepted text is *plain decimal yuan*: ASCII digits, optionally a ``.`` followed by one or two
+digits (``"1234.50"``, ``"5000"``, ``"0.5"``, ``"007"``). Refused: signs (``-`` or ``+``),
+exponents, NaN/Infinity, spaces, thousands separators (``,`` or ``_``), non-ASCII digits, more
+than two decimals, and a bare ``.`` at either end (``"1."``, ``".5"``: write ``"1"`` / ``"0.5"``).
+
+The library also takes a ``Decimal`` or an ``int`` (:func:`amount_of`): finite, a whole number of
+fen, and normalised to two places (``Decimal("1E+2")`` and ``Decimal("100.0000")`` become
+``Decimal("100.00")``). A ``float`` is refused, never converted (``0.1 + 0.2`` is not 0.30).
+
+Every amount is at least zero and at most :data:`MAX_AMOUNT` (999,999,999,999.99 yuan, just
+below 10^12): the ceiling of one payment, deposit, rent, deduction or resolution.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ __all__ = [
     "FEN",
     "MAX_AMOUNT",
     "ZERO",
+    "amount_of",
+    "check_amount",
     "fmt",
     "from_fen",
     "parse_amount",
@@ -32,6 +42,7 @@ __all__ = [
 ZERO = Decimal("0.00")
 FEN = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999.99")
+"""The largest amount escrow takes (files and library alike): just below 10^12 yuan."""
 
 # Precision for every money computation: far more digits than any amount or product needs, so
 # quantize never overflows and no result depends on the caller's decimal context.
@@ -97,21 +108,56 @@ def parse_amount(text: object, *, where: str = "amount", allow_zero: bool = True
     return round_fen(value)
 
 
+def amount_of(value: object, where: str = "amount", *, allow_zero: bool = True) -> Decimal:
+    """An amount given to escrow, as a Decimal with exactly two places: the one amount parser.
+
+    Takes a string of plain decimal yuan (:func:`parse_amount`), an ``int`` or a ``Decimal``
+    (:func:`check_amount`, then normalised: ``Decimal("1E+2")`` → ``Decimal("100.00")``).
+    Refuses a ``float`` (never converted: ``1000.005`` and ``0.1 + 0.2`` are not amounts), a
+    ``bool`` and anything else with :class:`AmountError`, one line naming ``where``.
+    """
+    if isinstance(value, str):
+        return parse_amount(value, where=where, allow_zero=allow_zero)
+    if isinstance(value, float):
+        raise AmountError(
+            f'{where}: {_show_value(value)} is a float; pass a Decimal or a string like "1234.50"'
+            " (floats are not exact money)"
+        )
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = Decimal(value)
+    if not isinstance(value, Decimal):
+        raise AmountError(
+            f'{where}: must be a Decimal, an int or a string like "1234.50",'
+            f" got {type(value).__name__}"
+        )
+    amount = round_fen(check_amount(value, where, allow_zero=allow_zero))
+    return amount if amount else ZERO  # Decimal("-0") is stored as "0.00", never "-0.00"
+
+
+def _show_value(value: object) -> str:
+    """A number as quoted in an error message: one line, shortened if very long."""
+    if isinstance(value, Decimal) and value.is_finite() and value.adjusted() > 30:
+        return f"{value:.3E}"
+    shown = str(value)
+    return shown if len(shown) <= 40 else shown[:38] + "…"
+
+
 def check_amount(value: object, where: str = "amount", *, allow_zero: bool = True) -> Decimal:
-    """An amount given through the library: a finite Decimal of whole fen, not negative.
+    """An amount in a command: a finite Decimal of whole fen, not negative, at most the ceiling.
 
     AmountError (a named refusal) otherwise: ``Decimal("100.001")`` is not money a bank can pay.
     """
     if not isinstance(value, Decimal) or not value.is_finite():
-        raise AmountError(f"{where}: {value!r} is not a finite Decimal amount")
+        raise AmountError(f"{where}: {_show_value(value)} is not a finite Decimal amount")
     if value < 0:
-        raise AmountError(f"{where}: {value} is negative")
+        raise AmountError(f"{where}: {_show_value(value)} is negative")
+    if value > MAX_AMOUNT:  # before any rounding: a huge exponent would overflow quantize
+        raise AmountError(f"{where}: {_show_value(value)} is too large (maximum {MAX_AMOUNT})")
     if not allow_zero and value == 0:
         raise AmountError(f"{where}: must be more than zero")
     if round_fen(value) != value:
-        raise AmountError(f"{where}: {value} has more than two decimals (whole fen only)")
-    if value > MAX_AMOUNT:
-        raise AmountError(f"{where}: {value} is too large")
+        shown = _show_value(value)
+        raise AmountError(f"{where}: {shown} has more than two decimals (whole fen only)")
     return value
 
 

@@ -44,8 +44,9 @@ from pydantic_core import PydanticCustomError
 
 from escrow.calendar import WorkdayCalendar, check_supported_date
 from escrow.errors import AmountError, CalendarError, InputError
+from escrow.identifiers import id_problem, line_problem
 from escrow.interest import BUILTIN_TABLES, DEFAULT_RATE_TABLE, RateRow, RateTable, rate_table
-from escrow.money import parse_amount
+from escrow.money import amount_of
 from escrow.rules import RULE_PACKS as _RULE_PACKS
 
 __all__ = [
@@ -178,13 +179,12 @@ def _supported(day: dt.date) -> dt.date:
 
 def _amount_parser(*, allow_zero: bool) -> Callable[[object], Decimal]:
     def parse(value: object) -> Decimal:
-        if isinstance(value, Decimal) and value.is_finite():
-            value = format(value, "f")  # built in Python, not read from a file
-        if not isinstance(value, str):
+        # A file gives strings; a Decimal comes from Python code (the library's rule applies).
+        if not isinstance(value, str | Decimal):
             raise _problem(f'must be a string like "1234.50", got {_kind(value)}')
         where = "amount"
         try:
-            return parse_amount(value, where=where, allow_zero=allow_zero)
+            return amount_of(value, where=where, allow_zero=allow_zero)
         except AmountError as exc:
             message = str(exc)
             prefix = f"{where}: "
@@ -227,22 +227,16 @@ def _array(value: object) -> tuple[object, ...]:
 
 
 def _identifier(value: str) -> str:
-    if not value:
-        raise _problem("must not be empty")
-    if value != value.strip():
-        raise _problem(f"{_show(value)} has spaces at either end")
-    if not value.isprintable():
-        raise _problem("must not contain line breaks or control characters")
-    if len(value) > 100:
-        raise _problem("is longer than 100 characters")
+    problem = id_problem(value)  # the library's rule too (escrow.identifiers)
+    if problem is not None:
+        raise _problem(problem)
     return value
 
 
 def _line(value: str) -> str:
-    if not value.strip():
-        raise _problem("must not be empty")
-    if not value.isprintable():
-        raise _problem("must be one line (no line breaks or control characters)")
+    problem = line_problem(value)
+    if problem is not None:
+        raise _problem(problem)
     return value
 
 
@@ -258,10 +252,11 @@ PositiveAmount: TypeAlias = Annotated[Decimal, BeforeValidator(_amount_parser(al
 """Decimal yuan > 0, otherwise as :data:`Amount`."""
 
 Identifier: TypeAlias = Annotated[str, AfterValidator(_identifier)]
-"""An id (contract, filing number, tenant, enterprise): non-empty, one line, no outer spaces."""
+"""An id (contract, filing number, tenant, enterprise, bank): non-empty, at most 100 characters,
+no outer spaces, no line breaks or control characters (:func:`escrow.identifiers.id_problem`)."""
 
 Line: TypeAlias = Annotated[str, AfterValidator(_line)]
-"""One line of non-blank text (a name, a deduction item, a bank)."""
+"""One line of non-blank text (a name, a deduction item), at most 1000 characters."""
 
 _T = TypeVar("_T")
 Array: TypeAlias = Annotated[tuple[_T, ...], BeforeValidator(_array)]
@@ -450,7 +445,7 @@ class ChangeAccountAction(_Action):
 
     action: Literal["change_account"] = "change_account"
     account: Literal["custody", "supervision"]
-    bank: Line
+    bank: Identifier
 
 
 ActionSpec: TypeAlias = Annotated[

@@ -16,11 +16,13 @@ import dataclasses
 import datetime as dt
 import gc
 import heapq
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import NamedTuple
 
+from escrow import arguments as arg
 from escrow.calendar import LAST_DATE, WorkdayCalendar, check_supported_date
 from escrow.clock import Clock, SystemClock
 from escrow.config import LedgerConfig
@@ -431,6 +433,7 @@ class Ledger:
 
     def advance_to(self, day: dt.date) -> None:
         """Run the clock to ``day``: every lapse, reminder, release and settlement due by then."""
+        day = arg.day(day, "day")
         check_supported_date(day, "the clock's date")
         self._catch_up()
         if self._today is not None and day < self._today:
@@ -471,6 +474,7 @@ class Ledger:
         The clock stops at :data:`~escrow.calendar.LAST_DATE` at the latest: what falls due
         after it (the far releases of a very long prepayment) stays pending.
         """
+        limit = arg.optional_day(limit, "limit")
         if limit is not None:
             check_supported_date(limit, "the run's end")
         horizon = limit if limit is not None else LAST_DATE
@@ -495,6 +499,8 @@ class Ledger:
         self, terms: ContractTerms, *, on: dt.date | None = None, idempotency_key: str | None = None
     ) -> Receipt:
         """File a contract with the ledger; the rule pack refuses one it does not govern."""
+        terms = arg.terms(terms)
+        on, idempotency_key = arg.act(on, idempotency_key)
         key = _key(idempotency_key, "open_contract", terms=terms, on=on)
 
         def build(day: dt.date) -> Batch:
@@ -558,7 +564,7 @@ class Ledger:
     def pay_deposit(
         self,
         contract: str,
-        amount: Decimal,
+        amount: Decimal | int | str,
         *,
         channel: ev.Channel = "bank",
         on: dt.date | None = None,
@@ -569,17 +575,19 @@ class Ledger:
         ``on`` before the ledger's clock records a backdated bank notice: the lot arrived on
         ``on`` (interest counts from it) and is booked today.
         """
+        contract, paid, channel = arg.contract(contract), arg.amount(amount), arg.channel(channel)
+        on, idempotency_key = arg.act(on, idempotency_key)
         key = _key(
-            idempotency_key, "pay_deposit", contract=contract, amount=amount, channel=channel, on=on
+            idempotency_key, "pay_deposit", contract=contract, amount=paid, channel=channel, on=on
         )
         return self._payment(
-            contract, lambda arrived: cmd.PayDeposit(amount, channel, arrived), on, key
+            contract, lambda arrived: cmd.PayDeposit(paid, channel, arrived), on, key
         )
 
     def pay_rent(
         self,
         contract: str,
-        amount: Decimal,
+        amount: Decimal | int | str,
         *,
         channel: ev.Channel = "bank",
         on: dt.date | None = None,
@@ -589,11 +597,13 @@ class Ledger:
 
         ``on`` before the ledger's clock records a backdated bank notice, as for deposits.
         """
+        contract, paid, channel = arg.contract(contract), arg.amount(amount), arg.channel(channel)
+        on, idempotency_key = arg.act(on, idempotency_key)
         key = _key(
-            idempotency_key, "pay_rent", contract=contract, amount=amount, channel=channel, on=on
+            idempotency_key, "pay_rent", contract=contract, amount=paid, channel=channel, on=on
         )
         return self._payment(
-            contract, lambda arrived: cmd.PayRent(amount, channel, arrived), on, key
+            contract, lambda arrived: cmd.PayRent(paid, channel, arrived), on, key
         )
 
     def return_home(
@@ -605,6 +615,8 @@ class Ledger:
         idempotency_key: str | None = None,
     ) -> Receipt:
         """The tenant returns the home: each fund with money held starts its refund."""
+        contract, reason = arg.contract(contract), arg.reason(reason)
+        on, idempotency_key = arg.act(on, idempotency_key)
         key = _key(idempotency_key, "return_home", contract=contract, reason=reason, on=on)
         return self._contract_act(contract, cmd.ReturnHome(reason), on, key)
 
@@ -612,19 +624,21 @@ class Ledger:
         self,
         contract: str,
         fund: Fund,
-        deductions: Sequence[tuple[str, Decimal]] = (),
+        deductions: Sequence[tuple[str, Decimal | int | str]] = (),
         *,
         on: dt.date | None = None,
         idempotency_key: str | None = None,
     ) -> Receipt:
         """The enterprise's refund opinion, with itemised deductions (Art. 10, Art. 15)."""
-        items = tuple(ev.Deduction(item=item, amount=amount) for item, amount in deductions)
+        contract, fund, listed = arg.contract(contract), arg.fund(fund), arg.deductions(deductions)
+        on, idempotency_key = arg.act(on, idempotency_key)
+        items = tuple(ev.Deduction(item=item, amount=amount) for item, amount in listed)
         key = _key(
             idempotency_key,
             "propose_refund",
             contract=contract,
             fund=fund,
-            deductions=deductions,
+            deductions=listed,
             on=on,
         )
         return self._contract_act(contract, cmd.ProposeRefund(fund, items), on, key)
@@ -637,6 +651,8 @@ class Ledger:
         on: dt.date | None = None,
         idempotency_key: str | None = None,
     ) -> Receipt:
+        contract, fund = arg.contract(contract), arg.fund(fund)
+        on, idempotency_key = arg.act(on, idempotency_key)
         key = _key(idempotency_key, "tenant_agree", contract=contract, fund=fund, on=on)
         return self._contract_act(contract, cmd.TenantAgree(fund), on, key)
 
@@ -648,6 +664,8 @@ class Ledger:
         on: dt.date | None = None,
         idempotency_key: str | None = None,
     ) -> Receipt:
+        contract, fund = arg.contract(contract), arg.fund(fund)
+        on, idempotency_key = arg.act(on, idempotency_key)
         key = _key(idempotency_key, "tenant_disagree", contract=contract, fund=fund, on=on)
         return self._contract_act(contract, cmd.TenantDisagree(fund), on, key)
 
@@ -657,21 +675,25 @@ class Ledger:
         fund: Fund,
         *,
         via: ev.Resolution,
-        to_tenant: Decimal,
-        to_enterprise: Decimal,
+        to_tenant: Decimal | int | str,
+        to_enterprise: Decimal | int | str,
         on: dt.date | None = None,
         idempotency_key: str | None = None,
     ) -> Receipt:
         """A negotiation, mediation, arbitration or court splits the disputed amount."""
-        command = cmd.Resolve(fund, via, to_tenant, to_enterprise)
+        contract, fund, via = arg.contract(contract), arg.fund(fund), arg.resolution(via)
+        tenant_part = arg.amount(to_tenant, "to_tenant")
+        enterprise_part = arg.amount(to_enterprise, "to_enterprise")
+        on, idempotency_key = arg.act(on, idempotency_key)
+        command = cmd.Resolve(fund, via, tenant_part, enterprise_part)
         key = _key(
             idempotency_key,
             "resolve",
             contract=contract,
             fund=fund,
             via=via,
-            to_tenant=to_tenant,
-            to_enterprise=to_enterprise,
+            to_tenant=tenant_part,
+            to_enterprise=enterprise_part,
             on=on,
         )
         return self._contract_act(contract, command, on, key)
@@ -705,6 +727,8 @@ class Ledger:
         self, enterprise: str, *, on: dt.date | None = None, idempotency_key: str | None = None
     ) -> Receipt:
         """Art. 20: the district authority holds payments from supervision to ``enterprise``."""
+        enterprise = arg.enterprise(enterprise)
+        on, idempotency_key = arg.act(on, idempotency_key)
         key = _key(idempotency_key, "suspend_releases", enterprise=enterprise, on=on)
         return self._enterprise_act(enterprise, cmd.SuspendReleases(enterprise), on, key)
 
@@ -712,6 +736,8 @@ class Ledger:
         self, enterprise: str, *, on: dt.date | None = None, idempotency_key: str | None = None
     ) -> Receipt:
         """What was held is paid at once, with interest to the day before payment."""
+        enterprise = arg.enterprise(enterprise)
+        on, idempotency_key = arg.act(on, idempotency_key)
         key = _key(idempotency_key, "resume_releases", enterprise=enterprise, on=on)
         return self._enterprise_act(enterprise, cmd.ResumeReleases(enterprise), on, key)
 
@@ -724,6 +750,8 @@ class Ledger:
         idempotency_key: str | None = None,
     ) -> Receipt:
         """Art. 18: move the custody or supervision account to ``bank``; every balance moves."""
+        account, bank = arg.account(account), arg.bank(bank)
+        on, idempotency_key = arg.act(on, idempotency_key)
         key = _key(idempotency_key, "change_account", account=account, bank=bank, on=on)
 
         def build(day: dt.date) -> Batch:
@@ -764,6 +792,9 @@ class Ledger:
         ``idempotency_key`` stands for, so that delivering the act again with its key is
         recognised as the same act; without it the key stands for this refusal.
         """
+        on, action, error = arg.day(on, "on"), arg.text(action, "action"), arg.error(error)
+        contract, enterprise = arg.optional_contract(contract), arg.optional_enterprise(enterprise)
+        idempotency_key = arg.idempotency_key(idempotency_key)
         refused = ev.ActionRefused(
             on=on,
             action=action,
@@ -793,6 +824,7 @@ class Ledger:
         return sorted(self._contracts)
 
     def contract_for_filing(self, filing_no: str) -> str:
+        filing_no = arg.filing_no(filing_no)
         self._catch_up()
         try:
             return self._filings[filing_no]
@@ -810,6 +842,8 @@ class Ledger:
         Bitemporal: events dated after ``as_of`` and events recorded after ``known_at`` are left
         out, so a backdated correction changes the past only from the time it was recorded.
         """
+        contract = arg.contract(contract)
+        as_of, known_at = arg.optional_day(as_of, "as_of"), arg.known_at(known_at)
         self._catch_up()
         current = self._state(contract)
         if known_at is None and (as_of is None or as_of >= self.today):
@@ -841,6 +875,9 @@ class Ledger:
 
         ``known_at``: as the ledger knew it at that recorded time (before later corrections).
         """
+        contract = arg.optional_contract(contract)
+        filing_no = None if filing_no is None else arg.filing_no(filing_no)
+        as_of, known_at = arg.optional_day(as_of, "as_of"), arg.known_at(known_at)
         if (contract is None) == (filing_no is None):
             raise InputError("give exactly one of contract or filing_no")
         cid = contract if contract is not None else self.contract_for_filing(filing_no or "")
@@ -866,6 +903,8 @@ class Ledger:
         known_at: dt.datetime | None = None,
     ) -> list[Transfer]:
         """Every money movement in the order executed (to ``as_of``, as known at ``known_at``)."""
+        contract = arg.optional_contract(contract)
+        as_of, known_at = arg.optional_day(as_of, "as_of"), arg.known_at(known_at)
         return [
             t
             for e in self._known(known_at)
@@ -881,6 +920,8 @@ class Ledger:
         known_at: dt.datetime | None = None,
     ) -> list[Notice]:
         """What the clock noticed (reminders, missed deadlines, held releases…)."""
+        contract = arg.optional_contract(contract)
+        as_of, known_at = arg.optional_day(as_of, "as_of"), arg.known_at(known_at)
         return [
             n
             for e in self._known(known_at)
@@ -896,6 +937,8 @@ class Ledger:
         known_at: dt.datetime | None = None,
     ) -> list[Deadline]:
         """Open deadlines and scheduled movements, as the ledger stood on ``as_of``."""
+        contract = arg.optional_contract(contract)
+        as_of, known_at = arg.optional_day(as_of, "as_of"), arg.known_at(known_at)
         self._catch_up()
         ids = [contract] if contract is not None else sorted(self._contracts)
         out: list[Deadline] = []
@@ -990,9 +1033,11 @@ def _not_suspended(enterprise: str) -> EscrowError:
 
 
 def open_ledger(
-    url: str, config: LedgerConfig | None = None, *, clock: Clock | None = None
+    url: str | os.PathLike[str], config: LedgerConfig | None = None, *, clock: Clock | None = None
 ) -> Ledger:
-    """Open (or create) the ledger at ``url``: a SQLite path or URL, or a PostgreSQL URL."""
+    """Open (or create) the ledger at ``url``: a SQLite path (``str`` or ``Path``) or URL, or a
+    PostgreSQL URL. A bad argument raises an :class:`~escrow.errors.InputError`."""
+    url, config, clock = arg.store_url(url), arg.config(config), arg.clock(clock)
     store = open_store(url, CODEC, clock)
     try:
         return Ledger(store, config, clock)

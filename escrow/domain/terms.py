@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    StrictBool,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from escrow.calendar import check_supported_date
+from escrow.errors import InputError, refusal_of
+from escrow.identifiers import check_id
+from escrow.money import amount_of
 
 Fund = Literal["deposit", "rent"]
 """The deposit sits in custody (押金托管账户); prepaid rent in supervision (租金监管账户)."""
@@ -29,7 +40,16 @@ FUND_OF_ACCOUNT: dict[Account, Fund] = {"custody": "deposit", "supervision": "re
 
 
 class ContractTerms(BaseModel):
-    """A filed rental contract (住房租赁合同), as the ledger needs it."""
+    """A filed rental contract (住房租赁合同), as the ledger needs it.
+
+    Built in Python, the terms are checked as strictly as a scenario file's ``[[contracts]]``:
+    ids (``id``, ``filing_no``, ``tenant``, ``enterprise``) as :func:`escrow.identifiers.check_id`
+    says; ``monthly_rent`` (more than zero) and ``deposit`` a ``Decimal``, an ``int`` or a string
+    of at most two decimals, up to :data:`escrow.money.MAX_AMOUNT`, normalised to two places (a
+    ``float`` is an :class:`~escrow.errors.AmountError`); ``start``/``end`` dates (not
+    datetimes) within the supported dates. Anything else raises an
+    :class:`~escrow.errors.EscrowError` subclass with a one-line message.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -42,8 +62,37 @@ class ContractTerms(BaseModel):
     end: dt.date
     monthly_rent: Decimal
     deposit: Decimal
-    affordable: bool = False
+    affordable: StrictBool = False
     """保障性租赁住房 (Art. 21)."""
+
+    if not TYPE_CHECKING:  # the pydantic mypy plugin keeps the typed keyword signature
+
+        def __init__(self, **data: Any) -> None:
+            try:
+                super().__init__(**data)
+            except ValidationError as exc:
+                raise refusal_of(exc, "contract terms") from None
+
+    # A custom __init__ makes pydantic validate stored terms through it too (model_validate,
+    # validate_json): terms read from a ledger meet the same checks as terms built in Python.
+
+    @field_validator("id", "filing_no", "tenant", "enterprise", mode="before")
+    @classmethod
+    def _check_id(cls, value: object, info: ValidationInfo) -> str:
+        return check_id(value, f"{_contract(info)}{info.field_name}")
+
+    @field_validator("monthly_rent", "deposit", mode="before")
+    @classmethod
+    def _check_amount(cls, value: object, info: ValidationInfo) -> Decimal:
+        where = f"{_contract(info)}{info.field_name}"
+        return amount_of(value, where, allow_zero=info.field_name != "monthly_rent")
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _check_date(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, dt.datetime):
+            raise InputError(f"{_contract(info)}{info.field_name}: expected a date, got a datetime")
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> ContractTerms:
@@ -52,9 +101,15 @@ class ContractTerms(BaseModel):
         check_supported_date(self.start, f"contract {self.id}: start")
         check_supported_date(self.end, f"contract {self.id}: end")
         if self.end < self.start:
-            raise ValueError(f"contract {self.id}: end {self.end} is before start {self.start}")
+            raise InputError(f"contract {self.id}: end {self.end} is before start {self.start}")
         if self.monthly_rent <= 0:
-            raise ValueError(f"contract {self.id}: monthly_rent must be positive")
+            raise InputError(f"contract {self.id}: monthly_rent must be positive")
         if self.deposit < 0:
-            raise ValueError(f"contract {self.id}: deposit must not be negative")
+            raise InputError(f"contract {self.id}: deposit must not be negative")
         return self
+
+
+def _contract(info: ValidationInfo) -> str:
+    """``"contract C1: "`` once the id is known (fields are checked in order)."""
+    contract = info.data.get("id") if info.data else None
+    return f"contract {contract}: " if isinstance(contract, str) else "contract terms: "

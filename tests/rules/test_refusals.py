@@ -108,18 +108,28 @@ def test_refusal_a_second_opinion(
 
 
 @pytest.mark.parametrize(
-    ("to_tenant", "to_enterprise"),
-    [("100.00", "100.00"), ("200.00", "100.01"), ("400.00", "-100.00"), ("-1.00", "301.00")],
+    ("to_tenant", "to_enterprise", "error"),
+    [
+        ("100.00", "100.00", SplitMismatch),
+        ("200.00", "100.01", SplitMismatch),
+        # A negative part is no amount at all: refused at the library's edge, as in a file.
+        ("400.00", "-100.00", AmountError),
+        ("-1.00", "301.00", AmountError),
+    ],
 )
 def test_refusal_a_resolution_whose_split_does_not_add_up(
-    worked_example: Ledger, assert_refused: Refuse, to_tenant: str, to_enterprise: str
+    worked_example: Ledger,
+    assert_refused: Refuse,
+    to_tenant: str,
+    to_enterprise: str,
+    error: type[EscrowError],
 ) -> None:
     # 300.00 in dispute: 100 + 100 ≠ 300; 200 + 100.01 ≠ 300; a negative part is no split.
     opinion(worked_example)
     worked_example.tenant_disagree("C1", "deposit", on=d(2025, 10, 13))
     assert_refused(
         worked_example,
-        SplitMismatch,
+        error,
         worked_example.resolve,
         "C1",
         "deposit",
