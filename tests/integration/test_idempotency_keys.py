@@ -35,7 +35,7 @@ def terms(cid: str) -> ContractTerms:
 
 @pytest.fixture
 def ledger(tmp_path: Path) -> Ledger:
-    led = open_ledger(str(tmp_path / "ledger.db"))
+    led = open_ledger(tmp_path / "ledger.db")
     led.open_contract(terms("C1"), on=d(2025, 6, 1))
     led.open_contract(terms("C2"), on=d(2025, 6, 1))
     return led

@@ -243,7 +243,7 @@ OPEN_CASES = [
     pytest.param(
         lambda p: open_ledger(p, LedgerConfig(day_basis=365)),
         InputError,
-        "configured",
+        "day_basis = 360, not 365",
         id="other-config",
     ),
     pytest.param(
