@@ -91,20 +91,36 @@ def test_next_working_day_as_json() -> None:
 
 
 def test_a_working_day_in_an_unpublished_year_is_flagged_provisional() -> None:
-    # holidays 0.109 has the State Council's schedule up to 2026; 2027's is not published.
-    result = runner.invoke(app, ["calendar", "next-working-day", "2027-03-01", "1"])
+    # 2090: no State Council schedule is published decades ahead, whatever holidays release is
+    # installed. Wed 2090-03-01 -> Thu 03-02 (no holiday falls in early March in any year).
+    result = runner.invoke(app, ["calendar", "next-working-day", "2090-03-01", "1"])
 
     assert result.exit_code == 0
-    assert result.stdout == "2027-03-02 (provisional: 2027 schedule not yet published)\n"
+    assert result.stdout == "2090-03-02 (provisional: 2090 schedule not yet published)\n"
 
 
-def test_a_span_into_an_unpublished_year_is_flagged_provisional_in_json() -> None:
-    result = runner.invoke(app, ["calendar", "next-working-day", "2026-12-30", "5", "--json"])
+def test_a_span_across_unpublished_years_lists_each_of_them_in_json() -> None:
+    # From Wed 2089-12-28, 5 working days reach into 2090: both years are unpublished.
+    result = runner.invoke(app, ["calendar", "next-working-day", "2089-12-28", "5", "--json"])
 
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert data["provisional"] is True
-    assert data["provisional_years"] == [2027]
+    assert data["provisional_years"] == [2089, 2090]
+
+
+def test_a_span_within_a_published_year_is_not_provisional_in_json() -> None:
+    # 2026's schedule is published (the holidays floor carries it): Thu 2026-12-24 -> Fri 12-25
+    # (1), Mon 12-28 (2), Tue 12-29 (3).
+    result = runner.invoke(app, ["calendar", "next-working-day", "2026-12-24", "3", "--json"])
+
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert (data["working_day"], data["provisional"], data["provisional_years"]) == (
+        "2026-12-29",
+        False,
+        [],
+    )
 
 
 def test_a_make_up_saturday_is_a_working_day() -> None:

@@ -469,20 +469,20 @@ EXPECTED: dict[str, Expected] = {
         clock="2025-01-02",
     ),
     # C2 with 06-16 a holiday: deadline 06-18; 2,700 x 0.35 % x 108 / 360 = 2.835 -> 2.84;
-    # agreed 06-22: 300 x 0.35 % x 112 / 360 = 0.3266 -> 0.33. C1: deadline 2027-01-06 is
-    # provisional (notice on the return day, 2026-12-31); 5,000 x 0.35 % x 365 / 360 = 17.743 ->
-    # 17.74.
+    # agreed 06-22: 300 x 0.35 % x 112 / 360 = 0.3266 -> 0.33. C1 in 2091 (no published
+    # schedule): deadline Mon 2091-07-16 is provisional (notice on the return day, 07-11); the
+    # opinion of 07-13: 5,000 x 0.35 % x 130 / 360 = 6.319 -> 6.32.
     "rule-21-provisional-deadline-and-calendar-override": Expected(
         transfers=[
-            pay_in("2026-01-05", "C1", "deposit", "T1", "5000.00"),
             pay_in("2026-03-02", "C2", "deposit", "T2", "3000.00"),
             refund("2026-06-18", "C2", "deposit", "T2", "2700.00", "2.84"),
             deduction("2026-06-22", "C2", "deposit", "E1", "300.00", "0.33"),
-            refund("2027-01-05", "C1", "deposit", "T1", "5000.00", "17.74"),
+            pay_in("2091-03-05", "C1", "deposit", "T1", "5000.00"),
+            refund("2091-07-13", "C1", "deposit", "T1", "5000.00", "6.32"),
         ],
-        notices=[("2026-12-31", "C1", "deposit", "provisional_deadline")],
+        notices=[("2091-07-11", "C1", "deposit", "provisional_deadline")],
         held={"C1": zero(), "C2": zero()},
-        clock="2027-01-05",
+        clock="2091-07-13",
     ),
 }
 
