@@ -102,6 +102,37 @@ def ledger_call(action: ActionSpec) -> tuple[str, dict[str, object]]:
             return "change_account", {"account": action.account, "bank": action.bank, "on": on}
 
 
+def perform(
+    ledger: Ledger,
+    act: str,
+    arguments: dict[str, object],
+    key: str,
+    on: dt.date,
+    *,
+    contract: str | None = None,
+) -> bool:
+    """Do ``act`` (a :class:`Ledger` method) with its idempotency key; True when it was done.
+
+    A refusal is recorded on ``on`` under the same key, as the same act (its request), so that
+    delivering the act again is recognised whether it was done or refused.
+    """
+    try:
+        getattr(ledger, act)(**arguments, idempotency_key=key)
+        return True
+    except RuleViolation as error:
+        named, enterprise = arguments.get("contract"), arguments.get("enterprise")
+        ledger.record_refusal(
+            on=on,
+            action=act,
+            contract=named if isinstance(named, str) else contract,
+            enterprise=enterprise if isinstance(enterprise, str) else None,
+            error=error,
+            idempotency_key=key,
+            request=act_request(act, arguments),
+        )
+        return False
+
+
 def _contract_terms(spec: ContractSpec) -> ContractTerms:
     return ContractTerms(
         id=spec.id,
@@ -201,36 +232,14 @@ def run_scenario(
     with open_ledger(url, ledger_config(scenario), clock=clock) as ledger:
         _check_resumable(ledger, scenario, acts, scenario.name)
         for t in terms:
-            contract_key = _contract_key(t.id)
-            try:
-                ledger.open_contract(t, on=first, idempotency_key=contract_key)
-            except RuleViolation as error:
-                ledger.record_refusal(
-                    on=t.start,
-                    action="open_contract",
-                    contract=t.id,
-                    error=error,
-                    idempotency_key=contract_key,
-                    request=acts[contract_key],
-                )
+            opening = {"terms": t, "on": first}
+            perform(ledger, "open_contract", opening, _contract_key(t.id), t.start, contract=t.id)
         total = len(timeline)
         for done, (index, action) in enumerate(timeline, 1):
             if stop is not None and action.date > stop:
                 break
-            action_key = _action_key(index)
             name, arguments = calls[index]
-            try:
-                getattr(ledger, name)(**arguments, idempotency_key=action_key)
-            except RuleViolation as error:
-                ledger.record_refusal(
-                    on=action.date,
-                    action=action.action,
-                    contract=getattr(action, "contract", None),
-                    enterprise=getattr(action, "enterprise", None),
-                    error=error,
-                    idempotency_key=action_key,
-                    request=acts[action_key],
-                )
+            perform(ledger, name, arguments, _action_key(index), action.date)
             if progress is not None:
                 progress(done, total)
         ledger.run_until_idle(limit=stop)

@@ -19,8 +19,9 @@ from dateutil.relativedelta import relativedelta
 
 from escrow.domain import events as ev
 from escrow.domain.terms import ContractTerms
-from escrow.errors import InputError, RuleViolation
+from escrow.errors import InputError
 from escrow.money import ZERO, fmt
+from escrow.runner import perform
 from escrow.service import Ledger
 
 START = dt.date(2024, 10, 8)
@@ -34,8 +35,8 @@ ACTS_PER_UNIT = 1000
 """Acts written per transaction (:meth:`Ledger.unit_of_work`): one commit, one fsync, for each
 thousand acts and everything the clock does between them."""
 
-Deed = Callable[[Ledger, str], object]
-"""One act of the simulation, done on a ledger with its idempotency key."""
+Deed = tuple[str, dict[str, object]]
+"""One act of the simulation: a :class:`Ledger` method's name and its arguments."""
 Act = tuple[dt.date, int, Deed]
 
 
@@ -85,80 +86,49 @@ def _tenancy(rng: random.Random, i: int, months: int) -> tuple[ContractTerms, li
     acts: list[Act] = []
     seq = 0
 
-    def act(day: dt.date, fn: Deed) -> None:
+    def act(day: dt.date, name: str, **arguments: object) -> None:
         nonlocal seq
-        acts.append((day, seq, fn))
+        acts.append((day, seq, (name, {"contract": cid, **arguments, "on": day})))
         seq += 1
 
     if rng.random() < 0.3:
         first = (deposit / 2).quantize(Decimal("0.01"))
-        act(start, lambda led, key: led.pay_deposit(cid, first, on=start, idempotency_key=key))
+        act(start, "pay_deposit", amount=first)
         later = start + dt.timedelta(days=rng.randrange(1, 20))
-        act(
-            later,
-            lambda led, key: led.pay_deposit(cid, deposit - first, on=later, idempotency_key=key),
-        )
+        act(later, "pay_deposit", amount=deposit - first)
     else:
-        act(
-            start,
-            lambda led, key: led.pay_deposit(
-                cid, deposit, on=start, channel="ecny", idempotency_key=key
-            ),
-        )
+        act(start, "pay_deposit", amount=deposit, channel="ecny")
     prepaid = rng.randrange(1, 13)
-    act(start, lambda led, key: led.pay_rent(cid, rent * prepaid, on=start, idempotency_key=key))
+    act(start, "pay_rent", amount=rent * prepaid)
     returned = end
     if rng.random() < 0.2:
         returned = start + dt.timedelta(days=rng.randrange(30, 28 * length))
-    act(
-        returned,
-        lambda led, key: led.return_home(cid, on=returned, reason="expiry", idempotency_key=key),
-    )
+    act(returned, "return_home", reason="expiry")
     behaviour = rng.random()
     if behaviour < 0.1:
         return terms, acts  # the enterprise lets its deadline pass
     opinion = returned + dt.timedelta(days=rng.randrange(0, 3))
     cut = (deposit * Decimal(rng.choice(("0", "0", "0.1", "0.3")))).quantize(Decimal("0.01"))
     deductions = [("cleaning", cut)] if cut else []
-    act(
-        opinion,
-        lambda led, key: led.propose_refund(
-            cid, "deposit", deductions, on=opinion, idempotency_key=key
-        ),
-    )
+    act(opinion, "propose_refund", fund="deposit", deductions=deductions)
     if rng.random() < 0.5:
-        act(
-            opinion,
-            lambda led, key: led.propose_refund(cid, "rent", [], on=opinion, idempotency_key=key),
-        )
+        act(opinion, "propose_refund", fund="rent", deductions=[])
     if cut:
         answer = rng.random()
         answered = opinion + dt.timedelta(days=rng.randrange(0, 8))
         if answer < 0.4:
-            act(
-                answered,
-                lambda led, key: led.tenant_agree(cid, "deposit", on=answered, idempotency_key=key),
-            )
+            act(answered, "tenant_agree", fund="deposit")
         elif answer < 0.6:
-            act(
-                answered,
-                lambda led, key: led.tenant_disagree(
-                    cid, "deposit", on=answered, idempotency_key=key
-                ),
-            )
+            act(answered, "tenant_disagree", fund="deposit")
             resolved = answered + dt.timedelta(days=rng.randrange(5, 40))
             half = (cut / 2).quantize(Decimal("0.01"))
             act(
                 resolved,
-                lambda led, key: led.resolve(
-                    cid,
-                    "deposit",
-                    via="mediation",
-                    to_tenant=half,
-                    to_enterprise=cut - half,
-                    on=resolved,
-                    idempotency_key=key,
-                ),
+                "resolve",
+                fund="deposit",
+                via="mediation",
+                to_tenant=half,
+                to_enterprise=cut - half,
             )
     return terms, acts
 
@@ -197,14 +167,8 @@ def simulate(
     for first in range(0, len(acts), ACTS_PER_UNIT):
         chunk = acts[first : first + ACTS_PER_UNIT]
         with ledger.unit_of_work():
-            for n, (day, _, deed) in enumerate(chunk, first):
-                key = f"{prefix}{n}"
-                try:
-                    deed(ledger, key)
-                except RuleViolation as error:
-                    ledger.record_refusal(
-                        on=day, action="simulated act", error=error, idempotency_key=key
-                    )
+            for n, (day, _, (name, arguments)) in enumerate(chunk, first):
+                perform(ledger, name, arguments, f"{prefix}{n}", day)
         if progress is not None:
             progress(first + len(chunk), len(acts))
     with ledger.unit_of_work():
@@ -218,15 +182,15 @@ def simulation_label(*, contracts: int, months: int, seed: int) -> str:
 
 
 def _opener(terms: ContractTerms) -> Deed:
-    return lambda led, key: led.open_contract(terms, on=START, idempotency_key=key)
+    return "open_contract", {"terms": terms, "on": START}
 
 
 def _suspend(enterprise: str, day: dt.date) -> Deed:
-    return lambda led, key: led.suspend_releases(enterprise, on=day, idempotency_key=key)
+    return "suspend_releases", {"enterprise": enterprise, "on": day}
 
 
 def _resume(enterprise: str, day: dt.date) -> Deed:
-    return lambda led, key: led.resume_releases(enterprise, on=day, idempotency_key=key)
+    return "resume_releases", {"enterprise": enterprise, "on": day}
 
 
 def _summary(ledger: Ledger, contracts: int, months: int, seed: int) -> Summary:

@@ -201,11 +201,11 @@ def theirs_write_first(ours: Any, theirs: Any, monkeypatch: Any, contract: str) 
     append = ours.store.append_many
     sneaked: list[bool] = []
 
-    def theirs_first(writes: Any, idempotency_key: str | None = None) -> Any:
+    def theirs_first(writes: Any, idempotency_key: str | None = None, request: Any = None) -> Any:
         if not sneaked:
             sneaked.append(True)
             theirs.pay_deposit(contract, Decimal("1.00"), on=START, idempotency_key="theirs")
-        return append(writes, idempotency_key=idempotency_key)
+        return append(writes, idempotency_key=idempotency_key, request=request)
 
     monkeypatch.setattr(ours.store, "append_many", theirs_first)
 
@@ -291,7 +291,7 @@ def test_conflicts_are_retried_a_bounded_number_of_times(tmp_path: Path, monkeyp
         before = ledger.store.last_position()
         calls: list[int] = []
 
-        def always_refused(writes: Any, idempotency_key: str | None = None) -> Any:
+        def always_refused(writes: Any, idempotency_key: Any = None, request: Any = None) -> Any:
             calls.append(1)
             raise ConcurrencyError("stream 'contract:S' moved on")
 

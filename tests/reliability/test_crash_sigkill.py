@@ -166,8 +166,8 @@ with open_ledger(sys.argv[1]) as ledger:
         # contracts to process. Die like SIGKILL right after the first one is written.
         append = EventStore.append_many
 
-        def append_then_die(self, writes, idempotency_key=None):
-            append(self, writes, idempotency_key)
+        def append_then_die(self, writes, idempotency_key=None, request=None):
+            append(self, writes, idempotency_key, request)
             os.kill(os.getpid(), signal.SIGKILL)
 
         EventStore.append_many = append_then_die

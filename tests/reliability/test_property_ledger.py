@@ -15,7 +15,8 @@ SQLite file. After every step:
    ``held()`` says in the escrow accounts;
 4. replay equals live: a ledger rebuilt from the stored events alone gives the same report;
 5. re-delivering the step's act, and a random earlier act, with the same idempotency key writes
-   nothing and raises nothing;
+   nothing and raises nothing; the earlier act's key with another date is refused
+   (``IdempotencyKeyReused``) and writes nothing;
 6. a refused act (a RuleViolation) writes nothing but what the clock had to do by its date (the
    clock runs first, then the act is decided: see tests/rules/test_refusals.py), and when the
    clock was already on that date, nothing at all; its idempotency key is not taken.
@@ -48,7 +49,7 @@ from escrow.config import LedgerConfig
 from escrow.domain import events as ev
 from escrow.domain.ledger import TransferKind
 from escrow.domain.terms import ContractTerms
-from escrow.errors import EscrowError
+from escrow.errors import EscrowError, IdempotencyKeyReused
 from escrow.report import build_report
 from escrow.service import Ledger, open_ledger
 
@@ -427,12 +428,18 @@ def run_plan(
                         f"{step.kind} was applied but its idempotency key was not recorded"
                     )
                     done.append((key, act, on))
-            # Re-delivery with the same key: the act just done (on its date) and an earlier one
-            # (on the clock's day); neither writes anything.
+            # Re-delivery with the same key: the act just done and an earlier one, each as first
+            # delivered, write nothing; the earlier one's key with another date (another act) is
+            # refused, and writes nothing either.
             if done:
                 position = ledger.store.last_position()
                 done[-1][1](done[-1][2])
-                done[n % len(done)][1](ledger.today)
+                _, earlier, first_on = done[n % len(done)]
+                earlier(first_on)
+                if ledger.today != first_on:
+                    with pytest.raises(IdempotencyKeyReused):
+                        earlier(ledger.today)
+                    STATS["reused_key_refused"] += 1
                 assert ledger.store.last_position() == position, "a re-delivered act wrote"
                 STATS["redelivered"] += 2
             check_invariants(ledger)
