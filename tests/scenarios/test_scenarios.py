@@ -396,6 +396,24 @@ EXPECTED: dict[str, Expected] = {
         held={"C1": zero(), "C2": zero()},
         clock="2025-05-06",
     ),
+    # Returned Mon 11-03 while the 08-16 and 09-16 releases are held: both cancelled, never
+    # instructed again; 5,000.00 (15,000 - 7,500 - 2,500) refunded on Wed 11-05 with 142 days:
+    # 5,000 x 0.35 % x 142 / 360 = 6.9027 -> 6.90. 07-16: 2,500 x 0.35 % x 30 / 360 = 0.7291 ->
+    # 0.73. No notice on 10-16: the tranche had nothing left to release.
+    "rule-13-return-while-releases-held": Expected(
+        transfers=[
+            pay_in("2025-06-16", "C7", "rent", "T7", "15000.00"),
+            release("2025-06-16", "C7", "E2", "7500.00", "0.00"),
+            release("2025-07-16", "C7", "E2", "2500.00", "0.73"),
+            refund("2025-11-05", "C7", "rent", "T7", "5000.00", "6.90"),
+        ],
+        notices=[
+            ("2025-08-16", "C7", "rent", "releases_held"),
+            ("2025-09-16", "C7", "rent", "releases_held"),
+        ],
+        held={"C7": zero()},
+        clock="2025-11-05",
+    ),
     # Whole period at the payout day's rate: C2 04-01 at 0.10 %, 175 d: 2 x 175/360 = 0.9722 ->
     # 0.97; C3 05-20 at 0.05 %, 138 d: 0.5 x 138/360 = 0.1916 -> 0.19; C1 07-01 at 0.05 %, 242 d:
     # 5 x 242/360 = 3.3611 -> 3.36.
