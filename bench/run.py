@@ -88,7 +88,8 @@ import tempfile
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+import escrow.store as store_module
+from escrow import merkle
 from escrow.domain.event_base import Event
 from escrow.errors import EscrowError
 from escrow.service import CODEC, open_ledger
@@ -127,14 +130,18 @@ class Sizes:
     as_of_queries: int
     growth_contracts: tuple[int, ...]
     growth_months: int
+    tree_events: int = 1_000_000
+    """Events of the store the tree's checkpoint, receipt and consistency figures are taken on."""
 
 
 FULL = Sizes("full", 10_000, 500, 5, 10_000, 24, 1_000_000, 1_000, (1_000, 4_000, 16_000), 24)
-QUICK = Sizes("quick", 5_000, 500, 5, 1_000, 24, 50_000, 200, (250, 500, 1_000), 12)
-TINY = Sizes("tiny", 1_000, 250, 1, 50, 6, 3_000, 50, (20, 40, 80), 6)
+QUICK = Sizes(
+    "quick", 5_000, 500, 5, 1_000, 24, 50_000, 200, (250, 500, 1_000), 12, tree_events=100_000
+)
+TINY = Sizes("tiny", 1_000, 250, 1, 50, 6, 3_000, 50, (20, 40, 80), 6, tree_events=5_000)
 """Development smoke test only: the figures mean nothing."""
 
-MEASURES = ("append", "replay", "simulate", "as_of", "growth")
+MEASURES = ("append", "replay", "simulate", "as_of", "growth", "tree")
 
 # --- results ----------------------------------------------------------------------------------
 
@@ -961,6 +968,233 @@ def machine() -> dict[str, Any]:
 
 # --- main -------------------------------------------------------------------------------------
 
+# --- the Merkle tree (issue 15) ----------------------------------------------------------------
+
+
+@contextmanager
+def chain_only() -> Iterator[None]:
+    """Appends without the Merkle tree: the plain hash chain, the tree's baseline (the store's
+    tree step, ``escrow.store._grow_tree``, made a no-op for the duration)."""
+    saved = store_module._grow_tree
+    store_module._grow_tree = lambda *_: merkle.CompactRange()  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        store_module._grow_tree = saved
+
+
+def time_single_appends(events: list[tuple[str, Event]], path: Path) -> float:
+    """One append (one transaction, one fsync) per event, as the service appends an act."""
+    store = open_store(str(path), CODEC)
+    versions: dict[str, int] = {}
+    try:
+        start = time.perf_counter()
+        for stream, event in events:
+            version = versions.get(stream, 0)
+            store.append(stream, version, [event])
+            versions[stream] = version + 1
+        return time.perf_counter() - start
+    finally:
+        store.close()
+
+
+def build_tree_store(by_stream: dict[str, list[Event]], total: int, path: Path) -> float:
+    """A store of ``total`` events: the source's streams again and again under new names, in
+    transactions of 50,000 events (append_batches of 500-event batches). Returns the seconds."""
+    source = plan_batches(by_stream, sum(len(v) for v in by_stream.values()), 500)
+    store = open_store(str(path), CODEC)
+    done = 0
+    round_ = 0
+    start = time.perf_counter()
+    try:
+        while done < total:
+            pending: list[tuple[Sequence[tuple[str, int, Sequence[Event]]], str | None]] = []
+            for writes in source:
+                take = []
+                for stream, expected, events in writes:
+                    room = total - done
+                    if room <= 0:
+                        break
+                    take.append((f"{stream}~{round_}", expected, events[:room]))
+                    done += min(len(events), room)
+                if take:
+                    pending.append((take, None))
+                if len(pending) == 100:
+                    store.append_batches(pending)
+                    pending = []
+            if pending:
+                store.append_batches(pending)
+            round_ += 1
+    finally:
+        store.close()
+    return time.perf_counter() - start
+
+
+def measure_tree(b: Bench) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from escrow.checkpoint import (
+        ConsistencyProof,
+        check_consistency,
+        check_receipt,
+        make_checkpoint,
+        make_receipt,
+    )
+
+    n, batch, repeats = b.sizes.append_events, b.sizes.append_batch, b.sizes.repeats
+    source, _ = b.source_db(n)
+    store = open_store(str(source), CODEC)
+    try:
+        by_stream: dict[str, list[Event]] = {}
+        flat: list[tuple[str, Event]] = []
+        for stored in store.read_all():
+            by_stream.setdefault(stored.stream, []).append(stored.event)
+            flat.append((stored.stream, stored.event))
+    finally:
+        store.close()
+    batches = plan_batches(by_stream, n, batch)
+    singles = flat[: max(n // 20, 50)]
+    fig = b.results.figures
+
+    def chain(timer: Callable[[], float]) -> Callable[[], float]:
+        def run() -> float:
+            with chain_only():
+                return timer()
+
+        return run
+
+    b.err.log(f"tree: append with and without the Merkle tree, taking turns ({n:,} events)")
+    unit = lambda: time_escrow_append(batches, b.fresh("tree-unit"), one_transaction=True)  # noqa: E731
+    per_call = lambda: time_escrow_append(batches, b.fresh("tree-call"), one_transaction=False)  # noqa: E731
+    single = lambda: time_single_appends(singles, b.fresh("tree-single"))  # noqa: E731
+    best = best_interleaved(
+        repeats,
+        {
+            "tree_unit": unit,
+            "chain_unit": chain(unit),
+            "tree_call": per_call,
+            "chain_call": chain(per_call),
+            "tree_single": single,
+            "chain_single": chain(single),
+        },
+    )
+    for mode, count, label in (
+        ("unit", n, "one transaction (append_batches)"),
+        ("call", n, f"a commit per {batch}-event call (append_many)"),
+        ("single", len(singles), "a commit per event (append), as the service appends an act"),
+    ):
+        tree_eps, chain_eps = count / best[f"tree_{mode}"], count / best[f"chain_{mode}"]
+        ratio = tree_eps / chain_eps
+        fig[f"tree_append_{mode}_eps"] = _rounded(tree_eps, 1)
+        fig[f"chain_append_{mode}_eps"] = _rounded(chain_eps, 1)
+        fig[f"tree_append_vs_chain_{mode}"] = _rounded(ratio)
+        b.results.row(
+            f"tree_append_vs_chain ({mode})",
+            f"{ratio:.3f}",
+            f"{label}: {tree_eps:,.0f} events/s with the tree, {chain_eps:,.0f} without,"
+            f" {count:,} events, best of {repeats}",
+            ">= 0.85",
+            ratio >= 0.85,
+        )
+
+    total = b.sizes.tree_events
+    path = b.fresh("tree-store")
+    b.err.log(f"tree: building a store of {total:,} events …")
+    build_s = build_tree_store(by_stream, total, path)
+    fig["tree_store_events"] = total
+    fig["tree_store_build_eps"] = _rounded(total / build_s, 1)
+    with sqlite3.connect(path) as conn:
+        nodes = int(conn.execute("SELECT COUNT(*) FROM merkle_nodes").fetchone()[0])
+    fig["tree_nodes_per_event"] = _rounded(nodes / total)
+    b.results.row(
+        "tree: store built",
+        _fmt(total / build_s, "events/s"),
+        f"{total:,} events appended in transactions of 50,000; {nodes:,} kept tree nodes"
+        f" ({nodes / total:.3f} per event)",
+    )
+
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key()
+    rng = random.Random(SEED)
+    now = dt.datetime.now(dt.UTC)
+    store = open_store(str(path), CODEC)
+    try:
+        timings = []
+        for _ in range(20):
+            start = time.perf_counter()
+            checkpoint = make_checkpoint(store.tree_head(), now, key)
+            timings.append(time.perf_counter() - start)
+        fig["checkpoint_ms"] = _rounded(statistics.median(timings) * 1000, 3)
+        b.results.row(
+            f"checkpoint at {total:,} events",
+            f"{statistics.median(timings) * 1000:.2f} ms",
+            "tree_head from the kept nodes + Ed25519 signature, median of 20",
+        )
+
+        receipts, made = [], []
+        for _ in range(100):
+            start = time.perf_counter()
+            receipts.append(make_receipt(store, rng.randint(1, total), checkpoint, now))
+            made.append(time.perf_counter() - start)
+        sizes = [len(r.line().encode()) for r in receipts]
+        proof_bytes = [32 * len(r.proof) for r in receipts]
+        fig["receipt_bytes_median"] = statistics.median(sizes)
+        fig["receipt_proof_hashes_max"] = max(len(r.proof) for r in receipts)
+        fig["receipt_make_ms"] = _rounded(statistics.median(made) * 1000, 3)
+        b.results.row(
+            f"receipt at {total:,} events",
+            f"{statistics.median(sizes):,.0f} bytes",
+            f"median of 100 random events (JSON line; the proof: {max(proof_bytes)} bytes at most,"
+            f" {max(len(r.proof) for r in receipts)} hashes); made in"
+            f" {statistics.median(made) * 1000:.2f} ms (median)",
+        )
+
+        rounds = 2000
+        for signed, label in ((True, "with"), (False, "without")):
+            start = time.perf_counter()
+            for i in range(rounds):
+                check_receipt(receipts[i % len(receipts)], checkpoint, public if signed else None)
+            us = (time.perf_counter() - start) / rounds * 1e6
+            fig[f"receipt_check_{label}_signature_us"] = _rounded(us, 1)
+            b.results.row(
+                f"receipt check ({label} signature)",
+                f"{us:,.0f} µs",
+                f"check_receipt, no database, mean of {rounds}",
+            )
+
+        old = rng.randint(1, total - 1)
+        start = time.perf_counter()
+        proof = ConsistencyProof(old, total, tuple(store.consistency_proof(old, total)))
+        made_s = time.perf_counter() - start
+        earlier = make_checkpoint(store.tree_head(old), now, key)
+        start = time.perf_counter()
+        for _ in range(200):
+            check_consistency(proof, earlier, checkpoint, public)
+        check_us = (time.perf_counter() - start) / 200 * 1e6
+        fig["consistency_hashes"] = len(proof.proof)
+        fig["consistency_check_us"] = _rounded(check_us, 1)
+        b.results.row(
+            f"consistency {old:,} → {total:,}",
+            f"{len(proof.proof)} hashes",
+            f"made in {made_s * 1000:.1f} ms; checked (2 signatures) in {check_us:,.0f} µs",
+        )
+
+        b.err.log(f"tree: escrow verify's walk of {total:,} events with a checkpoint …")
+        start = time.perf_counter()
+        report = store.verify([checkpoint.events])
+        walk_s = time.perf_counter() - start
+        if not report.ok or report.roots.get(total) != checkpoint.root:
+            raise RuntimeError(f"the tree store does not verify: {report.reason}")
+        fig["verify_walk_eps"] = _rounded(total / walk_s, 1)
+        b.results.row(
+            f"verify --checkpoints walk at {total:,}",
+            f"{walk_s:.1f} s",
+            f"{total / walk_s:,.0f} events/s: every row's hash, the roots, the kept nodes",
+        )
+    finally:
+        store.close()
+
+
 REQUIRED = (
     "append_vs_sqlite",
     "append_vs_eventsourcing",
@@ -978,6 +1212,7 @@ RUNNERS: dict[str, Callable[[Bench], None]] = {
     "simulate": measure_simulate,
     "as_of": measure_as_of,
     "growth": measure_growth,
+    "tree": measure_tree,
 }
 
 

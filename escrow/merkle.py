@@ -181,6 +181,27 @@ class CompactRange:
         for leaf in leaves:
             self.append(leaf)
 
+    def extend_data(self, data: Iterable[bytes], min_level: int) -> list[tuple[int, int, bytes]]:
+        """Append a leaf for each of ``data`` (hashed as MTH({d})); the ``(level, index, hash)``
+        of the completed nodes of ``min_level`` or more. :meth:`append` in a loop, without its
+        per-leaf allocations (this runs once per stored event)."""
+        sha256 = hashlib.sha256
+        peaks = self.peaks
+        size = self.size
+        made: list[tuple[int, int, bytes]] = []
+        for d in data:
+            digest = sha256(_LEAF + d).digest()
+            level = 0
+            while size >> level & 1:
+                digest = sha256(_INNER + peaks.pop() + digest).digest()
+                level += 1
+                if level >= min_level:
+                    made.append((level, size >> level, digest))
+            peaks.append(digest)
+            size += 1
+        self.size = size
+        return made
+
     def root(self) -> bytes:
         if not self.peaks:
             return EMPTY_ROOT

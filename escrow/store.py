@@ -638,6 +638,9 @@ class EventStore:
         self._codec = codec
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._closed = False
+        self._tree: tuple[str, merkle.CompactRange] | None = None
+        """The Merkle tree's peaks after this store's last append, keyed by the chain head's
+        hash then (which commits to every row): reused when the head has not moved since."""
         with self._errors():
             self._engine = self._backend.create_engine()
             self._insert_sql = str(_INSERT_EVENT.compile(dialect=self._engine.dialect))
@@ -806,11 +809,22 @@ class EventStore:
                 keys_written[key] = _as_duplicate(batch)
         if rows:
             self._insert(conn, rows)
-            _grow_tree(conn, size_before, [row[-1] for row in rows])
+            self._tree = (prev_hash, self._grown_tree(conn, size_before, rows))
             conn.execute(_MOVE_HEAD, {"head_position": position, "head_hash": prev_hash})
         if key_rows:
             conn.execute(_INSERT_KEY, key_rows)
         return out
+
+    def _grown_tree(
+        self, conn: Connection, size: int, rows: list[tuple[Any, ...]]
+    ) -> merkle.CompactRange:
+        """The tree's peaks once ``rows`` (following position ``size``) are added to it."""
+        cached = self._tree
+        head = rows[0][-2]  # the prev_hash of the first new row: the head before the append
+        tree = None
+        if cached is not None and cached[0] == head and cached[1].size == size:
+            tree = cached[1]
+        return _grow_tree(conn, size, [row[-1] for row in rows], tree)
 
     def _insert(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         """One executemany straight to the driver (no per-row SQLAlchemy parameter handling)."""
@@ -1176,25 +1190,35 @@ def _check_size(size: int, last: int) -> None:
         raise StoreError(f"the log holds {last} events, not {size}")
 
 
-def _grow_tree(conn: Connection, size: int, digests: Sequence[str]) -> None:
-    """Add the rows after position ``size`` to the tree: insert the kept nodes they complete.
+def _grow_tree(
+    conn: Connection,
+    size: int,
+    digests: Sequence[str],
+    tree: merkle.CompactRange | None = None,
+) -> merkle.CompactRange:
+    """Add the rows after position ``size`` to the tree: insert the kept nodes they complete;
+    the tree's new peaks.
 
-    Reads the tree's peaks (O(log n) kept nodes and the hashes of at most 2**TREE_LEVEL - 1
-    rows), never the whole log; a tree left behind by an older escrow is rebuilt first."""
-    peaks = merkle.subtrees(0, size)
-    kept = _kept_nodes(conn, peaks)
-    if len(kept) < sum(1 for level, _ in peaks if level >= TREE_LEVEL):
-        _rebuild_tree(conn, size)
+    ``tree``: the peaks at ``size`` if known. Otherwise they are read (O(log n) kept nodes and
+    the hashes of at most 2**TREE_LEVEL - 1 rows), never the whole log; a tree left behind by
+    an older escrow is rebuilt first."""
+    if tree is None:
+        peaks = merkle.subtrees(0, size)
         kept = _kept_nodes(conn, peaks)
-    hashes = _tree_hashes(conn, peaks, kept)
-    tree = merkle.CompactRange(size, [hashes[p] for p in peaks])
-    rows = []
-    for n, digest in enumerate(digests, start=size + 1):
-        for (level, index), node in tree.append(_leaf_of(digest, n)):
-            if level >= TREE_LEVEL:
-                rows.append({"level": level, "idx": index, "hash": node.hex()})
-    if rows:
-        conn.execute(_tree_nodes.insert(), rows)
+        if len(kept) < sum(1 for level, _ in peaks if level >= TREE_LEVEL):
+            _rebuild_tree(conn, size)
+            kept = _kept_nodes(conn, peaks)
+        hashes = _tree_hashes(conn, peaks, kept)
+        tree = merkle.CompactRange(size, [hashes[p] for p in peaks])
+    else:
+        tree = merkle.CompactRange(tree.size, list(tree.peaks))
+    made = tree.extend_data([bytes.fromhex(d) for d in digests], TREE_LEVEL)
+    if made:
+        conn.execute(
+            _tree_nodes.insert(),
+            [{"level": level, "idx": index, "hash": node.hex()} for level, index, node in made],
+        )
+    return tree
 
 
 def _rebuild_tree(conn: Connection, size: int) -> None:

@@ -1021,7 +1021,8 @@ class StoreContract:
         leaves = self.leaves(url)
         assert thirty_seven.tree_head().root == self.mth(leaves)  # computed from the rows
 
-        thirty_seven.append("A", 37, [deposit(37)])
+        with open_store(url, CODEC, FixedClock(T0)) as reopened:  # as a newer escrow would
+            reopened.append("A", 37, [deposit(37)])
 
         leaves = self.leaves(url)
         assert thirty_seven.tree_head().root == self.mth(leaves)
