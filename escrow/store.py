@@ -275,6 +275,7 @@ _tree_nodes = sa.Table(
     sa.Column("level", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("idx", _COUNTER, primary_key=True, autoincrement=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    sqlite_with_rowid=False,  # the key is the table: one B-tree to write, not two
 )
 TREE_LEVEL = 4
 """The lowest level of the Merkle tree kept in ``merkle_nodes`` (subtrees of 16 events)."""
@@ -1140,9 +1141,11 @@ def _kept_nodes(conn: Connection, nodes: Iterable[merkle.Node]) -> dict[merkle.N
     """The hashes of those of ``nodes`` that ``merkle_nodes`` holds."""
     wanted = sorted({n for n in nodes if n[0] >= TREE_LEVEL})
     found: dict[merkle.Node, bytes] = {}
-    pair = sa.tuple_(_tree_nodes.c.level, _tree_nodes.c.idx)
+    level_, index_ = _tree_nodes.c.level, _tree_nodes.c.idx
     for first in range(0, len(wanted), _NODES_PER_QUERY):
-        query = _ALL_NODES.where(pair.in_(wanted[first : first + _NODES_PER_QUERY]))
+        # OR of key lookups: SQLite answers a row-value IN list with a full scan
+        chunk = wanted[first : first + _NODES_PER_QUERY]
+        query = _ALL_NODES.where(sa.or_(*(sa.and_(level_ == lv, index_ == i) for lv, i in chunk)))
         for level, index, digest in conn.execute(query):
             try:
                 found[(int(level), int(index))] = bytes.fromhex(digest)
