@@ -191,15 +191,7 @@ def test_each_rewrite_after_a_checkpoint_is_reported(
         assert f"events 1..{line['events']} no longer match it" in out[0]
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "the tenant of contract_opened changed, recomputed",
-        "every recorded_at backdated to 2024, recomputed",
-        "the last rows and their keys deleted, the head moved back",
-        "the same, and the head row deleted",
-    ],
-)
+@pytest.mark.parametrize("name", list(ATTACKS))
 def test_without_a_checkpoint_the_same_rewrites_verify_as_sound(
     name: str, kept: tuple[Path, Path]
 ) -> None:
