@@ -969,7 +969,11 @@ class EventStore:
         last_at: dt.datetime | None = None
         with self._errors(), self._backend.snapshot(self._engine) as conn:
             head = conn.execute(_HEAD).first()
-            stored_nodes = {(int(lv), int(ix)): h for lv, ix, h in conn.execute(_ALL_NODES)}
+            stored_nodes = (  # none in a ledger made before the tree and not written to since
+                {(int(lv), int(ix)): h for lv, ix, h in conn.execute(_ALL_NODES)}
+                if sa.inspect(conn).has_table(_tree_nodes.name)
+                else {}
+            )
             result = conn.execution_options(yield_per=2000).execute(_ALL_ROWS)
             for row in result:
                 position, stream, version, type_, eff, recorded, data, key, row_prev, digest = row
