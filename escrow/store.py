@@ -1221,28 +1221,39 @@ def _grow_tree(
         tree = merkle.CompactRange(tree.size, list(tree.peaks))
     made = tree.extend_data([bytes.fromhex(d) for d in digests], TREE_LEVEL)
     if made:
-        conn.execute(
-            _tree_nodes.insert(),
-            [{"level": level, "idx": index, "hash": node.hex()} for level, index, node in made],
-        )
+        _insert_nodes(conn, [(level, index, node.hex()) for level, index, node in made])
     return tree
+
+
+@functools.cache
+def _insert_nodes_sql(dialect: sa.Dialect) -> str:
+    return str(_tree_nodes.insert().compile(dialect=dialect))
+
+
+def _insert_nodes(conn: Connection, rows: list[tuple[int, int, str]]) -> None:
+    """One executemany straight to the driver, as for the event rows."""
+    sql = _insert_nodes_sql(conn.dialect)
+    if conn.dialect.positional:
+        conn.exec_driver_sql(sql, rows)
+    else:
+        conn.exec_driver_sql(sql, [{"level": lv, "idx": i, "hash": h} for lv, i, h in rows])
 
 
 def _rebuild_tree(conn: Connection, size: int) -> None:
     """Write the kept nodes of the first ``size`` rows anew (a ledger made before the tree)."""
     conn.execute(_tree_nodes.delete())
     tree = merkle.CompactRange()
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[int, int, str]] = []
     result = conn.execute(_ALL_HASHES.limit(size).execution_options(yield_per=5000))
     for n, digest in enumerate(result.scalars(), start=1):
         for (level, index), node in tree.append(_leaf_of(digest, n)):
             if level >= TREE_LEVEL:
-                rows.append({"level": level, "idx": index, "hash": node.hex()})
+                rows.append((level, index, node.hex()))
         if len(rows) >= 5000:
-            conn.execute(_tree_nodes.insert(), rows)
+            _insert_nodes(conn, rows)
             rows = []
     if rows:
-        conn.execute(_tree_nodes.insert(), rows)
+        _insert_nodes(conn, rows)
 
 
 def _check_recorded(
