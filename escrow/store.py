@@ -5,7 +5,10 @@ transaction with optimistic concurrency on a unique ``(stream, version)``; ``loa
 a global, gap-free ``position`` for ``read_all``; global idempotency keys for commands that come
 from outside; and a SHA-256 hash chain over every row, anchored in a one-row ``chain_head`` table
 that every append updates, so that ``verify`` can name the first row that was changed, deleted
-(the last one included) or moved.
+(the last one included) or moved. Over the same rows' hashes, a Merkle tree (RFC 9162,
+:mod:`escrow.merkle`) whose complete subtrees of 16 events or more are kept in ``merkle_nodes``,
+written in the append's transaction: checkpoints, receipts and consistency proofs
+(:mod:`escrow.checkpoint`) read O(log n) rows, never the whole log.
 
 Backends are chosen by URL: SQLite (a ``sqlite:///`` URL or a plain file path) for one machine,
 PostgreSQL (``postgresql://``, ``postgres://`` or ``postgresql+psycopg://``, through psycopg 3)
