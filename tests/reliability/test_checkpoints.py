@@ -28,8 +28,8 @@ from escrow import merkle
 from escrow.cli import app
 from escrow.runner import run_scenario
 from escrow.scenario import parse_scenario
-from escrow.service import open_ledger
-from escrow.store import TREE_LEVEL, StoredRow, row_hash
+from escrow.service import CODEC, open_ledger
+from escrow.store import TREE_LEVEL, StoredRow, open_store, row_hash
 
 runner = CliRunner()
 ROW = "position, stream, version, type, effective_date, recorded_at, data, idempotency_key, prev_hash, hash"
@@ -455,3 +455,31 @@ def test_bad_checkpoint_and_receipt_input_is_refused_in_one_line(
     )
     assert result.exit_code == 2
     assert result.stderr.startswith(f"escrow: RECEIPT {tmp_path / 'r.json'}: not JSON")
+
+
+def test_keygen_never_overwrites_and_a_wrong_key_file_is_refused_in_one_line(
+    keys: tuple[Path, Path], kept: tuple[Path, Path]
+) -> None:
+    again = runner.invoke(app, ["keygen", "--out", str(keys[0])])
+    assert (again.exit_code, again.stderr.strip()) == (
+        2,
+        f"escrow: {keys[0]}: already exists (not overwritten)",
+    )
+    db, _ = kept
+    wrong = runner.invoke(app, ["checkpoint", "--db", str(db), "--signing-key", str(keys[1])])
+    assert wrong.exit_code == 2
+    assert wrong.stderr.startswith(f"escrow: signing key {keys[1]}: not an unencrypted PEM")
+    assert len(wrong.stderr.splitlines()) == 1
+
+
+def test_the_checkpoint_of_an_empty_ledger_has_the_empty_tree_root(tmp_path: Path) -> None:
+    db = tmp_path / "empty.db"
+    open_store(str(db), CODEC).close()
+    result = runner.invoke(app, ["checkpoint", "--db", str(db)])
+    line = json.loads(result.stdout)
+    # MTH({}) = SHA-256 of nothing (RFC 9162 §2.1.1)
+    assert (line["ledger"], line["events"], line["root"]) == (
+        None,
+        0,
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    )
