@@ -6,7 +6,8 @@ Reproduce::
     pip install -e '.[bench]' && python bench/run.py --json
 
 ``--quick`` runs smaller sizes (minutes, not hours) and says so in the table and the JSON;
-``--only NAME[,NAME]`` runs a subset (append, replay, simulate, as_of, growth). The benchmark
+``--only NAME[,NAME]`` runs a subset (append, replay, simulate, as_of, growth,
+tree). The benchmark
 measures: it exits 0 whether or not a target is met, 1 if a measurement itself failed and 2 on
 bad arguments. A table goes to stdout; with ``--json`` the last line of stdout is one JSON
 object (the keys below, null when not measured, plus details and ``machine``). Progress goes to
@@ -66,9 +67,29 @@ The figures (JSON keys):
     fit over the children's CPU time (user + system), for information: wall time on a shared
     host is noisy, and the load average at start and end is printed with the machine.
 
+``tree_append_vs_chain_unit``, ``_call``, ``_single`` (and ``…_cpu``)
+    escrow's append throughput with the Merkle tree (issue 15) divided by the same store with
+    the tree's step switched off (the plain hash chain: ``escrow.store._grow_tree`` made a
+    no-op), the two taking turns, best of at least 7 rounds: the append figure's N events in
+    one transaction, in a commit per B-event call, and N/20 events in a commit each (how the
+    service appends an act). ``…_cpu`` is the ratio of the process's CPU time (the fsync waits
+    left out; less noisy on a shared host). ``tree_step_share_…`` is the share of the append's
+    CPU time spent inside the tree step itself (median over the rounds): the figure least
+    disturbed by other load, the wall-clock ratios on a busy host swinging by ±20 % run to run.
+``checkpoint_ms``, ``receipt_bytes_median``, ``receipt_check_with_signature_us``, …
+    (also ``receipt_proof_hashes_max``, ``receipt_make_ms``,
+    ``receipt_check_without_signature_us``, ``consistency_hashes``, ``consistency_check_us``,
+    ``verify_walk_eps``) on a store of ``tree_store_events`` events (1,000,000; quick
+    100,000), built by appending the simulated source's streams again and again under new
+    names: a checkpoint
+    (``tree_head`` and an Ed25519 signature, median of 20), receipts for 100 seeded random
+    events against it (JSON bytes, proof length, time to make), ``check_receipt`` with no
+    database (mean of 2,000, with and without the signature check), a consistency proof from a
+    random earlier size, and the walk of ``store.verify`` recomputing the root.
+
 Targets (shown as pass/miss, for information only): append_vs_sqlite >= 0.5,
 append_vs_eventsourcing >= 2, replay_vs_raw >= 0.3, simulate 10k x 24 <= 60 s and <= 1024 MiB,
-as-of p50 <= 5 ms, growth exponent <= 1.1.
+as-of p50 <= 5 ms, growth exponent <= 1.1, tree_append_vs_chain >= 0.85.
 """
 
 from __future__ import annotations
@@ -88,7 +109,8 @@ import tempfile
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,6 +118,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+import escrow.store as store_module
+from escrow import merkle
 from escrow.domain.event_base import Event
 from escrow.errors import EscrowError
 from escrow.service import CODEC, open_ledger
@@ -127,14 +151,18 @@ class Sizes:
     as_of_queries: int
     growth_contracts: tuple[int, ...]
     growth_months: int
+    tree_events: int = 1_000_000
+    """Events of the store the tree's checkpoint, receipt and consistency figures are taken on."""
 
 
 FULL = Sizes("full", 10_000, 500, 5, 10_000, 24, 1_000_000, 1_000, (1_000, 4_000, 16_000), 24)
-QUICK = Sizes("quick", 5_000, 500, 5, 1_000, 24, 50_000, 200, (250, 500, 1_000), 12)
-TINY = Sizes("tiny", 1_000, 250, 1, 50, 6, 3_000, 50, (20, 40, 80), 6)
+QUICK = Sizes(
+    "quick", 5_000, 500, 5, 1_000, 24, 50_000, 200, (250, 500, 1_000), 12, tree_events=100_000
+)
+TINY = Sizes("tiny", 1_000, 250, 1, 50, 6, 3_000, 50, (20, 40, 80), 6, tree_events=5_000)
 """Development smoke test only: the figures mean nothing."""
 
-MEASURES = ("append", "replay", "simulate", "as_of", "growth")
+MEASURES = ("append", "replay", "simulate", "as_of", "growth", "tree")
 
 # --- results ----------------------------------------------------------------------------------
 
@@ -961,6 +989,279 @@ def machine() -> dict[str, Any]:
 
 # --- main -------------------------------------------------------------------------------------
 
+# --- the Merkle tree (issue 15) ----------------------------------------------------------------
+
+
+@contextmanager
+def tree_cpu_counted(spent: list[float]) -> Iterator[None]:
+    """Appends with the tree, the CPU time of the store's tree step added to ``spent[0]``."""
+    saved = store_module._grow_tree
+
+    def counted(*args: Any) -> merkle.CompactRange:
+        start = time.process_time()
+        try:
+            return saved(*args)
+        finally:
+            spent[0] += time.process_time() - start
+
+    store_module._grow_tree = counted
+    try:
+        yield
+    finally:
+        store_module._grow_tree = saved
+
+
+@contextmanager
+def chain_only() -> Iterator[None]:
+    """Appends without the Merkle tree: the plain hash chain, the tree's baseline (the store's
+    tree step, ``escrow.store._grow_tree``, made a no-op for the duration)."""
+    saved = store_module._grow_tree
+    store_module._grow_tree = lambda *_: merkle.CompactRange()  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        store_module._grow_tree = saved
+
+
+def time_appends(
+    calls: list[list[Write]], path: Path, *, one_transaction: bool
+) -> tuple[float, float]:
+    """Wall and CPU seconds (``time.process_time``: SQLite runs in this process, the fsync
+    waits do not count) of appending ``calls``: all in one transaction or one per call. The
+    store is verified afterwards, untimed."""
+    store = open_store(str(path), CODEC)
+    try:
+        wall, cpu = time.perf_counter(), time.process_time()
+        if one_transaction:
+            store.append_batches([(writes, None) for writes in calls])
+        else:
+            for writes in calls:
+                store.append_many(writes)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        report = store.verify()
+        if not report.ok:
+            raise RuntimeError(f"escrow store does not verify: {report.reason}")
+    finally:
+        store.close()
+    return wall, cpu
+
+
+def build_tree_store(by_stream: dict[str, list[Event]], total: int, path: Path) -> float:
+    """A store of ``total`` events: the source's streams again and again under new names, in
+    transactions of 50,000 events (append_batches of 500-event batches). Returns the seconds."""
+    source = plan_batches(by_stream, sum(len(v) for v in by_stream.values()), 500)
+    store = open_store(str(path), CODEC)
+    done = 0
+    round_ = 0
+    start = time.perf_counter()
+    try:
+        while done < total:
+            pending: list[tuple[Sequence[tuple[str, int, Sequence[Event]]], str | None]] = []
+            for writes in source:
+                take = []
+                for stream, expected, events in writes:
+                    room = total - done
+                    if room <= 0:
+                        break
+                    take.append((f"{stream}~{round_}", expected, events[:room]))
+                    done += min(len(events), room)
+                if take:
+                    pending.append((take, None))
+                if len(pending) == 100:
+                    store.append_batches(pending)
+                    pending = []
+            if pending:
+                store.append_batches(pending)
+            round_ += 1
+    finally:
+        store.close()
+    return time.perf_counter() - start
+
+
+def measure_tree(b: Bench) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from escrow.checkpoint import (
+        ConsistencyProof,
+        check_consistency,
+        check_receipt,
+        make_checkpoint,
+        make_receipt,
+    )
+
+    n, batch, repeats = b.sizes.append_events, b.sizes.append_batch, b.sizes.repeats
+    source, _ = b.source_db(n)
+    store = open_store(str(source), CODEC)
+    try:
+        by_stream: dict[str, list[Event]] = {}
+        flat: list[tuple[str, Event]] = []
+        for stored in store.read_all():
+            by_stream.setdefault(stored.stream, []).append(stored.event)
+            flat.append((stored.stream, stored.event))
+    finally:
+        store.close()
+    batches = plan_batches(by_stream, n, batch)
+    singles = [[(stream, 0, [event])] for stream, event in flat[: max(n // 20, 50)]]
+    for i, (stream, _, _) in enumerate(w[0] for w in singles):  # versions follow on
+        singles[i] = [(stream, sum(1 for w in singles[:i] if w[0][0] == stream), singles[i][0][2])]
+    fig = b.results.figures
+    rounds = max(repeats, 7)
+    cpu: dict[str, float] = {}
+    shares: dict[str, list[float]] = {}
+
+    def timer(name: str, calls: list[list[Write]], one: bool, tree: bool) -> Callable[[], float]:
+        def run() -> float:
+            path = b.fresh(f"tree-{name}")
+            if tree:
+                spent = [0.0]
+                with tree_cpu_counted(spent):
+                    wall, used = time_appends(calls, path, one_transaction=one)
+                shares.setdefault(name, []).append(spent[0] / used)
+            else:
+                with chain_only():
+                    wall, used = time_appends(calls, path, one_transaction=one)
+            cpu[name] = min(cpu.get(name, math.inf), used)
+            return wall
+
+        return run
+
+    modes = (
+        ("unit", batches, True, "one transaction (append_batches)"),
+        ("call", batches, False, f"a commit per {batch}-event call (append_many)"),
+        ("single", singles, False, "a commit per event (append), as the service appends an act"),
+    )
+    b.err.log(f"tree: append with and without the Merkle tree, taking turns ({n:,} events)")
+    timers = {}
+    for mode, calls, one, _ in modes:
+        timers[f"tree_{mode}"] = timer(f"tree_{mode}", calls, one, True)
+        timers[f"chain_{mode}"] = timer(f"chain_{mode}", calls, one, False)
+    best = best_interleaved(rounds, timers)
+    for mode, calls, _, label in modes:
+        count = sum(len(events) for writes in calls for _, _, events in writes)
+        tree_eps, chain_eps = count / best[f"tree_{mode}"], count / best[f"chain_{mode}"]
+        ratio = tree_eps / chain_eps
+        cpu_ratio = cpu[f"chain_{mode}"] / cpu[f"tree_{mode}"]
+        share = statistics.median(shares[f"tree_{mode}"])
+        fig[f"tree_step_share_{mode}"] = _rounded(share)
+        fig[f"tree_append_{mode}_eps"] = _rounded(tree_eps, 1)
+        fig[f"chain_append_{mode}_eps"] = _rounded(chain_eps, 1)
+        fig[f"tree_append_vs_chain_{mode}"] = _rounded(ratio)
+        fig[f"tree_append_vs_chain_{mode}_cpu"] = _rounded(cpu_ratio)
+        b.results.row(
+            f"tree_append_vs_chain ({mode})",
+            f"{ratio:.3f}",
+            f"{label}: {tree_eps:,.0f} events/s with the tree, {chain_eps:,.0f} without,"
+            f" {count:,} events, best of {rounds}; CPU time ratio {cpu_ratio:.3f}",
+            ">= 0.85",
+            ratio >= 0.85,
+        )
+        b.results.row(
+            f"  tree step's share of append CPU ({mode})",
+            f"{share:.1%}",
+            f"CPU time inside the store's tree step / the append's, median of {rounds}: without"
+            f" it the append would be {1 / (1 - share):.3f}x as fast (robust to a shared host)",
+            "<= 15%",
+            share <= 0.15,
+        )
+
+    total = b.sizes.tree_events
+    path = b.fresh("tree-store")
+    b.err.log(f"tree: building a store of {total:,} events …")
+    build_s = build_tree_store(by_stream, total, path)
+    fig["tree_store_events"] = total
+    fig["tree_store_build_eps"] = _rounded(total / build_s, 1)
+    with sqlite3.connect(path) as conn:
+        nodes = int(conn.execute("SELECT COUNT(*) FROM merkle_nodes").fetchone()[0])
+    fig["tree_nodes_per_event"] = _rounded(nodes / total)
+    b.results.row(
+        "tree: store built",
+        _fmt(total / build_s, "events/s"),
+        f"{total:,} events appended in transactions of 50,000; {nodes:,} kept tree nodes"
+        f" ({nodes / total:.3f} per event)",
+    )
+
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key()
+    rng = random.Random(SEED)
+    now = dt.datetime.now(dt.UTC)
+    store = open_store(str(path), CODEC)
+    try:
+        timings = []
+        for _ in range(20):
+            start = time.perf_counter()
+            checkpoint = make_checkpoint(store.tree_head(), now, key)
+            timings.append(time.perf_counter() - start)
+        fig["checkpoint_ms"] = _rounded(statistics.median(timings) * 1000, 3)
+        b.results.row(
+            f"checkpoint at {total:,} events",
+            f"{statistics.median(timings) * 1000:.2f} ms",
+            "tree_head from the kept nodes + Ed25519 signature, median of 20",
+        )
+
+        receipts, made = [], []
+        for _ in range(100):
+            start = time.perf_counter()
+            receipts.append(make_receipt(store, rng.randint(1, total), checkpoint, now))
+            made.append(time.perf_counter() - start)
+        sizes = [len(r.line().encode()) for r in receipts]
+        proof_bytes = [32 * len(r.proof) for r in receipts]
+        fig["receipt_bytes_median"] = statistics.median(sizes)
+        fig["receipt_proof_hashes_max"] = max(len(r.proof) for r in receipts)
+        fig["receipt_make_ms"] = _rounded(statistics.median(made) * 1000, 3)
+        b.results.row(
+            f"receipt at {total:,} events",
+            f"{statistics.median(sizes):,.0f} bytes",
+            f"median of 100 random events (JSON line; the proof: {max(proof_bytes)} bytes at most,"
+            f" {max(len(r.proof) for r in receipts)} hashes); made in"
+            f" {statistics.median(made) * 1000:.2f} ms (median)",
+        )
+
+        rounds = 2000
+        for signed, label in ((True, "with"), (False, "without")):
+            start = time.perf_counter()
+            for i in range(rounds):
+                check_receipt(receipts[i % len(receipts)], checkpoint, public if signed else None)
+            us = (time.perf_counter() - start) / rounds * 1e6
+            fig[f"receipt_check_{label}_signature_us"] = _rounded(us, 1)
+            b.results.row(
+                f"receipt check ({label} signature)",
+                f"{us:,.0f} µs",
+                f"check_receipt, no database, mean of {rounds}",
+            )
+
+        old = rng.randint(1, total - 1)
+        start = time.perf_counter()
+        proof = ConsistencyProof(old, total, tuple(store.consistency_proof(old, total)))
+        made_s = time.perf_counter() - start
+        earlier = make_checkpoint(store.tree_head(old), now, key)
+        start = time.perf_counter()
+        for _ in range(200):
+            check_consistency(proof, earlier, checkpoint, public)
+        check_us = (time.perf_counter() - start) / 200 * 1e6
+        fig["consistency_hashes"] = len(proof.proof)
+        fig["consistency_check_us"] = _rounded(check_us, 1)
+        b.results.row(
+            f"consistency {old:,} → {total:,}",
+            f"{len(proof.proof)} hashes",
+            f"made in {made_s * 1000:.1f} ms; checked (2 signatures) in {check_us:,.0f} µs",
+        )
+
+        b.err.log(f"tree: escrow verify's walk of {total:,} events with a checkpoint …")
+        start = time.perf_counter()
+        report = store.verify([checkpoint.events])
+        walk_s = time.perf_counter() - start
+        if not report.ok or report.roots.get(total) != checkpoint.root:
+            raise RuntimeError(f"the tree store does not verify: {report.reason}")
+        fig["verify_walk_eps"] = _rounded(total / walk_s, 1)
+        b.results.row(
+            f"verify --checkpoints walk at {total:,}",
+            f"{walk_s:.1f} s",
+            f"{total / walk_s:,.0f} events/s: every row's hash, the roots, the kept nodes",
+        )
+    finally:
+        store.close()
+
+
 REQUIRED = (
     "append_vs_sqlite",
     "append_vs_eventsourcing",
@@ -978,6 +1279,7 @@ RUNNERS: dict[str, Callable[[Bench], None]] = {
     "simulate": measure_simulate,
     "as_of": measure_as_of,
     "growth": measure_growth,
+    "tree": measure_tree,
 }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 
 from escrow.domain import events as ev
@@ -22,7 +23,7 @@ from escrow.domain.state import ContractState, evolve, open_state
 from escrow.domain.terms import FUNDS
 from escrow.errors import EscrowError
 from escrow.money import ZERO
-from escrow.store import EventStore
+from escrow.store import EventStore, VerifyReport
 
 CONTRACT = "contract:"
 
@@ -33,6 +34,8 @@ class AuditReport:
     events: int
     position: int | None = None
     problem: str | None = None
+    chain: VerifyReport | None = dataclasses.field(default=None, compare=False)
+    """The hash chain's report: the Merkle roots recomputed from the rows (issue 15)."""
 
     def line(self) -> str:
         if self.ok:
@@ -41,9 +44,15 @@ class AuditReport:
         return f"unsound: {where}{self.problem}"
 
 
-def audit(store: EventStore) -> AuditReport:
-    """Verify the hash chain, replay every event and check the invariants."""
-    chain = store.verify()
+def audit(store: EventStore, sizes: Iterable[int] = ()) -> AuditReport:
+    """Verify the hash chain, replay every event and check the invariants.
+
+    ``sizes``: the tree sizes whose Merkle roots to recompute (those of kept checkpoints)."""
+    chain = store.verify(sizes)
+    return dataclasses.replace(_audit(store, chain), chain=chain)
+
+
+def _audit(store: EventStore, chain: VerifyReport) -> AuditReport:
     if not chain.ok:
         return AuditReport(False, chain.events_checked, chain.first_bad_position, chain.reason)
     states: dict[str, ContractState] = {}

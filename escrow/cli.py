@@ -24,8 +24,26 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from escrow import __version__
-from escrow.audit import audit
+from escrow.audit import AuditReport, audit
 from escrow.calendar import WorkdayCalendar, check_supported_date
+from escrow.checkpoint import (
+    Checkpoint,
+    ConsistencyProof,
+    ProofFailed,
+    Receipt,
+    check_checkpoints,
+    check_consistency,
+    check_receipt,
+    checkpoints_in,
+    generate_keys,
+    load_private_key,
+    load_public_key,
+    make_checkpoint,
+    make_consistency,
+    make_receipt,
+    read_checkpoints,
+)
+from escrow.clock import SystemClock
 from escrow.config import LedgerConfig
 from escrow.errors import EscrowError, InputError
 from escrow.interest import BUILTIN_TABLES, DEFAULT_RATE_TABLE, RateTable, rate_table
@@ -41,7 +59,7 @@ from escrow.runner import run_scenario
 from escrow.scenario import load_scenario
 from escrow.service import CODEC, open_ledger
 from escrow.simulate import simulate, simulation_label
-from escrow.store import open_store
+from escrow.store import TreeHead, open_store
 
 __all__ = ["app", "main"]
 
@@ -305,6 +323,35 @@ DbOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout and nothing else.")]
+CheckpointsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--checkpoints",
+        metavar="FILE",
+        help="Kept checkpoints (one JSON line each, as `escrow checkpoint` prints them): the"
+        " ledger must still hold every event each one covered.",
+    ),
+]
+PublicKeyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--public-key",
+        metavar="KEY",
+        envvar="ESCROW_PUBLIC_KEY",
+        help="The fund centre's Ed25519 public key (PEM): every checkpoint must be signed by it"
+        " (default: $ESCROW_PUBLIC_KEY; without it signatures are not checked).",
+    ),
+]
+SigningKeyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--signing-key",
+        metavar="KEY",
+        envvar="ESCROW_SIGNING_KEY",
+        help="Sign the checkpoint with this Ed25519 private key (PEM, from `escrow keygen`;"
+        " default: $ESCROW_SIGNING_KEY). It is never stored in the ledger.",
+    ),
+]
 
 
 def _db_url(db: str | None, *, required: bool) -> str | None:
@@ -410,18 +457,26 @@ def replay(db: DbOption = None, as_json: JsonOption = False) -> None:
 
 
 @app.command("verify")
-def verify(db: DbOption = None) -> None:
+def verify(
+    db: DbOption = None,
+    checkpoints: CheckpointsOption = None,
+    public_key: PublicKeyOption = None,
+    signing_key: SigningKeyOption = None,
+) -> None:
     """Check the hash chain and the invariants; exit 0 when sound, 1 naming the first bad event.
 
     Invariants: postings sum to zero, no custody or supervision account below zero, money in =
     money out + held, and every deadline that lapsed before the ledger's clock was handled.
+    With --checkpoints, also that the ledger still holds every event each kept checkpoint covered,
+    unchanged and in order. When sound, the last line is a checkpoint of the ledger as verified.
     """
     url = _existing_db(_db_url(db, required=True) or "")
+    kept = read_checkpoints(checkpoints) if checkpoints is not None else []
+    public = load_public_key(public_key) if public_key is not None else None
+    key = load_private_key(signing_key) if signing_key is not None else None
     with open_store(url, CODEC) as store:
-        result = audit(store)
-    typer.echo(result.line())
-    if not result.ok:
-        raise typer.Exit(code=1)
+        result = audit(store, [cp.events for _, cp in kept])
+    _verified_against_checkpoints(result, kept, checkpoints, public, key)
 
 
 @app.command("simulate")
@@ -473,6 +528,216 @@ def simulate_cmd(
     for key, value in summary.as_json().items():
         table.add_row(key.replace("_", " "), str(value))
     Console(highlight=False).print(table)
+
+
+# --- tamper evidence: keys, checkpoints, receipts, consistency (escrow.checkpoint)
+
+
+def _now() -> dt.datetime:
+    return SystemClock().now()
+
+
+def _read_text(path: Path, name: str) -> str:
+    if str(path) == "-":
+        return sys.stdin.read()
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise InputError(f"{name} {path}: cannot read it: {reason}") from None
+
+
+def _checkpoint_arg(value: str, name: str, events: int | None = None) -> Checkpoint:
+    """A checkpoint given as its JSON line, or as a file of them: the one of ``events`` events
+    (the newest such), else the file's last one."""
+    if value.lstrip().startswith("{"):
+        return Checkpoint.parse(value, name)
+    found = list(checkpoints_in(_read_text(Path(value), name), f"{name} {value}"))
+    if events is not None:
+        found = [cp for cp in found if cp.events == events]
+    if not found:
+        wanted = f" of {events} events" if events is not None else ""
+        raise InputError(f"{name} {value}: holds no checkpoint{wanted}")
+    return found[-1]
+
+
+def _verified_against_checkpoints(
+    result: AuditReport,
+    kept: list[tuple[int, Checkpoint]],
+    source: Path | None,
+    public: Any,
+    key: Any,
+) -> None:
+    """The end of `escrow verify`: every kept checkpoint that no longer matches and the audit's
+    verdict (exit 1), or the verdict, the checkpoints' and the ledger's own checkpoint."""
+    chain = result.chain
+    problems: list[str] = []
+    if kept and chain is not None and chain.ok:  # the walk recomputed the roots of every size
+        problems = check_checkpoints(chain, kept, public, str(source))
+    if problems or not result.ok or chain is None:
+        for problem in problems:
+            typer.echo(f"unsound: {problem}")
+        if not result.ok:
+            typer.echo(result.line())
+        raise typer.Exit(code=1)
+    typer.echo(result.line())
+    if kept:
+        signatures = (
+            "signatures verified"
+            if public is not None
+            else "signatures not checked (no --public-key)"
+        )
+        typer.echo(f"checkpoints: all {len(kept)} kept in {source} still match ({signatures})")
+    size = chain.events_checked
+    head = TreeHead(size, chain.roots[size], chain.first_hash)
+    typer.echo(make_checkpoint(head, _now(), key).line())
+
+
+@app.command("keygen")
+def keygen(
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            metavar="PATH",
+            help="Where to write the private key (PATH.pub: the public key).",
+        ),
+    ],
+) -> None:
+    """Make an Ed25519 key pair to sign checkpoints: keep the private key away from the ledger."""
+    private, public, key_id = generate_keys(out)
+    typer.echo(f"private key: {private} (keep it off the ledger's machine's disk if you can)")
+    typer.echo(f"public key: {public} (give it to whoever checks checkpoints and receipts)")
+    typer.echo(f"key id: {key_id}")
+
+
+@app.command("checkpoint")
+def checkpoint_cmd(db: DbOption = None, signing_key: SigningKeyOption = None) -> None:
+    """Print a checkpoint of the ledger: one JSON line (ledger, events, Merkle root, time and,
+    with a signing key, an Ed25519 signature). Append it to a file kept outside the database."""
+    url = _existing_db(_db_url(db, required=True) or "")
+    key = load_private_key(signing_key) if signing_key is not None else None
+    with open_store(url, CODEC) as store:
+        head = store.tree_head()
+    typer.echo(make_checkpoint(head, _now(), key).line())
+
+
+@app.command("receipt")
+def receipt_cmd(
+    position: Annotated[
+        int, typer.Option("--position", metavar="N", min=1, help="The event's position.")
+    ],
+    db: DbOption = None,
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--checkpoint",
+            metavar="LINE_OR_FILE",
+            help="Prove against this kept checkpoint (a JSON line, or a file: its last line);"
+            " default: a checkpoint made now, put in the receipt.",
+        ),
+    ] = None,
+    signing_key: SigningKeyOption = None,
+) -> None:
+    """Print a receipt for one event: the event, its leaf hash and its inclusion proof (one JSON
+    line), which `escrow check-receipt` verifies with no database."""
+    url = _existing_db(_db_url(db, required=True) or "")
+    kept = _checkpoint_arg(checkpoint, "--checkpoint") if checkpoint is not None else None
+    key = load_private_key(signing_key) if signing_key is not None else None
+    with open_store(url, CODEC) as store:
+        receipt = make_receipt(store, position, kept, _now(), key)
+    typer.echo(receipt.line())
+
+
+@app.command("check-receipt")
+def check_receipt_cmd(
+    receipt: Annotated[
+        Path, typer.Argument(metavar="RECEIPT", help="The receipt file ('-': standard input).")
+    ],
+    checkpoint: Annotated[
+        str,
+        typer.Option(
+            "--checkpoint",
+            metavar="LINE_OR_FILE",
+            help="The checkpoint to hold the receipt to: a JSON line, or a file of them (the one"
+            " of the receipt's size is used).",
+        ),
+    ],
+    public_key: PublicKeyOption = None,
+) -> None:
+    """Check a receipt with no database: exit 0 when it holds, 1 saying what does not."""
+    parsed = Receipt.parse(_read_text(receipt, "RECEIPT"), f"RECEIPT {receipt}")
+    kept = _checkpoint_arg(checkpoint, "--checkpoint", parsed.events)
+    public = load_public_key(public_key) if public_key is not None else None
+    try:
+        typer.echo(check_receipt(parsed, kept, public))
+    except ProofFailed as exc:
+        typer.echo(f"receipt does not hold: {exc}")
+        raise typer.Exit(code=1) from None
+
+
+@app.command("consistency")
+def consistency_cmd(
+    old: Annotated[
+        str,
+        typer.Option("--old", metavar="LINE_OR_FILE", help="The earlier checkpoint."),
+    ],
+    db: DbOption = None,
+    new: Annotated[
+        str | None,
+        typer.Option(
+            "--new",
+            metavar="LINE_OR_FILE",
+            help="The later checkpoint (default: one made now, put in the proof).",
+        ),
+    ] = None,
+    signing_key: SigningKeyOption = None,
+) -> None:
+    """Print the proof (O(log n) hashes) that the ledger of a later checkpoint extends an earlier
+    one unchanged; `escrow check-consistency` verifies it with no database."""
+    url = _existing_db(_db_url(db, required=True) or "")
+    earlier = _checkpoint_arg(old, "--old")
+    later = _checkpoint_arg(new, "--new") if new is not None else None
+    key = load_private_key(signing_key) if signing_key is not None else None
+    with open_store(url, CODEC) as store:
+        proof = make_consistency(store, earlier, later, _now(), key)
+    typer.echo(proof.line())
+
+
+@app.command("check-consistency")
+def check_consistency_cmd(
+    proof: Annotated[
+        Path, typer.Argument(metavar="PROOF", help="The proof file ('-': standard input).")
+    ],
+    old: Annotated[
+        str,
+        typer.Option("--old", metavar="LINE_OR_FILE", help="The earlier checkpoint."),
+    ],
+    new: Annotated[
+        str | None,
+        typer.Option(
+            "--new",
+            metavar="LINE_OR_FILE",
+            help="The later checkpoint (default: the one in the proof).",
+        ),
+    ] = None,
+    public_key: PublicKeyOption = None,
+) -> None:
+    """Check a consistency proof with no database: exit 0 when it holds, 1 when it does not."""
+    parsed = ConsistencyProof.parse(_read_text(proof, "PROOF"), f"PROOF {proof}")
+    earlier = _checkpoint_arg(old, "--old", parsed.old)
+    if new is not None:
+        later = _checkpoint_arg(new, "--new", parsed.new)
+    elif parsed.checkpoint is not None:
+        later = parsed.checkpoint
+    else:
+        raise InputError("--new: give the later checkpoint (the proof holds none)")
+    public = load_public_key(public_key) if public_key is not None else None
+    try:
+        typer.echo(check_consistency(parsed, earlier, later, public))
+    except ProofFailed as exc:
+        typer.echo(f"not consistent: {exc}")
+        raise typer.Exit(code=1) from None
 
 
 def main() -> None:

@@ -5,7 +5,10 @@ transaction with optimistic concurrency on a unique ``(stream, version)``; ``loa
 a global, gap-free ``position`` for ``read_all``; global idempotency keys for commands that come
 from outside; and a SHA-256 hash chain over every row, anchored in a one-row ``chain_head`` table
 that every append updates, so that ``verify`` can name the first row that was changed, deleted
-(the last one included) or moved.
+(the last one included) or moved. Over the same rows' hashes, a Merkle tree (RFC 9162,
+:mod:`escrow.merkle`) whose complete subtrees of 16 events or more are kept in ``merkle_nodes``,
+written in the append's transaction: checkpoints, receipts and consistency proofs
+(:mod:`escrow.checkpoint`) read O(log n) rows, never the whole log.
 
 Backends are chosen by URL: SQLite (a ``sqlite:///`` URL or a plain file path) for one machine,
 PostgreSQL (``postgresql://``, ``postgres://`` or ``postgresql+psycopg://``, through psycopg 3)
@@ -35,20 +38,25 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from escrow import merkle
 from escrow.clock import Clock, SystemClock
 from escrow.domain.event_base import Event
 from escrow.errors import ConcurrencyError, IntegrityError, StoreError
 
 __all__ = [
     "GENESIS_HASH",
+    "TREE_LEVEL",
     "AppendResult",
     "BatchResult",
     "EventCodec",
     "EventStore",
     "PydanticCodec",
     "StoredEvent",
+    "StoredRow",
+    "TreeHead",
     "VerifyReport",
     "open_store",
+    "row_hash",
 ]
 
 GENESIS_HASH = "0" * 64
@@ -183,6 +191,36 @@ class VerifyReport:
     events_checked: int
     first_bad_position: int | None
     reason: str | None
+    roots: dict[int, bytes] = field(default_factory=dict, compare=False)
+    """The Merkle root of the first N events, recomputed from the rows, for each N asked for
+    and the number checked (only the sizes the walk reached)."""
+    first_hash: str | None = field(default=None, compare=False)
+    """The hash of the event at position 1 (the ledger's id), None for an empty log."""
+
+
+@dataclass(frozen=True, slots=True)
+class TreeHead:
+    """The Merkle tree of the first ``size`` events: its root and the ledger's id."""
+
+    size: int
+    root: bytes
+    first_hash: str | None
+    """The hash of the event at position 1, None for an empty log."""
+
+
+class StoredRow(NamedTuple):
+    """An event row as stored: every hashed column, and the hash."""
+
+    position: int
+    stream: str
+    version: int
+    type: str
+    effective_date: str
+    recorded_at: str
+    data: str
+    idempotency_key: str | None
+    prev_hash: str
+    hash: str
 
 
 # --- schema -----------------------------------------------------------------------------------
@@ -233,6 +271,22 @@ _chain_head = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
 )
 _HEAD_ID = 1
+
+# The Merkle tree over the rows' hashes (RFC 9162, escrow.merkle): the hash of every complete
+# subtree of 2**TREE_LEVEL leaves or more, written in the same transaction as the rows it covers.
+# Smaller subtrees are recomputed from the rows' own hashes (at most 2**TREE_LEVEL - 1 of them),
+# so the table holds about one node per 2**(TREE_LEVEL - 1) events. Leaf i (0-based) is the row
+# at position i + 1; its leaf hash is SHA-256(0x00 || the row's 32-byte hash).
+_tree_nodes = sa.Table(
+    "merkle_nodes",
+    _metadata,
+    sa.Column("level", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("idx", _COUNTER, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sqlite_with_rowid=False,  # the key is the table: one B-tree to write, not two
+)
+TREE_LEVEL = 4
+"""The lowest level of the Merkle tree kept in ``merkle_nodes`` (subtrees of 16 events)."""
 
 _INSERT_EVENT = _events.insert().values({c.name: sa.bindparam(c.name) for c in _events.columns})
 _INSERT_KEY = _idempotency.insert()
@@ -320,6 +374,11 @@ def _chain_hash(
         _json_str(prev_hash),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def row_hash(row: StoredRow) -> str:
+    """The hash a row must carry: :func:`_chain_hash` of its fields (the ``hash`` field aside)."""
+    return _chain_hash(*row[:-1])
 
 
 @functools.lru_cache(maxsize=1024)
@@ -523,6 +582,7 @@ class _PostgresBackend:
         present = sa.text(
             "SELECT to_regclass('events') IS NOT NULL AND to_regclass('idempotency_keys')"
             " IS NOT NULL AND to_regclass('chain_head') IS NOT NULL"
+            " AND to_regclass('merkle_nodes') IS NOT NULL"
         )
         with engine.begin() as conn:
             if conn.execute(present).scalar_one() and _has_request_column(conn):
@@ -598,6 +658,9 @@ class EventStore:
         self._codec = codec
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._closed = False
+        self._tree: tuple[str, merkle.CompactRange] | None = None
+        """The Merkle tree's peaks after this store's last append, keyed by the chain head's
+        hash then (which commits to every row): reused when the head has not moved since."""
         with self._errors():
             self._engine = self._backend.create_engine()
             self._insert_sql = str(_INSERT_EVENT.compile(dialect=self._engine.dialect))
@@ -724,6 +787,7 @@ class EventStore:
         if head is None:
             raise IntegrityError("the store has no chain head: it was not created by escrow")
         position, prev_hash = int(head[0]), str(head[1])
+        size_before = position
         recorded_at = _utc_text(self._clock.now())
         recorded = _parse_recorded(recorded_at)
         rows: list[tuple[Any, ...]] = []
@@ -784,10 +848,22 @@ class EventStore:
                 keys_written[key] = _as_duplicate(batch, request)
         if rows:
             self._insert(conn, rows)
+            self._tree = (prev_hash, self._grown_tree(conn, size_before, rows))
             conn.execute(_MOVE_HEAD, {"head_position": position, "head_hash": prev_hash})
         if key_rows:
             conn.execute(_INSERT_KEY, key_rows)
         return out
+
+    def _grown_tree(
+        self, conn: Connection, size: int, rows: list[tuple[Any, ...]]
+    ) -> merkle.CompactRange:
+        """The tree's peaks once ``rows`` (following position ``size``) are added to it."""
+        cached = self._tree
+        head = rows[0][-2]  # the prev_hash of the first new row: the head before the append
+        tree = None
+        if cached is not None and cached[0] == head and cached[1].size == size:
+            tree = cached[1]
+        return _grow_tree(conn, size, [row[-1] for row in rows], tree)
 
     def _insert(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         """One executemany straight to the driver (no per-row SQLAlchemy parameter handling)."""
@@ -918,14 +994,18 @@ class EventStore:
 
     # --- verifying ----------------------------------------------------------------------------
 
-    def verify(self) -> VerifyReport:
+    def verify(self, sizes: Iterable[int] = ()) -> VerifyReport:
         """Walk every row in position order and report the first one that breaks the chain.
 
         Catches a changed row (hash mismatch; the idempotency key is hashed too), a deleted row
         (position gap, broken link, or, for the last rows, a log that ends before the chain
-        head), rows moved between positions, version gaps, undecodable events, and an
-        idempotency-key table that does not match the keys on the rows. Rewriting the chain
-        from some row to the end *and* the head together cannot be told from the database alone.
+        head), rows moved between positions, version gaps, undecodable events, a
+        ``recorded_at`` earlier than its predecessor's, a Merkle-tree node that does not match
+        the rows it covers, and an idempotency-key table that does not match the keys on the
+        rows. Rewriting the chain from some row to the end *and* the head together cannot be
+        told from the database alone: the report's ``roots`` (the Merkle roots of the first N
+        events for each N of ``sizes``, recomputed from the rows) are compared with checkpoints
+        kept outside it (escrow.checkpoint).
         """
         self._check_open()
         checked = 0
@@ -933,8 +1013,19 @@ class EventStore:
         prev_hash = GENESIS_HASH
         versions: dict[str, int] = {}
         keys: dict[str, int] = {}
+        wanted = set(sizes)
+        roots: dict[int, bytes] = {}
+        tree = merkle.CompactRange()
+        if 0 in wanted:
+            roots[0] = tree.root()
+        last_at: dt.datetime | None = None
         with self._errors(), self._backend.snapshot(self._engine) as conn:
             head = conn.execute(_HEAD).first()
+            stored_nodes = (  # none in a ledger made before the tree and not written to since
+                {(int(lv), int(ix)): h for lv, ix, h in conn.execute(_ALL_NODES)}
+                if sa.inspect(conn).has_table(_tree_nodes.name)
+                else {}
+            )
             result = conn.execution_options(yield_per=2000).execute(_ALL_ROWS)
             for row in result:
                 position, stream, version, type_, eff, recorded, data, key, row_prev, digest = row
@@ -965,22 +1056,30 @@ class EventStore:
                         f"version gap at {where}: previous version was {versions.get(stream, 0)}"
                     )
                 else:
-                    problem = self._check_payload(position, type_, eff, data)
+                    problem, last_at = _check_recorded(position, recorded, last_at)
+                    problem = problem or self._check_payload(position, type_, eff, data)
+                    problem = problem or _check_nodes(tree, digest, stored_nodes)
                 if problem is not None:
                     result.close()
-                    return VerifyReport(False, checked, bad, problem)
+                    return VerifyReport(False, checked, bad, problem, roots)
                 if key is not None:
                     keys[key] = position
                 versions[stream] = version
                 prev_hash = digest
                 expected_position += 1
                 checked += 1
-            problem_at = _check_head(head, checked, prev_hash) or _check_keys(
-                conn.execute(_ALL_KEYS), keys, checked
+                if checked in wanted:
+                    roots[checked] = tree.root()
+            roots[checked] = tree.root()
+            problem_at = (
+                _check_head(head, checked, prev_hash)
+                or _check_keys(conn.execute(_ALL_KEYS), keys, checked)
+                or _check_extra_nodes(stored_nodes)
             )
+            first = conn.execute(_FIRST_HASH).scalar()
         if problem_at is not None:
-            return VerifyReport(False, checked, problem_at[0], problem_at[1])
-        return VerifyReport(True, checked, None, None)
+            return VerifyReport(False, checked, problem_at[0], problem_at[1], roots, first)
+        return VerifyReport(True, checked, None, None, roots, first)
 
     def _check_payload(self, position: int, type_: str, eff: str, data: str) -> str | None:
         try:
@@ -990,6 +1089,50 @@ class EventStore:
         if event.on.isoformat() != eff:
             return f"effective date at position {position} does not match the event's date"
         return None
+
+    # --- the Merkle tree ----------------------------------------------------------------------
+
+    def tree_head(self, size: int | None = None) -> TreeHead:
+        """The Merkle tree of the first ``size`` events (default: all), from the kept nodes and
+        at most 2**TREE_LEVEL - 1 rows' hashes: it does not read every event."""
+        self._check_open()
+        with self._errors(), self._backend.snapshot(self._engine) as conn:
+            last = int(conn.execute(_LAST_POSITION).scalar_one())
+            size = last if size is None else size
+            _check_size(size, last)
+            peaks = merkle.subtrees(0, size)
+            root = merkle.range_hash(0, size, _tree_hashes(conn, peaks))
+            first = conn.execute(_FIRST_HASH).scalar()
+        return TreeHead(size, root, first)
+
+    def row(self, position: int) -> StoredRow:
+        """The row at ``position`` with every hashed column (IntegrityError if there is none)."""
+        self._check_open()
+        with self._errors(), self._engine.connect() as conn:
+            found = conn.execute(_ALL_ROWS.where(_events.c.position == position)).first()
+        if found is None:
+            raise IntegrityError(f"the log has no event at position {position}")
+        return StoredRow._make(found)
+
+    def inclusion_proof(self, position: int, size: int) -> list[bytes]:
+        """The hashes proving that the event at ``position`` is leaf ``position - 1`` of the
+        tree of the first ``size`` events (RFC 9162 §2.1.3.1), leaf side first."""
+        self._check_open()
+        with self._errors(), self._backend.snapshot(self._engine) as conn:
+            _check_size(size, int(conn.execute(_LAST_POSITION).scalar_one()))
+            if not 1 <= position <= size:
+                raise StoreError(f"position {position} is not among the first {size} events")
+            return _proof(conn, merkle.inclusion_ranges(position - 1, size))
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        """The hashes proving that the tree of the first ``new`` events extends the tree of the
+        first ``old`` (RFC 9162 §2.1.4.1), for 0 < old <= new."""
+        self._check_open()
+        with self._errors(), self._backend.snapshot(self._engine) as conn:
+            _check_size(new, int(conn.execute(_LAST_POSITION).scalar_one()))
+            if not 0 < old <= new:
+                raise StoreError(f"no consistency proof from {old} events to {new}")
+            return _proof(conn, merkle.consistency_ranges(old, new))
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -1016,6 +1159,196 @@ class EventStore:
 def open_store(url: str, codec: EventCodec, clock: Clock | None = None) -> EventStore:
     """Open (creating if needed) the store at ``url``: a SQLite file path or database URL."""
     return EventStore(url, codec, clock)
+
+
+# --- the Merkle tree's nodes -----------------------------------------------------------------
+
+_ALL_NODES = sa.select(_tree_nodes.c.level, _tree_nodes.c.idx, _tree_nodes.c.hash)
+_FIRST_HASH = sa.select(_events.c.hash).where(_events.c.position == 1)
+_ROW_HASHES = (
+    sa.select(_events.c.hash)
+    .where(_events.c.position.between(sa.bindparam("lo"), sa.bindparam("hi")))
+    .order_by(_events.c.position)
+)
+_ALL_HASHES = sa.select(_events.c.hash).order_by(_events.c.position)
+_NODES_PER_QUERY = 200
+
+
+def _leaf_of(digest: str, position: int) -> bytes:
+    """The leaf hash of the row at ``position``: SHA-256(0x00 || its 32-byte hash)."""
+    try:
+        raw = bytes.fromhex(digest)
+    except ValueError:
+        raw = b""
+    if len(raw) != merkle.HASH_SIZE:
+        raise IntegrityError(f"the hash of position {position} is not 64 hexadecimal digits")
+    return merkle.leaf_hash(raw)
+
+
+def _leaves(conn: Connection, lo: int, hi: int) -> list[bytes]:
+    """The leaf hashes of leaves ``[lo, hi)``: the rows at positions ``lo + 1 .. hi``."""
+    digests = conn.execute(_ROW_HASHES, {"lo": lo + 1, "hi": hi}).scalars().all()
+    if len(digests) != hi - lo:
+        raise IntegrityError(f"the log lacks events among positions {lo + 1}..{hi}")
+    return [_leaf_of(d, lo + 1 + i) for i, d in enumerate(digests)]
+
+
+def _kept_nodes(conn: Connection, nodes: Iterable[merkle.Node]) -> dict[merkle.Node, bytes]:
+    """The hashes of those of ``nodes`` that ``merkle_nodes`` holds."""
+    wanted = sorted({n for n in nodes if n[0] >= TREE_LEVEL})
+    found: dict[merkle.Node, bytes] = {}
+    level_, index_ = _tree_nodes.c.level, _tree_nodes.c.idx
+    for first in range(0, len(wanted), _NODES_PER_QUERY):
+        # OR of key lookups: SQLite answers a row-value IN list with a full scan
+        chunk = wanted[first : first + _NODES_PER_QUERY]
+        query = _ALL_NODES.where(sa.or_(*(sa.and_(level_ == lv, index_ == i) for lv, i in chunk)))
+        for level, index, digest in conn.execute(query):
+            try:
+                found[(int(level), int(index))] = bytes.fromhex(digest)
+            except ValueError:
+                raise IntegrityError(
+                    f"the Merkle tree's node (level {level}, index {index}) is not hexadecimal"
+                ) from None
+    return found
+
+
+def _tree_hashes(
+    conn: Connection,
+    nodes: Iterable[merkle.Node],
+    kept: dict[merkle.Node, bytes] | None = None,
+) -> dict[merkle.Node, bytes]:
+    """The hashes of complete subtrees: kept ones read (unless given), the others computed from
+    the rows."""
+    wanted = set(nodes)
+    found = dict(kept) if kept is not None else _kept_nodes(conn, wanted)
+    missing = sorted(wanted - found.keys(), key=lambda n: n[1] << n[0])
+    while missing:
+        # one read for the neighbouring small subtrees of one 2**TREE_LEVEL block
+        level, index = missing[0]
+        lo = index << level
+        block = [n for n in missing if (n[1] << n[0]) >> TREE_LEVEL == lo >> TREE_LEVEL]
+        block = block if level < TREE_LEVEL else [missing[0]]
+        hi = max((i + 1) << lv for lv, i in block)
+        leaves = _leaves(conn, lo, hi)
+        for lv, i in block:
+            start = (i << lv) - lo
+            compact = merkle.CompactRange()
+            compact.extend(leaves[start : start + (1 << lv)])
+            found[(lv, i)] = compact.root()
+        missing = missing[len(block) :]
+    return found
+
+
+def _proof(conn: Connection, ranges: list[tuple[int, int]]) -> list[bytes]:
+    nodes = _tree_hashes(conn, [n for lo, hi in ranges for n in merkle.subtrees(lo, hi)])
+    return [merkle.range_hash(lo, hi, nodes) for lo, hi in ranges]
+
+
+def _check_size(size: int, last: int) -> None:
+    if not 0 <= size <= last:
+        raise StoreError(f"the log holds {last} events, not {size}")
+
+
+def _grow_tree(
+    conn: Connection,
+    size: int,
+    digests: Sequence[str],
+    tree: merkle.CompactRange | None = None,
+) -> merkle.CompactRange:
+    """Add the rows after position ``size`` to the tree: insert the kept nodes they complete;
+    the tree's new peaks.
+
+    ``tree``: the peaks at ``size`` if known. Otherwise they are read (O(log n) kept nodes and
+    the hashes of at most 2**TREE_LEVEL - 1 rows), never the whole log; a tree left behind by
+    an older escrow is rebuilt first."""
+    if tree is None:
+        peaks = merkle.subtrees(0, size)
+        kept = _kept_nodes(conn, peaks)
+        if len(kept) < sum(1 for level, _ in peaks if level >= TREE_LEVEL):
+            _rebuild_tree(conn, size)
+            kept = _kept_nodes(conn, peaks)
+        hashes = _tree_hashes(conn, peaks, kept)
+        tree = merkle.CompactRange(size, [hashes[p] for p in peaks])
+    else:
+        tree = merkle.CompactRange(tree.size, list(tree.peaks))
+    made = tree.extend_data([bytes.fromhex(d) for d in digests], TREE_LEVEL)
+    if made:
+        _insert_nodes(conn, [(level, index, node.hex()) for level, index, node in made])
+    return tree
+
+
+@functools.cache
+def _insert_nodes_sql(dialect: sa.Dialect) -> str:
+    return str(_tree_nodes.insert().compile(dialect=dialect))
+
+
+def _insert_nodes(conn: Connection, rows: list[tuple[int, int, str]]) -> None:
+    """One executemany straight to the driver, as for the event rows."""
+    sql = _insert_nodes_sql(conn.dialect)
+    if conn.dialect.positional:
+        conn.exec_driver_sql(sql, rows)
+    else:
+        conn.exec_driver_sql(sql, [{"level": lv, "idx": i, "hash": h} for lv, i, h in rows])
+
+
+def _rebuild_tree(conn: Connection, size: int) -> None:
+    """Write the kept nodes of the first ``size`` rows anew (a ledger made before the tree)."""
+    conn.execute(_tree_nodes.delete())
+    tree = merkle.CompactRange()
+    rows: list[tuple[int, int, str]] = []
+    result = conn.execute(_ALL_HASHES.limit(size).execution_options(yield_per=5000))
+    for n, digest in enumerate(result.scalars(), start=1):
+        for (level, index), node in tree.append(_leaf_of(digest, n)):
+            if level >= TREE_LEVEL:
+                rows.append((level, index, node.hex()))
+        if len(rows) >= 5000:
+            _insert_nodes(conn, rows)
+            rows = []
+    if rows:
+        _insert_nodes(conn, rows)
+
+
+def _check_recorded(
+    position: int, recorded: str, last: dt.datetime | None
+) -> tuple[str | None, dt.datetime | None]:
+    """A problem if ``recorded`` is not an aware time or is earlier than ``last``; the time."""
+    try:
+        at = _parse_recorded(recorded)
+    except ValueError:
+        return f"recorded_at of position {position} is not a time: {recorded!r}", last
+    if at.tzinfo is None:
+        return f"recorded_at of position {position} has no time zone: {recorded!r}", last
+    if last is not None and at < last:
+        return (
+            f"recorded_at of position {position} ({recorded}) is earlier than its"
+            f" predecessor's ({last.isoformat()})",
+            last,
+        )
+    return None, at
+
+
+def _check_nodes(
+    tree: merkle.CompactRange, digest: str, stored: dict[merkle.Node, str]
+) -> str | None:
+    """Add the row to ``tree``; a problem if a kept node it completes differs (it is consumed)."""
+    for (level, index), node in tree.append(_leaf_of(digest, tree.size + 1)):
+        if level >= TREE_LEVEL:
+            kept = stored.pop((level, index), None)
+            if kept is not None and kept != node.hex():
+                return (
+                    f"the Merkle tree's node over events {(index << level) + 1}.."
+                    f"{(index + 1) << level} does not match them"
+                )
+    return None
+
+
+def _check_extra_nodes(stored: dict[merkle.Node, str]) -> tuple[int, str] | None:
+    """A kept node left over after the walk covers events the log does not have."""
+    if not stored:
+        return None
+    level, index = min(stored, key=lambda n: (n[1] << n[0], -n[0]))
+    first, last = (index << level) + 1, (index + 1) << level
+    return first, f"the Merkle tree has a node over events {first}..{last}, beyond the log"
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from store_events import (
 )
 
 import escrow.store as store_module
+from escrow import merkle
 from escrow.clock import FixedClock
 from escrow.errors import ConcurrencyError, IntegrityError, StoreError
 from escrow.store import AppendResult, EventStore, StoredEvent, VerifyReport, open_store
@@ -954,3 +955,127 @@ class StoreContract:
         )
         report = store.verify()
         assert (report.ok, report.events_checked) == (True, 10_000)
+
+    # --- the Merkle tree (issue 15) ------------------------------------------------------------
+
+    @pytest.fixture
+    def thirty_seven(self, store: EventStore) -> EventStore:
+        """37 deposits on stream A in appends of 1, 5, 10, 3, 16 and 2 events (crossing the
+        16-event blocks the tree keeps at different points of an append)."""
+        done = 0
+        for size in (1, 5, 10, 3, 16, 2):
+            store.append("A", done, [deposit(done + i) for i in range(size)])
+            done += size
+        return store
+
+    def leaves(self, url: str) -> list[bytes]:
+        """RFC 9162 leaf hashes of the rows, computed here from the raw hash column."""
+        hashes = self.execute_raw(url, "SELECT hash FROM events ORDER BY position")
+        return [hashlib.sha256(b"\x00" + bytes.fromhex(h)).digest() for (h,) in hashes]
+
+    @staticmethod
+    def mth(leaves: list[bytes]) -> bytes:
+        """RFC 9162 §2.1.1, recursively, on leaf hashes."""
+        if not leaves:
+            return hashlib.sha256(b"").digest()
+        if len(leaves) == 1:
+            return leaves[0]
+        k = 1
+        while 2 * k < len(leaves):
+            k *= 2
+        left, right = StoreContract.mth(leaves[:k]), StoreContract.mth(leaves[k:])
+        return hashlib.sha256(b"\x01" + left + right).digest()
+
+    def test_the_tree_root_is_rfc9162_over_the_row_hashes_at_every_size(
+        self, url: str, thirty_seven: EventStore
+    ) -> None:
+        leaves = self.leaves(url)
+        assert len(leaves) == 37
+        for size in range(38):
+            head = thirty_seven.tree_head(size)
+            assert (head.size, head.root) == (size, self.mth(leaves[:size])), size
+        assert thirty_seven.tree_head().size == 37
+        first = self.execute_raw(url, "SELECT hash FROM events WHERE position = 1")[0][0]
+        assert thirty_seven.tree_head().first_hash == first
+        # Kept nodes: subtrees of 16 leaves or more. 37 leaves: [0,16), [16,32) and [0,32).
+        kept = self.execute_raw(url, "SELECT level, idx FROM merkle_nodes ORDER BY 1, 2")
+        assert kept == [(4, 0), (4, 1), (5, 0)]
+
+    def test_a_tree_head_beyond_the_log_is_refused(self, thirty_seven: EventStore) -> None:
+        with pytest.raises(StoreError, match="holds 37 events, not 38"):
+            thirty_seven.tree_head(38)
+
+    def test_inclusion_proofs_verify_against_the_root_of_their_size(
+        self, url: str, thirty_seven: EventStore
+    ) -> None:
+        leaves = self.leaves(url)
+        for size in (1, 15, 16, 17, 32, 37):
+            root = self.mth(leaves[:size])
+            for position in range(1, size + 1):
+                proof = thirty_seven.inclusion_proof(position, size)
+                merkle.verify_inclusion(position - 1, size, leaves[position - 1], proof, root)
+        with pytest.raises(StoreError, match="position 17 is not among the first 16"):
+            thirty_seven.inclusion_proof(17, 16)
+
+    def test_consistency_proofs_verify_between_any_two_sizes(
+        self, url: str, thirty_seven: EventStore
+    ) -> None:
+        leaves = self.leaves(url)
+        for old in (1, 5, 16, 20, 32, 37):
+            for new in (old, 17, 33, 37):
+                if new < old:
+                    continue
+                proof = thirty_seven.consistency_proof(old, new)
+                merkle.verify_consistency(
+                    old, new, self.mth(leaves[:old]), self.mth(leaves[:new]), proof
+                )
+        assert len(thirty_seven.consistency_proof(20, 37)) <= 2 * 6  # log2(37) < 6
+
+    def test_a_ledger_without_its_tree_gets_it_rebuilt_at_the_next_append(
+        self, url: str, thirty_seven: EventStore
+    ) -> None:
+        self.execute_raw(url, "DELETE FROM merkle_nodes")  # as a ledger made before the tree
+        leaves = self.leaves(url)
+        assert thirty_seven.tree_head().root == self.mth(leaves)  # computed from the rows
+
+        with open_store(url, CODEC, FixedClock(T0)) as reopened:  # as a newer escrow would
+            reopened.append("A", 37, [deposit(37)])
+
+        leaves = self.leaves(url)
+        assert thirty_seven.tree_head().root == self.mth(leaves)
+        kept = self.execute_raw(url, "SELECT level, idx FROM merkle_nodes ORDER BY 1, 2")
+        assert kept == [(4, 0), (4, 1), (5, 0)]  # 38 leaves: the same complete subtrees
+        assert thirty_seven.verify().ok
+
+    def test_verify_recomputes_the_roots_asked_for_from_the_rows(
+        self, url: str, thirty_seven: EventStore
+    ) -> None:
+        leaves = self.leaves(url)
+        report = thirty_seven.verify(sizes=[0, 16, 20])
+        assert report.ok
+        assert report.roots == {n: self.mth(leaves[:n]) for n in (0, 16, 20, 37)}
+
+    def test_verify_names_a_kept_tree_node_that_no_longer_matches_its_rows(
+        self, url: str, thirty_seven: EventStore
+    ) -> None:
+        self.execute_raw(
+            url, "UPDATE merkle_nodes SET hash = ? WHERE level = 4 AND idx = 1", ("ab" * 32,)
+        )
+        report = thirty_seven.verify()
+        assert (report.ok, report.first_bad_position) == (False, 32)
+        assert report.reason == "the Merkle tree's node over events 17..32 does not match them"
+
+    def test_verify_names_a_recorded_at_earlier_than_its_predecessors(
+        self, url: str, clock: FixedClock, store: EventStore
+    ) -> None:
+        store.append("A", 0, [deposit(0)])
+        clock.set(T0 - dt.timedelta(seconds=1))  # a clock that ran backwards, or a rewrite
+        store.append("A", 1, [deposit(1)])
+
+        report = store.verify()
+
+        assert (report.ok, report.first_bad_position) == (False, 2)
+        assert report.reason == (
+            "recorded_at of position 2 (2024-10-08T01:02:02.000000+00:00) is earlier than its"
+            " predecessor's (2024-10-08T01:02:03+00:00)"
+        )
