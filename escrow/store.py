@@ -302,6 +302,9 @@ _MOVE_HEAD = (
 _ALL_KEYS = sa.select(
     _idempotency.c.key, _idempotency.c.first_position, _idempotency.c.last_position
 ).order_by(_idempotency.c.first_position)
+_RECORDED_AT = sa.select(_events.c.recorded_at).where(
+    _events.c.position == sa.bindparam("position")
+)
 _LAST_POSITION = sa.select(sa.func.coalesce(sa.func.max(_events.c.position), 0))
 _STREAM_HEAD = sa.select(_events.c.version, _events.c.position).where(
     _events.c.stream == sa.bindparam("stream"),
@@ -790,6 +793,12 @@ class EventStore:
         size_before = position
         recorded_at = _utc_text(self._clock.now())
         recorded = _parse_recorded(recorded_at)
+        if position:
+            # recorded_at runs forward (verify checks it): a wall clock stepped back records the
+            # time of the row before instead.
+            last = conn.execute(_RECORDED_AT, {"position": position}).scalar()
+            if last is not None and _parse_recorded(str(last)) > recorded:
+                recorded_at, recorded = str(last), _parse_recorded(str(last))
         rows: list[tuple[Any, ...]] = []
         key_rows: list[dict[str, Any]] = []
         stream_heads = self._stream_heads(
