@@ -27,6 +27,7 @@ import difflib
 import hashlib
 import json
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
@@ -734,6 +735,23 @@ def parse_scenario(text: str, source: str) -> Scenario:
         raise ScenarioError(source, None, f"cannot be read ({type(exc).__name__}: {exc})") from exc
 
 
+def _not_a_file(path: Path) -> str | None:
+    """What ``path`` is when it exists and is not a regular file (None otherwise)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None  # missing or unreadable: opening it says which
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
 def load_scenario(path: Path | str) -> Scenario:
     """Read and validate the scenario file at ``path``.
 
@@ -741,6 +759,9 @@ def load_scenario(path: Path | str) -> Scenario:
     be read, is not UTF-8 text, not TOML, or not a valid scenario; never anything else.
     """
     source = str(path)
+    kind = _not_a_file(Path(path))
+    if kind is not None:  # opening a FIFO would wait for a writer; a device may never end
+        raise ScenarioError(source, None, f"is {kind}, not a file")
     try:
         with Path(path).open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
