@@ -46,6 +46,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from escrow.calendar import WorkdayCalendar, check_supported_date
+from escrow.domain.payments import MAX_MONTHS_PER_PAYMENT
 from escrow.errors import AmountError, CalendarError, InputError
 from escrow.interest import BUILTIN_TABLES, DEFAULT_RATE_TABLE, RateRow, RateTable, rate_table
 from escrow.money import parse_amount
@@ -53,7 +54,10 @@ from escrow.rules import RULE_PACKS as _RULE_PACKS
 
 __all__ = [
     "ACTION_KINDS",
+    "MAX_ACTIONS",
+    "MAX_CONTRACTS",
     "MAX_FILE_BYTES",
+    "MAX_MONTHS_PER_PAYMENT",
     "RULE_PACKS",
     "ActionSpec",
     "CalendarSpec",
@@ -82,6 +86,12 @@ RULE_PACKS: tuple[str, ...] = tuple(_RULE_PACKS)
 
 #: A scenario file larger than this is refused unread (a hand-written file is far smaller).
 MAX_FILE_BYTES = 16 * 1024 * 1024
+
+#: The most contracts one file may hold (a platform files more through the library, in batches).
+MAX_CONTRACTS = 10_000
+
+#: The most actions one file may hold.
+MAX_ACTIONS = 100_000
 
 _KEY_FORMAT_VERSION = "escrow-scenario-v1"
 
@@ -552,6 +562,15 @@ class Scenario(_Model):
                 raise _problem(
                     f"unknown contract {_show(contract_id)}", at=f"actions[{i}].contract"
                 )
+            if isinstance(action, PayRentAction) and contract_id is not None:
+                rent = self.contracts[ids[contract_id]].monthly_rent
+                if action.amount > rent * MAX_MONTHS_PER_PAYMENT:
+                    raise _problem(
+                        f"{action.amount} is more than {MAX_MONTHS_PER_PAYMENT} months' rent at"
+                        f" {rent} a month; a payment may cover at most {MAX_MONTHS_PER_PAYMENT}"
+                        " months (a lease is at most 20 years, Civil Code Art. 705)",
+                        at=f"actions[{i}].amount",
+                    )
             enterprise = getattr(action, "enterprise", None)
             if enterprise is not None and enterprise not in enterprises:
                 raise _problem(
@@ -706,6 +725,20 @@ def _validation_error(source: str, exc: ValidationError) -> ScenarioError:
     return ScenarioError(source, entry or None, problem + hint)
 
 
+def _check_counts(source: str, data: Mapping[str, Any]) -> None:
+    """Refuse a file with more contracts or actions than one file may hold, before validating
+    them one by one (the work one file asks for is bounded; see :data:`MAX_CONTRACTS`)."""
+    for key, limit in (("contracts", MAX_CONTRACTS), ("actions", MAX_ACTIONS)):
+        entries = data.get(key)
+        if isinstance(entries, list) and len(entries) > limit:
+            raise ScenarioError(
+                source,
+                key,
+                f"{len(entries)} entries; one file may hold at most {limit}"
+                " (split the file, or use the library for bulk imports)",
+            )
+
+
 def parse_scenario(text: str, source: str) -> Scenario:
     """Validate the TOML ``text`` of a scenario; ``source`` names it in error messages.
 
@@ -723,6 +756,7 @@ def parse_scenario(text: str, source: str) -> Scenario:
             raise ScenarioError(source, None, "not valid TOML: nested too deeply") from None
         except ValueError as exc:  # e.g. an integer with more than 4300 digits
             raise ScenarioError(source, None, f"not valid TOML: {exc}") from None
+        _check_counts(source, data)
         try:
             return Scenario.model_validate(data)
         except ValidationError as exc:

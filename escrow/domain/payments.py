@@ -23,6 +23,11 @@ from escrow.domain.state import ContractState
 from escrow.errors import RuleViolation, TenancyEnded
 from escrow.money import ZERO, check_amount, fmt
 
+MAX_MONTHS_PER_PAYMENT = 240
+"""The most months of rent one payment may cover: a lease is at most 20 years (Civil Code
+Art. 705), so no lawful rent payment covers more. With releases that stop at the contract's end
+(escrow/domain/supervision.py) this bounds the events one payment can cause."""
+
 
 def _refuse_after_return(state: ContractState, what: str) -> None:
     if state.returned_on is not None:
@@ -101,6 +106,12 @@ def pay_rent(d: Decision, cmd: PayRent) -> None:
     _check_positive(cmd.amount, "rent payment")
     _refuse_after_return(state, "rent")
     terms = state.terms
+    if cmd.amount > terms.monthly_rent * MAX_MONTHS_PER_PAYMENT:
+        raise RuleViolation(
+            f"contract {terms.id}: a rent payment of {fmt(cmd.amount)} is more than"
+            f" {MAX_MONTHS_PER_PAYMENT} months' rent at {fmt(terms.monthly_rent)} a month"
+            " (a lease is at most 20 years, Civil Code Art. 705)"
+        )
     on, booked = _arrival(d, cmd.arrived)
     supervised = cmd.amount > terms.monthly_rent * d.rules.supervision_threshold_months
     lot_no = len(state.rent_lots) + 1 if supervised else None
@@ -132,6 +143,7 @@ def pay_rent(d: Decision, cmd: PayRent) -> None:
                 fund="rent",
                 kind="excess_payment",
                 detail=f"rent paid so far {fmt(d.state.rent_paid)} is above the"
-                f" {fmt(whole_term)} of the whole term",
+                f" {fmt(whole_term)} of the whole term; rent for months after the contract's"
+                " end is not released to the enterprise",
             )
         )

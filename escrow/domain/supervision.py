@@ -5,6 +5,11 @@ one month's rent at a time, principal with its interest, the last release whatev
 RULES.md rule 10: each monthly release falls on a monthly anniversary of the arrival (clamped to
 the month's end by ``relativedelta``), counted from the arrival each time so it never drifts.
 Rule 12: releases that fall after the day the home is returned do not happen.
+Rule 1 (our reading, as a tenant's lawyer would have it): rent for months after the contract's
+end is an excess payment, not rent the enterprise earned: releases that fall after the contract's
+``end`` do not happen either, and what they would have released stays in supervision for the
+refund workflow when the home is returned (flagged ``excess_payment`` at arrival). This also
+bounds the releases of one tranche by the contract's term.
 Rule 13 (Art. 20): while suspended, payouts from supervision to the enterprise are held; on
 resumption they execute at once; a return while releases are held keeps the rent in supervision.
 """
@@ -41,6 +46,8 @@ def next_release(state: ContractState, lot: Lot) -> dt.date | None:
     if lot.remaining <= ZERO:
         return None
     day = release_date(lot, lot.next_release)
+    if day > state.terms.end:
+        return None  # rent beyond the term is the tenant's excess, never released (rule 1)
     if lot.booked_on is not None and day < lot.booked_on:
         day = lot.booked_on  # the fund centre cannot act on money before it learns of it
     if state.returned_on is not None and day > state.returned_on:
