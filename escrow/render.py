@@ -90,9 +90,7 @@ def balance_json(b: Balance) -> dict[str, Any]:
 
 
 def print_balance(b: Balance, console: Console) -> None:
-    table = Table(
-        title=markup_safe(f"{b.filing_no} (contract {b.contract}) as of {b.as_of}")
-    )
+    table = Table(title=markup_safe(f"{b.filing_no} (contract {b.contract}) as of {b.as_of}"))
     table.add_column("fund")
     table.add_column("held", justify="right")
     table.add_column("interest so far", justify="right")

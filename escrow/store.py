@@ -368,6 +368,7 @@ def _prepare_schema(conn: Connection, *, sole_owner: bool, migrate: bool) -> tup
     _set_version(conn, version)
     return found, version
 
+
 _INSERT_EVENT = _events.insert().values({c.name: sa.bindparam(c.name) for c in _events.columns})
 _INSERT_KEY = _idempotency.insert()
 _LAST_ROW = (
@@ -841,7 +842,9 @@ def redact_url(url: URL | str) -> str:
         name: (_HIDDEN if _SECRET_NAME.search(name) else value)
         for name, value in parsed.query.items()
     }
-    return parsed.set(query=query).render_as_string(hide_password=True)
+    # The rendering percent-encodes the query; show the mask (our own text) as written.
+    text = parsed.set(query=query).render_as_string(hide_password=True)
+    return text.replace("=" + urllib.parse.quote(_HIDDEN, safe=""), "=" + _HIDDEN)
 
 
 _USERINFO = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")

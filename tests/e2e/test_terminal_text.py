@@ -137,7 +137,9 @@ def test_a_scenario_name_with_control_characters_is_never_printed_raw(tmp_path: 
     """Whether ``check`` accepts the name or refuses it, the terminal sees no control character."""
     scenario = tmp_path / "s.toml"
     scenario.write_text(
-        MARKUP_IDS.replace('name = "[bold]markup[/bold] in ids"', 'name = "n\\u001b]0;owned\\u0007"'),
+        MARKUP_IDS.replace(
+            'name = "[bold]markup[/bold] in ids"', 'name = "n\\u001b]0;owned\\u0007"'
+        ),
         encoding="utf-8",
     )
 

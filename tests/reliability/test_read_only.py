@@ -169,8 +169,14 @@ def test_an_older_ledger_is_read_but_written_only_after_an_explicit_migration(
     rerun = runner.invoke(app, ["run", str(SCENARIO), "--db", str(copy), "--json"])
 
     assert migrated.exit_code == 0, migrated.output
-    assert migrated.stdout.strip() == f"migrated the ledger's schema from version 0 to {SCHEMA_VERSION}"
-    assert again.stdout.strip() == f"the ledger's schema is version {SCHEMA_VERSION}: nothing to migrate"
+    assert (
+        migrated.stdout.strip()
+        == f"migrated the ledger's schema from version 0 to {SCHEMA_VERSION}"
+    )
+    assert (
+        again.stdout.strip()
+        == f"the ledger's schema is version {SCHEMA_VERSION}: nothing to migrate"
+    )
     assert rerun.exit_code == 0, rerun.output
     with sqlite3.connect(copy) as con:
         assert con.execute("SELECT value FROM escrow_meta").fetchall() == [(str(SCHEMA_VERSION),)]
@@ -188,9 +194,7 @@ def odd_paths(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 def escrow(*args: str) -> subprocess.CompletedProcess[str]:
     """``escrow`` in a child process: a FIFO that is opened would hang it (the timeout fails)."""
-    return subprocess.run(
-        [*ESCROW, *args], capture_output=True, text=True, timeout=60, check=False
-    )
+    return subprocess.run([*ESCROW, *args], capture_output=True, text=True, timeout=60, check=False)
 
 
 @pytest.mark.parametrize("what", ["empty", "fifo", "directory", "device"])
