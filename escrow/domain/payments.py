@@ -5,7 +5,9 @@ taken as the agreed amount. Our reading where the regulation is silent:
 - deposit: *late* when it arrives after the contract's start date; *short* while the deposit
   paid so far is below the contract's deposit; *excess* once it is above it;
 - rent: *short* when a payment is not a whole number of months' rent; *excess* once the rent
-  paid exceeds the rent of the whole term (whole months, a started month counting in full).
+  paid exceeds the rent of the whole term (whole months, a started month counting in full), or
+  when one payment covers more months than are left from its arrival to the contract's end
+  (rent for months after the end is not released to the enterprise; see supervision.py).
 """
 
 from __future__ import annotations
@@ -87,7 +89,13 @@ def pay_deposit(d: Decision, cmd: PayDeposit) -> None:
 def term_rent(state: ContractState) -> Decimal:
     """The rent of the whole term: whole months from start to end, a started month in full."""
     terms = state.terms
-    return terms.monthly_rent * _term_months(terms.start, terms.end)
+    return terms.monthly_rent * term_months(terms.start, terms.end)
+
+
+def term_months(start: dt.date, end: dt.date) -> int:
+    """How many monthly anniversaries of ``start`` (itself included) fall on or before ``end``:
+    the months a payment made on ``start`` can pay for, a started month counting in full."""
+    return _term_months(start, end)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -136,14 +144,26 @@ def pay_rent(d: Decision, cmd: PayRent) -> None:
             )
         )
     whole_term = term_rent(d.state)
+    months_left = term_months(on, terms.end)
+    left = terms.monthly_rent * months_left
     if d.state.rent_paid > whole_term:
-        d.emit(
-            ev.PaymentFlagged(
-                on=on,
-                fund="rent",
-                kind="excess_payment",
-                detail=f"rent paid so far {fmt(d.state.rent_paid)} is above the"
-                f" {fmt(whole_term)} of the whole term; rent for months after the contract's"
-                " end is not released to the enterprise",
-            )
+        detail = (
+            f"rent paid so far {fmt(d.state.rent_paid)} is above the {fmt(whole_term)} of the"
+            " whole term"
         )
+    elif cmd.amount > left:
+        detail = (
+            f"rent of {fmt(cmd.amount)} is above the {fmt(left)} of the {months_left}"
+            f" month{'s' if months_left != 1 else ''} from {on} to the contract's end"
+            f" on {terms.end}"
+        )
+    else:
+        return
+    d.emit(
+        ev.PaymentFlagged(
+            on=on,
+            fund="rent",
+            kind="excess_payment",
+            detail=detail + "; rent for months after the end is not released to the enterprise",
+        )
+    )

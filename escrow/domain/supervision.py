@@ -6,10 +6,11 @@ RULES.md rule 10: each monthly release falls on a monthly anniversary of the arr
 the month's end by ``relativedelta``), counted from the arrival each time so it never drifts.
 Rule 12: releases that fall after the day the home is returned do not happen.
 Rule 1 (our reading, as a tenant's lawyer would have it): rent for months after the contract's
-end is an excess payment, not rent the enterprise earned: releases that fall after the contract's
-``end`` do not happen either, and what they would have released stays in supervision for the
-refund workflow when the home is returned (flagged ``excess_payment`` at arrival). This also
-bounds the releases of one tranche by the contract's term.
+end is an excess payment, not rent the enterprise earned. A tranche pays for the months from its
+arrival, so it releases at most the rent of the months from its arrival to the contract's
+``end`` (its monthly anniversaries, the arrival included, on or before the end; the last
+release is cut to fit); the rest stays in supervision for the refund workflow when the home is
+returned (rule 12). This also bounds the releases of one tranche by the contract's term.
 Rule 13 (Art. 20): while suspended, payouts from supervision to the enterprise are held; on
 resumption they execute at once; a return while releases are held keeps the rent in supervision.
 """
@@ -24,6 +25,7 @@ from dateutil.relativedelta import relativedelta
 
 from escrow.domain import events as ev
 from escrow.domain.decision import Decision
+from escrow.domain.payments import term_months
 from escrow.domain.payouts import instruct
 from escrow.domain.state import ContractState, Lot
 from escrow.errors import AlreadySuspended, NotSuspended
@@ -43,11 +45,9 @@ def _anniversary(arrived: dt.date, months: int) -> dt.date:
 
 def next_release(state: ContractState, lot: Lot) -> dt.date | None:
     """When ``lot`` next releases rent, or None (empty, or after the home was returned)."""
-    if lot.remaining <= ZERO:
-        return None
+    if lot.remaining <= ZERO or _room(state, lot) <= ZERO:
+        return None  # all released, or what is left pays for months after the end (rule 1)
     day = release_date(lot, lot.next_release)
-    if day > state.terms.end:
-        return None  # rent beyond the term is the tenant's excess, never released (rule 1)
     if lot.booked_on is not None and day < lot.booked_on:
         day = lot.booked_on  # the fund centre cannot act on money before it learns of it
     if state.returned_on is not None and day > state.returned_on:
@@ -55,9 +55,17 @@ def next_release(state: ContractState, lot: Lot) -> dt.date | None:
     return day
 
 
+def _room(state: ContractState, lot: Lot) -> Decimal:
+    """What ``lot`` may still release: the rent of the months from its arrival to the contract's
+    end, less what it has released (or had taken) so far (rule 1, see the module docstring)."""
+    terms = state.terms
+    within_term = terms.monthly_rent * term_months(lot.arrived, terms.end)
+    return within_term - (lot.amount - lot.remaining)
+
+
 def release_amount(d: Decision, lot: Lot) -> Decimal:
     months = d.rules.first_release_months if lot.next_release == 0 else 1
-    return min(d.state.terms.monthly_rent * months, lot.remaining)
+    return min(d.state.terms.monthly_rent * months, lot.remaining, _room(d.state, lot))
 
 
 def release(d: Decision, lot: Lot, day: dt.date) -> None:
