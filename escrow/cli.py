@@ -28,7 +28,7 @@ from typer.core import TyperGroup
 
 from escrow import __version__
 from escrow.audit import audit
-from escrow.calendar import LAST_DATE, WorkdayCalendar, check_supported_date
+from escrow.calendar import WorkdayCalendar, check_supported_date
 from escrow.errors import ConcurrencyError, EscrowError, InputError
 from escrow.interest import BUILTIN_TABLES, DEFAULT_RATE_TABLE, RateTable, rate_table
 from escrow.render import (
@@ -162,6 +162,10 @@ MAX_WORKING_DAYS = 36_600
 """The largest count ``calendar next-working-day`` takes: more days than the supported calendar
 (2000-01-01 to 2099-12-31) holds, so the answer's own range check is the real bound."""
 
+LAST_ANSWER = dt.date(2100, 1, 31)
+"""The last working day ``calendar next-working-day`` answers: the deadlines the rules count from
+the last supported date (2099-12-31) reach into January 2100, nothing further does."""
+
 
 def _parse_count(text: str, name: str) -> int:
     """A command-line count of working days, from 1 to :data:`MAX_WORKING_DAYS`."""
@@ -212,13 +216,13 @@ def next_working_day(
     count = _parse_count(n, "N")
     beyond = InputError(
         f"N: {count} working days after {start.isoformat()} end after"
-        f" {LAST_DATE.isoformat()}, the end of the supported calendar"
+        f" {LAST_ANSWER.isoformat()}, the last day the calendar answers"
     )
-    if (LAST_DATE - start).days < count:  # each working day is at least one calendar day
+    if (LAST_ANSWER - start).days < count:  # each working day is at least one calendar day
         raise beyond
     calendar = WorkdayCalendar()
     result = calendar.nth_working_day(start, count)
-    if result > LAST_DATE:
+    if result > LAST_ANSWER:
         raise beyond
     years = _provisional_years(calendar, start, result)
     if as_json:

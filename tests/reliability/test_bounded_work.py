@@ -180,17 +180,21 @@ def test_a_tranche_late_in_the_term_releases_only_the_months_left(tmp_path: Path
 def test_a_count_of_working_days_past_the_calendar_is_refused_at_once() -> None:
     started = time.perf_counter()
     huge = runner.invoke(app, ["calendar", "next-working-day", "2025-01-01", "999999"])
-    past = runner.invoke(app, ["calendar", "next-working-day", "2099-12-31", "1"])
+    past = runner.invoke(app, ["calendar", "next-working-day", "2099-12-31", "30"])
     took = time.perf_counter() - started
 
     assert "999999" in refused(huge)
-    assert "2099-12-31" in refused(past)
+    assert "end after 2100-01-31" in refused(past)  # 30 working days reach February 2100
     assert took < 2, took
 
 
-def test_the_last_working_day_of_the_calendar_is_still_answered() -> None:
-    """2099-12-31 is a Thursday: the working day after Wednesday 2099-12-30."""
-    result = runner.invoke(app, ["calendar", "next-working-day", "2099-12-30", "1", "--json"])
+def test_the_deadlines_of_the_last_supported_date_are_still_answered() -> None:
+    """2099-12-31 is a Thursday. Counted from it, working days reach January 2100, where the
+    deadlines the rules count from the last supported date fall: answered up to 2100-01-31."""
+    last = runner.invoke(app, ["calendar", "next-working-day", "2099-12-30", "1", "--json"])
+    january = runner.invoke(app, ["calendar", "next-working-day", "2099-12-31", "3", "--json"])
 
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["working_day"] == "2099-12-31"
+    assert last.exit_code == 0, last.output
+    assert json.loads(last.stdout)["working_day"] == "2099-12-31"
+    assert january.exit_code == 0, january.output
+    assert json.loads(january.stdout)["working_day"].startswith("2100-01-")
