@@ -18,6 +18,7 @@ contract tests.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -506,6 +507,10 @@ class _Backend(Protocol):
         """A connection in a read transaction that sees one committed state throughout."""
         ...
 
+    def tidy(self) -> None:
+        """After the engine is disposed: remove what reading left beside the database."""
+        ...
+
 
 def _readable_version(conn: Connection, *, sole_owner: bool) -> int:
     found = _found_version(conn, sole_owner=sole_owner)
@@ -555,6 +560,7 @@ class _SqliteBackend:
         self.url = f"sqlite:///{path}"
         self.read_only = read_only
         check_database_path(path, must_exist=read_only)
+        self._companions_before = {c for c in _COMPANIONS if os.path.exists(path + c)}
 
     def create_engine(self) -> Engine:
         timeout = SQLITE_BUSY_TIMEOUT_MS / 1000
@@ -632,6 +638,29 @@ class _SqliteBackend:
         # A WAL read transaction sees the database as of its first read until it ends.
         with engine.connect() as conn, conn.begin():
             yield conn
+
+    def tidy(self) -> None:
+        """A read-only connection to a WAL database creates ``-wal`` and ``-shm`` files but cannot
+        remove them. When this store created them (none was there at open) and may write the
+        directory, one ordinary connection is opened and closed: as the last connection, SQLite
+        checkpoints the empty log (writing nothing to the ledger) and removes both. With another
+        connection open (a writer started meanwhile), it is not the last and removes nothing."""
+        if not self.read_only or self._companions_before:
+            return
+        if not os.path.exists(self.path + "-wal"):
+            return
+        directory = os.path.dirname(os.path.abspath(self.path))
+        if not (os.access(directory, os.W_OK) and os.access(self.path, os.W_OK)):
+            return
+        with contextlib.suppress(sqlite3.Error):
+            tidier = sqlite3.connect(self.path, timeout=0)
+            try:
+                tidier.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the log
+            finally:
+                tidier.close()
+
+
+_COMPANIONS = ("-wal", "-shm", "-journal")
 
 
 def check_database_path(path: str, *, must_exist: bool) -> None:
@@ -762,6 +791,9 @@ class _PostgresBackend:
                 dbapi_connection.read_only = True
 
         return engine
+
+    def tidy(self) -> None:
+        pass  # a server keeps nothing beside the database
 
     def prepare(self, engine: Engine, *, migrate: bool) -> tuple[int, int]:
         current = sa.select(_meta.c.value).where(_meta.c.key == _META_VERSION_KEY)
@@ -911,6 +943,7 @@ class EventStore:
                     found, left = self._backend.prepare(self._engine, migrate=migrate)
             except BaseException:
                 self._engine.dispose()
+                self._backend.tidy()
                 raise
         self.schema_versions: tuple[int, int] = (found, left)
         """The ledger's schema version when opened, and now (they differ after a migration)."""
@@ -1278,6 +1311,7 @@ class EventStore:
         if not self._closed:
             self._closed = True
             self._engine.dispose()
+            self._backend.tidy()
 
     def _check_open(self) -> None:
         if self._closed:

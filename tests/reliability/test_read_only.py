@@ -115,6 +115,8 @@ def test_a_query_leaves_a_ledger_byte_for_byte_as_it_was(
 
     assert result.exit_code == 0, result.output
     assert digest(copy) == before
+    # A read-only WAL reader creates -wal and -shm; the store removes them again on close.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.db"]
 
 
 def set_version(path: Path, version: int | None) -> None:
