@@ -24,7 +24,6 @@ import datetime as dt
 import functools
 import hashlib
 import os
-import re
 import sqlite3
 import stat
 import urllib.parse
@@ -44,6 +43,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from escrow.clock import Clock, SystemClock
 from escrow.domain.event_base import Event
 from escrow.errors import ConcurrencyError, IntegrityError, StoreError
+from escrow.redaction import redact_text, redact_url
 
 __all__ = [
     "GENESIS_HASH",
@@ -836,7 +836,7 @@ def _backend_for(url: str, *, read_only: bool) -> _Backend:
         parsed = make_url(url)
     except (sa_exc.ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise StoreError(
-            f"unsupported database URL {_redact_text(url)!r}: {_redact_text(str(exc))}"
+            f"unsupported database URL {redact_text(url)!r}: {redact_text(str(exc))}"
         ) from None
     backend, _, driver = parsed.drivername.partition("+")
     if backend == "sqlite" and driver in ("pysqlite", ""):
@@ -848,51 +848,6 @@ def _backend_for(url: str, *, read_only: bool) -> _Backend:
         " give SQLite (sqlite:///path or a file path) or PostgreSQL through psycopg 3"
         " (postgresql://, postgres:// or postgresql+psycopg://)"
     )
-
-
-_SECRET_NAME = re.compile(r"pass|pwd|secret|token|key|credential|auth", re.IGNORECASE)
-"""A URL query parameter or connection option whose value is a secret (password, passwd,
-sslpassword, pwd, secret, token, api_key, sslkey, …)."""
-
-_HIDDEN = "***"
-
-
-def redact_url(url: URL | str) -> str:
-    """``url`` as text with its password and every secret-named query parameter shown as ***.
-
-    Built with SQLAlchemy's own URL rendering (the password) and by parameter *name* (the
-    query), never by searching the text for the secret's value.
-    """
-    if isinstance(url, str):
-        try:
-            parsed = make_url(url)
-        except (sa_exc.ArgumentError, ValueError):
-            return _redact_text(url)
-    else:
-        parsed = url
-    query = {
-        name: (_HIDDEN if _SECRET_NAME.search(name) else value)
-        for name, value in parsed.query.items()
-    }
-    # The rendering percent-encodes the query; show the mask (our own text) as written.
-    text = parsed.set(query=query).render_as_string(hide_password=True)
-    return text.replace("=" + urllib.parse.quote(_HIDDEN, safe=""), "=" + _HIDDEN)
-
-
-_USERINFO = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
-_SECRET_OPTION = re.compile(
-    r"(\b[\w.-]*(?:pass|pwd|secret|token|key|credential|auth)[\w.-]*\s*=\s*)"
-    r"('(?:[^'\\]|\\.)*'|\"[^\"]*\"|[^\s&;,]+)",
-    re.IGNORECASE,
-)
-
-
-def _redact_text(text: str) -> str:
-    """``text`` (a URL SQLAlchemy refuses, or a driver's message) with every password of a URL
-    (``://user:…@``) and every secret-named option (``password=…``, ``?token=…``) masked.
-
-    By structure and name only: the rest of the message is left as it was."""
-    return _SECRET_OPTION.sub(rf"\g<1>{_HIDDEN}", _USERINFO.sub(rf"\g<1>{_HIDDEN}@", text))
 
 
 # --- the store --------------------------------------------------------------------------------
@@ -1419,6 +1374,6 @@ def _database_errors() -> Iterator[None]:
         yield
     except sa_exc.SQLAlchemyError as exc:
         message = " ".join(str(getattr(exc, "orig", None) or exc).split())
-        raise StoreError(f"database error: {_redact_text(message)}") from exc
+        raise StoreError(f"database error: {redact_text(message)}") from exc
     except sqlite3.Error as exc:  # raised by a read-only connection's creator
         raise StoreError(f"database error: {exc}") from exc
