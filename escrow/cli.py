@@ -1,8 +1,11 @@
 """The ``escrow`` command line: thin, parse → call → render (rich tables or ``--json``).
 
 Every refusal is an :class:`~escrow.errors.EscrowError`; the CLI turns it into one line on
-stderr, ``escrow: <message>``, and exit code 2 (DESIGN.md, principle 7). Usage errors (an unknown
-option, a missing argument) exit 2 as well. A traceback means a bug, never bad input.
+stderr, ``escrow: <message>``, and exit code 2. Usage errors (an unknown option, a missing
+argument) exit 2 as well. A write that still meets a concurrent writer after its retries exits
+75 (``EX_TEMPFAIL``: the same command may simply be run again). A traceback means a bug, never
+bad input. Query commands (``balance``, ``deadlines``, ``replay``, ``verify``) open the ledger
+read-only: they never write, and refuse a database that holds no ledger.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from escrow.checkpoint import (
 )
 from escrow.clock import SystemClock
 from escrow.config import LedgerConfig
-from escrow.errors import EscrowError, InputError
+from escrow.errors import ConcurrencyError, EscrowError, InputError
 from escrow.interest import BUILTIN_TABLES, DEFAULT_RATE_TABLE, RateTable, rate_table
 from escrow.render import (
     balance_json,
@@ -59,7 +62,8 @@ from escrow.runner import run_scenario
 from escrow.scenario import load_scenario
 from escrow.service import CODEC, open_ledger
 from escrow.simulate import simulate, simulation_label
-from escrow.store import TreeHead, open_store
+from escrow.store import TreeHead, check_database_path, migrate_store, open_store
+from escrow.terminal import printable
 
 __all__ = ["app", "main"]
 
@@ -67,22 +71,42 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _COUNT = re.compile(r"[0-9]{1,6}", re.ASCII)
 
 
+EXIT_OK = 0
+EXIT_UNSOUND = 1
+"""``verify`` found the ledger unsound (the line names the first bad event)."""
+EXIT_REFUSED = 2
+"""Bad input or a refusal: a malformed file or argument, a database that is no ledger."""
+EXIT_TEMPFAIL = 75
+"""``EX_TEMPFAIL``: a concurrent writer kept winning after every retry; run the command again."""
+
+EXIT_CODES_HELP = (
+    f"Exit codes: {EXIT_OK} done (verify: sound); {EXIT_UNSOUND} verify found the ledger"
+    f" unsound; {EXIT_REFUSED} bad input or refused (one line on stderr, nothing written);"
+    f" {EXIT_TEMPFAIL} a concurrent writer kept the ledger busy after every retry (nothing"
+    " of the failed act was written: run the same command again)."
+)
+
+
 def _one_line(message: str) -> str:
-    return " ".join(message.split("\n")).replace("\r", " ")
+    """``message`` on one line, every control character shown as its escape."""
+    return printable(" ".join(message.split("\n")).replace("\r", " "))
 
 
-def _fail(message: str) -> NoReturn:
-    """Print ``escrow: <message>`` (one line) on stderr and exit 2."""
+def _fail(message: str, code: int = EXIT_REFUSED) -> NoReturn:
+    """Print ``escrow: <message>`` (one line) on stderr and exit ``code`` (2 by default)."""
     typer.echo(f"escrow: {_one_line(message)}", err=True)
-    raise typer.Exit(code=2)
+    raise typer.Exit(code=code)
 
 
 class _EscrowGroup(TyperGroup):
-    """The root command group: any EscrowError below it becomes one line and exit code 2."""
+    """The root command group: any EscrowError below it becomes one line and exit code 2
+    (75 for a conflict with concurrent writers that outlived the retries)."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except ConcurrencyError as exc:
+            _fail(f"{exc} (still busy after retrying; run the command again)", EXIT_TEMPFAIL)
         except EscrowError as exc:
             _fail(str(exc))
 
@@ -96,6 +120,7 @@ app = typer.Typer(
         " and of what the parties do, and it works out deadlines, refunds, releases and interest"
         " by the rules."
     ),
+    epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -152,12 +177,24 @@ def _parse_date(text: str, name: str) -> dt.date:
     raise InputError(f"{name}: {shown} is not a date (expected YYYY-MM-DD, e.g. 2025-09-30)")
 
 
+MAX_WORKING_DAYS = 36_600
+"""The largest count ``calendar next-working-day`` takes: more days than the supported calendar
+(2000-01-01 to 2099-12-31) holds, so the answer's own range check is the real bound."""
+
+LAST_ANSWER = dt.date(2100, 1, 31)
+"""The last working day ``calendar next-working-day`` answers: the deadlines the rules count from
+the last supported date (2099-12-31) reach into January 2100, nothing further does."""
+
+
 def _parse_count(text: str, name: str) -> int:
-    """A command-line count of working days, >= 1."""
-    if _COUNT.fullmatch(text) and int(text) >= 1:
+    """A command-line count of working days, from 1 to :data:`MAX_WORKING_DAYS`."""
+    if _COUNT.fullmatch(text) and 1 <= int(text) <= MAX_WORKING_DAYS:
         return int(text)
     shown = repr(text) if len(text) <= 40 else repr(text[:37]) + "…"
-    raise InputError(f"{name}: {shown} is not a whole number of days from 1 to 999999")
+    raise InputError(
+        f"{name}: {shown} is not a whole number of days from 1 to {MAX_WORKING_DAYS}"
+        " (the supported calendar ends on 2099-12-31)"
+    )
 
 
 def _print_json(data: object) -> None:
@@ -196,8 +233,16 @@ def next_working_day(
     """Print the N-th working day after DATE (DATE itself does not count; Civil Code Art. 201)."""
     start = _parse_date(date, "DATE")
     count = _parse_count(n, "N")
+    beyond = InputError(
+        f"N: {count} working days after {start.isoformat()} end after"
+        f" {LAST_ANSWER.isoformat()}, the last day the calendar answers"
+    )
+    if (LAST_ANSWER - start).days < count:  # each working day is at least one calendar day
+        raise beyond
     calendar = WorkdayCalendar()
     result = calendar.nth_working_day(start, count)
+    if result > LAST_ANSWER:
+        raise beyond
     years = _provisional_years(calendar, start, result)
     if as_json:
         _print_json(
@@ -291,7 +336,7 @@ def check(
     contracts = len(scenario.contracts)
     actions = len(scenario.actions)
     typer.echo(
-        f"ok: {scenario.name}, {contracts} contract{'s' if contracts != 1 else ''},"
+        f"ok: {printable(scenario.name)}, {contracts} contract{'s' if contracts != 1 else ''},"
         f" {actions} action{'s' if actions != 1 else ''}"
     )
 
@@ -305,11 +350,18 @@ def _wide_console() -> Console:
 
 
 def _existing_db(db: str) -> str:
-    """A database to read: a SQLite file must exist (reading never creates one)."""
-    if "://" not in db and not Path(db).is_file():
-        raise InputError(f"--db: no database at {db!r}")
-    if db.startswith("sqlite:///") and not Path(db[len("sqlite:///") :]).is_file():
-        raise InputError(f"--db: no database at {db!r}")
+    """A database to read: a SQLite file must exist and be a file (reading never creates one)."""
+    if "://" not in db:
+        path = db
+    elif db.startswith("sqlite:///"):
+        path = db[len("sqlite:///") :]
+    else:
+        return db  # a server database: the store refuses it if it holds no ledger
+    if path:
+        try:
+            check_database_path(path, must_exist=True)
+        except EscrowError as exc:
+            raise InputError(f"--db: {exc}") from None
     return db
 
 
@@ -355,6 +407,8 @@ SigningKeyOption = Annotated[
 
 
 def _db_url(db: str | None, *, required: bool) -> str | None:
+    if db is not None and not db.strip():
+        raise InputError("--db: the database path or URL is empty")
     url = db or os.environ.get("ESCROW_DATABASE_URL") or None
     if url is None and required:
         raise InputError("--db: give the ledger database (or set ESCROW_DATABASE_URL)")
@@ -413,7 +467,7 @@ def balance(
     if (contract is None) == (filing_no is None):
         raise InputError("give exactly one of --contract or --filing-no")
     url = _existing_db(_db_url(db, required=True) or "")
-    with open_ledger(url) as ledger:
+    with open_ledger(url, read_only=True) as ledger:
         result = ledger.balances(contract, filing_no=filing_no, as_of=day)
     if as_json:
         _print_json(balance_json(result))
@@ -433,7 +487,7 @@ def deadlines(
     """Open deadlines (refund opinions, tenant answers) and scheduled settlements and releases."""
     day = _parse_date(as_of, "--as-of") if as_of is not None else None
     url = _existing_db(_db_url(db, required=True) or "")
-    with open_ledger(url) as ledger:
+    with open_ledger(url, read_only=True) as ledger:
         result = ledger.deadlines(as_of=day)
     if as_json:
         _print_json([deadline_json(d) for d in result])
@@ -448,7 +502,7 @@ def replay(db: DbOption = None, as_json: JsonOption = False) -> None:
     The report is the one `escrow run` printed for the scenario that wrote the database.
     """
     url = _existing_db(_db_url(db, required=True) or "")
-    with open_ledger(url) as ledger:
+    with open_ledger(url, read_only=True) as ledger:
         report = build_report(ledger, ledger.config.label)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
@@ -474,9 +528,24 @@ def verify(
     kept = read_checkpoints(checkpoints) if checkpoints is not None else []
     public = load_public_key(public_key) if public_key is not None else None
     key = load_private_key(signing_key) if signing_key is not None else None
-    with open_store(url, CODEC) as store:
+    with open_store(url, CODEC, read_only=True) as store:
         result = audit(store, [cp.events for _, cp in kept])
     _verified_against_checkpoints(result, kept, checkpoints, public, key)
+
+
+@app.command("migrate")
+def migrate(db: DbOption = None) -> None:
+    """Upgrade a ledger made by an older escrow to this version's schema (back it up first).
+
+    Nothing else ever changes a ledger's schema: other commands refuse an older ledger (queries
+    still read it) and a newer one. Prints the versions before and after.
+    """
+    url = _existing_db(_db_url(db, required=True) or "")
+    found, now = migrate_store(url, CODEC)
+    if found == now:
+        typer.echo(f"the ledger's schema is version {now}: nothing to migrate")
+    else:
+        typer.echo(f"migrated the ledger's schema from version {found} to {now}")
 
 
 @app.command("simulate")
@@ -746,4 +815,4 @@ def main() -> None:
         app()
     except EscrowError as exc:  # raised outside a command (e.g. while parsing root options)
         typer.echo(f"escrow: {_one_line(str(exc))}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_TEMPFAIL if isinstance(exc, ConcurrencyError) else EXIT_REFUSED)

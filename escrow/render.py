@@ -10,6 +10,12 @@ from rich.table import Table
 
 from escrow.money import ZERO, fmt
 from escrow.projections import Balance, Deadline
+from escrow.terminal import markup_safe
+
+
+def _cells(*values: str | None) -> list[str]:
+    """Table cells from text that may come from a scenario file: never markup (see terminal)."""
+    return [markup_safe(v or "") for v in values]
 
 
 def summary(report: dict[str, Any]) -> dict[str, Decimal]:
@@ -29,7 +35,9 @@ def summary(report: dict[str, Any]) -> dict[str, Decimal]:
 
 
 def print_report(report: dict[str, Any], console: Console) -> None:
-    console.print(f"[bold]{report['scenario']}[/bold] — clock {report['clock']}")
+    console.print(
+        f"[bold]{markup_safe(report['scenario'])}[/bold] — clock {markup_safe(report['clock'])}"
+    )
     transfers = Table(title="Transfers", show_lines=False)
     for col in ("date", "contract", "fund", "kind", "from", "to"):
         transfers.add_column(col)
@@ -37,9 +45,8 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     transfers.add_column("interest", justify="right")
     for t in report["transfers"]:
         transfers.add_row(
-            *(t[c] for c in ("date", "contract", "fund", "kind", "from", "to")),
-            t["principal"],
-            t["interest"],
+            *_cells(*(t[c] for c in ("date", "contract", "fund", "kind", "from", "to"))),
+            *_cells(t["principal"], t["interest"]),
         )
     console.print(transfers)
     if report["notices"]:
@@ -47,14 +54,14 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         for col in ("date", "contract", "fund", "kind"):
             notices.add_column(col)
         for n in report["notices"]:
-            notices.add_row(n["date"], n["contract"] or "", n["fund"] or "", n["kind"])
+            notices.add_row(*_cells(n["date"], n["contract"], n["fund"], n["kind"]))
         console.print(notices)
     if report["refused"]:
         refused = Table(title="Refused actions")
         for col in ("date", "action", "contract", "reason"):
             refused.add_column(col)
         for r in report["refused"]:
-            refused.add_row(r["date"], r["action"], r.get("contract", ""), r["reason"])
+            refused.add_row(*_cells(r["date"], r["action"], r.get("contract"), r["reason"]))
         console.print(refused)
     s = summary(report)
     console.print(
@@ -83,14 +90,14 @@ def balance_json(b: Balance) -> dict[str, Any]:
 
 
 def print_balance(b: Balance, console: Console) -> None:
-    table = Table(title=f"{b.filing_no} (contract {b.contract}) as of {b.as_of}")
+    table = Table(title=markup_safe(f"{b.filing_no} (contract {b.contract}) as of {b.as_of}"))
     table.add_column("fund")
     table.add_column("held", justify="right")
     table.add_column("interest so far", justify="right")
     table.add_column("lots (arrived: principal)")
     for f in (b.deposit, b.rent):
         lots = ", ".join(f"{d}: {fmt(p)}" for d, p in f.lots)
-        table.add_row(f.fund, fmt(f.principal), fmt(f.interest_accrued), lots)
+        table.add_row(*_cells(f.fund, fmt(f.principal), fmt(f.interest_accrued), lots))
     console.print(table)
 
 
@@ -109,5 +116,5 @@ def print_deadlines(deadlines: list[Deadline], console: Console) -> None:
     for col in ("date", "contract", "fund", "kind", "detail"):
         table.add_column(col)
     for d in deadlines:
-        table.add_row(d.date.isoformat(), d.contract, d.fund, d.kind, d.detail)
+        table.add_row(*_cells(d.date.isoformat(), d.contract, d.fund, d.kind, d.detail))
     console.print(table)

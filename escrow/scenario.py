@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
@@ -43,6 +44,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from escrow.calendar import WorkdayCalendar, check_supported_date
+from escrow.domain.payments import MAX_MONTHS_PER_PAYMENT
 from escrow.errors import AmountError, CalendarError, InputError
 from escrow.identifiers import id_problem, line_problem
 from escrow.interest import BUILTIN_TABLES, DEFAULT_RATE_TABLE, RateRow, RateTable, rate_table
@@ -51,7 +53,10 @@ from escrow.rules import RULE_PACKS as _RULE_PACKS
 
 __all__ = [
     "ACTION_KINDS",
+    "MAX_ACTIONS",
+    "MAX_CONTRACTS",
     "MAX_FILE_BYTES",
+    "MAX_MONTHS_PER_PAYMENT",
     "RULE_PACKS",
     "ActionSpec",
     "CalendarSpec",
@@ -80,6 +85,12 @@ RULE_PACKS: tuple[str, ...] = tuple(_RULE_PACKS)
 
 #: A scenario file larger than this is refused unread (a hand-written file is far smaller).
 MAX_FILE_BYTES = 16 * 1024 * 1024
+
+#: The most contracts one file may hold (a platform files more through the library, in batches).
+MAX_CONTRACTS = 10_000
+
+#: The most actions one file may hold.
+MAX_ACTIONS = 100_000
 
 
 class ScenarioError(InputError):
@@ -542,6 +553,15 @@ class Scenario(_Model):
                 raise _problem(
                     f"unknown contract {_show(contract_id)}", at=f"actions[{i}].contract"
                 )
+            if isinstance(action, PayRentAction) and contract_id is not None:
+                rent = self.contracts[ids[contract_id]].monthly_rent
+                if action.amount > rent * MAX_MONTHS_PER_PAYMENT:
+                    raise _problem(
+                        f"{action.amount} is more than {MAX_MONTHS_PER_PAYMENT} months' rent at"
+                        f" {rent} a month; a payment may cover at most {MAX_MONTHS_PER_PAYMENT}"
+                        " months (a lease is at most 20 years, Civil Code Art. 705)",
+                        at=f"actions[{i}].amount",
+                    )
             enterprise = getattr(action, "enterprise", None)
             if enterprise is not None and enterprise not in enterprises:
                 raise _problem(
@@ -681,6 +701,20 @@ def _validation_error(source: str, exc: ValidationError) -> ScenarioError:
     return ScenarioError(source, entry or None, problem + hint)
 
 
+def _check_counts(source: str, data: Mapping[str, Any]) -> None:
+    """Refuse a file with more contracts or actions than one file may hold, before validating
+    them one by one (the work one file asks for is bounded; see :data:`MAX_CONTRACTS`)."""
+    for key, limit in (("contracts", MAX_CONTRACTS), ("actions", MAX_ACTIONS)):
+        entries = data.get(key)
+        if isinstance(entries, list) and len(entries) > limit:
+            raise ScenarioError(
+                source,
+                key,
+                f"{len(entries)} entries; one file may hold at most {limit}"
+                " (split the file, or use the library for bulk imports)",
+            )
+
+
 def parse_scenario(text: str, source: str) -> Scenario:
     """Validate the TOML ``text`` of a scenario; ``source`` names it in error messages.
 
@@ -698,6 +732,7 @@ def parse_scenario(text: str, source: str) -> Scenario:
             raise ScenarioError(source, None, "not valid TOML: nested too deeply") from None
         except ValueError as exc:  # e.g. an integer with more than 4300 digits
             raise ScenarioError(source, None, f"not valid TOML: {exc}") from None
+        _check_counts(source, data)
         try:
             return Scenario.model_validate(data)
         except ValidationError as exc:
@@ -710,6 +745,23 @@ def parse_scenario(text: str, source: str) -> Scenario:
         raise ScenarioError(source, None, f"cannot be read ({type(exc).__name__}: {exc})") from exc
 
 
+def _not_a_file(path: Path) -> str | None:
+    """What ``path`` is when it exists and is not a regular file (None otherwise)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None  # missing or unreadable: opening it says which
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
 def load_scenario(path: Path | str) -> Scenario:
     """Read and validate the scenario file at ``path``.
 
@@ -717,6 +769,9 @@ def load_scenario(path: Path | str) -> Scenario:
     be read, is not UTF-8 text, not TOML, or not a valid scenario; never anything else.
     """
     source = str(path)
+    kind = _not_a_file(Path(path))
+    if kind is not None:  # opening a FIFO would wait for a writer; a device may never end
+        raise ScenarioError(source, None, f"is {kind}, not a file")
     try:
         with Path(path).open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)

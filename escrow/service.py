@@ -17,6 +17,7 @@ import datetime as dt
 import gc
 import heapq
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
@@ -39,6 +40,7 @@ from escrow.errors import (
     ConcurrencyError,
     EscrowError,
     InputError,
+    IntegrityError,
     NotSuspended,
     RuleViolation,
     UnknownContract,
@@ -51,6 +53,7 @@ from escrow.projections import (
     deadlines_of,
     notices_of,
 )
+from escrow.retry import backoff_delay
 from escrow.rules import RulePack
 from escrow.store import (
     AppendResult,
@@ -125,10 +128,19 @@ class Ledger:
         """How many concurrent appends were refused and retried on fresh state."""
         self._forget()
         self._catch_up()
-        if self._config is None:
-            self._config = config or LedgerConfig()
-            self._append([(LEDGER, [self._config.as_event(self.clock.today())])], None)
-        elif config is not None:
+        if self._config is None and store.read_only:
+            raise IntegrityError("not an escrow ledger: it holds no ledger configuration")
+
+        def configure() -> bool:
+            # Inside the retry loop: several processes may open one new ledger at once.
+            if self._config is None:
+                first = config or LedgerConfig()
+                self._append([(LEDGER, [first.as_event(self.clock.today())])], None)
+            return True
+
+        self._retrying(configure)
+        if config is not None:
+            assert self._config is not None
             _check_same_config(self._config, config)
         assert self._config is not None
         self.config: LedgerConfig = self._config
@@ -162,7 +174,10 @@ class Ledger:
             while True:
                 chunk = self.store.read_all(after_position=self._position, limit=READ_CHUNK)
                 for stored in chunk:
-                    self._apply(stored)
+                    try:
+                        self._apply(stored)
+                    except (KeyError, ValueError, TypeError, AttributeError, AssertionError):
+                        raise _unfoldable(stored) from None
                 if len(chunk) < READ_CHUNK:
                     return
 
@@ -448,7 +463,11 @@ class Ledger:
         self._retrying(attempt)
 
     def _retrying(self, attempt: Callable[[], bool]) -> None:
-        """Run ``attempt``; on a concurrent append, catch up and try again (bounded)."""
+        """Run ``attempt``; on a concurrent append, wait a little, catch up and try again.
+
+        At most :data:`MAX_RETRIES` tries, with an exponential backoff with full jitter between
+        them (:func:`escrow.retry.backoff_delay`) so that writers that collided spread out; the
+        conflict that survives them is raised (the CLI exits 75, "try again later")."""
         for tries in range(MAX_RETRIES):
             try:
                 attempt()
@@ -457,6 +476,7 @@ class Ledger:
                 if tries == MAX_RETRIES - 1:
                     raise
                 self.conflicts_retried += 1
+                time.sleep(backoff_delay(tries))
                 self._catch_up()
 
     def tick(self) -> dt.date:
@@ -1024,6 +1044,15 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _unfoldable(stored: StoredEvent) -> IntegrityError:
+    """A stored event the ledger cannot fold: the store was changed (``escrow verify`` says how)."""
+    return IntegrityError(
+        f"cannot read the ledger: the event at position {stored.position}"
+        f" ({stored.event.type} on stream {stored.stream!r}) does not follow from the ones"
+        " before it; run `escrow verify`"
+    )
+
+
 def _already(enterprise: str) -> EscrowError:
     return AlreadySuspended(f"releases to enterprise {enterprise} are already suspended")
 
@@ -1033,12 +1062,19 @@ def _not_suspended(enterprise: str) -> EscrowError:
 
 
 def open_ledger(
-    url: str | os.PathLike[str], config: LedgerConfig | None = None, *, clock: Clock | None = None
+    url: str | os.PathLike[str],
+    config: LedgerConfig | None = None,
+    *,
+    clock: Clock | None = None,
+    read_only: bool = False,
 ) -> Ledger:
     """Open (or create) the ledger at ``url``: a SQLite path (``str`` or ``Path``) or URL, or a
-    PostgreSQL URL. A bad argument raises an :class:`~escrow.errors.InputError`."""
+    PostgreSQL URL. A bad argument raises an :class:`~escrow.errors.InputError`.
+
+    ``read_only``: for queries; nothing is written (the store is opened read-only) and a
+    database that holds no ledger is refused rather than created. Acts then fail."""
     url, config, clock = arg.store_url(url), arg.config(config), arg.clock(clock)
-    store = open_store(url, CODEC, clock)
+    store = open_store(url, CODEC, clock, read_only=read_only)
     try:
         return Ledger(store, config, clock)
     except BaseException:

@@ -21,11 +21,16 @@ contract tests.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import os
+import sqlite3
+import stat
+import urllib.parse
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii as _json_str
@@ -42,9 +47,12 @@ from escrow import merkle
 from escrow.clock import Clock, SystemClock
 from escrow.domain.event_base import Event
 from escrow.errors import ConcurrencyError, IntegrityError, StoreError
+from escrow.redaction import redact_text, redact_url
 
 __all__ = [
     "GENESIS_HASH",
+    "OLDEST_READABLE_VERSION",
+    "SCHEMA_VERSION",
     "TREE_LEVEL",
     "AppendResult",
     "BatchResult",
@@ -55,7 +63,11 @@ __all__ = [
     "StoredRow",
     "TreeHead",
     "VerifyReport",
+    "check_database_path",
+    "migrate_store",
     "open_store",
+    "redact_url",
+    "register_migration",
     "row_hash",
 ]
 
@@ -288,6 +300,149 @@ _tree_nodes = sa.Table(
 TREE_LEVEL = 4
 """The lowest level of the Merkle tree kept in ``merkle_nodes`` (subtrees of 16 events)."""
 
+# --- schema version ---------------------------------------------------------------------------
+
+SCHEMA_VERSION = 2
+"""The version of the tables this escrow writes, kept in the ``escrow_meta`` table.
+
+A ledger made before the table existed is version 0 (the same three tables, no version). A
+module that changes the schema raises this by one and registers the step from the version
+before with :func:`register_migration`; ``escrow migrate`` (:func:`migrate_store`) runs the
+steps, never an ordinary open."""
+
+OLDEST_READABLE_VERSION = 0
+"""The oldest schema this escrow still reads (read-only opens, ``verify``) without migrating.
+Raise it when a migration changes what existing tables mean rather than only adding to them."""
+
+_META_VERSION_KEY = "schema_version"
+_meta = sa.Table(
+    "escrow_meta",
+    _metadata,
+    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("value", sa.String, nullable=False),
+)
+_LEDGER_TABLES = ("events", "idempotency_keys", "chain_head")
+"""The tables every version has: a database with none of them holds no ledger."""
+
+_MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+"""``from_version -> step``: the step takes a ledger from ``from_version`` to the next, inside
+the migration's write transaction (which then records the new version)."""
+
+
+def register_migration(from_version: int, step: Callable[[Connection], None]) -> None:
+    """Register the step that takes a ledger from ``from_version`` to ``from_version + 1``."""
+    if from_version in _MIGRATIONS:
+        raise StoreError(f"a migration from schema version {from_version} is already registered")
+    _MIGRATIONS[from_version] = step
+
+
+def _add_meta(conn: Connection) -> None:
+    """Version 0 -> 1: the ``escrow_meta`` table that records the version."""
+    conn.execute(sa.schema.CreateTable(_meta, if_not_exists=True))
+
+
+register_migration(0, _add_meta)
+
+
+def _add_tree_and_requests(conn: Connection) -> None:
+    """Version 1 -> 2: the Merkle tree's ``merkle_nodes`` (filled at the next append) and, on
+    ``idempotency_keys``, the ``request`` each key stands for (older keys keep NULL)."""
+    conn.execute(sa.schema.CreateTable(_tree_nodes, if_not_exists=True))
+    if not any(c["name"] == "request" for c in sa.inspect(conn).get_columns("idempotency_keys")):
+        conn.exec_driver_sql("ALTER TABLE idempotency_keys ADD COLUMN request TEXT")
+
+
+register_migration(1, _add_tree_and_requests)
+
+_ADDED_COLUMNS = {"idempotency_keys": {"request"}}
+"""Columns later versions added to the tables every version has: an older ledger lacks them."""
+
+
+def _set_version(conn: Connection, version: int) -> None:
+    found = conn.execute(sa.select(_meta.c.value).where(_meta.c.key == _META_VERSION_KEY)).first()
+    if found is None:
+        conn.execute(_meta.insert().values(key=_META_VERSION_KEY, value=str(version)))
+    else:
+        conn.execute(
+            _meta.update().where(_meta.c.key == _META_VERSION_KEY).values(value=str(version))
+        )
+
+
+def _found_version(conn: Connection, *, sole_owner: bool) -> int | None:
+    """The schema version of the ledger the connection sees; None when it holds none at all.
+
+    StoreError when the database holds something that is not an escrow ledger: some of the
+    ledger's tables but not all, tables whose columns are not the ledger's, or (``sole_owner``:
+    a SQLite file belongs to one application) only other applications' tables.
+    """
+    inspector = sa.inspect(conn)
+    tables = set(inspector.get_table_names())
+    ours = [name for name in _LEDGER_TABLES if name in tables]
+    if not ours:
+        others = sorted(t for t in tables if t != _meta.name and not t.startswith("sqlite_"))
+        if sole_owner and others:
+            raise StoreError(
+                f"not an escrow ledger: the database holds other tables ({', '.join(others[:3])}"
+                + (", …" if len(others) > 3 else "")
+                + ")"
+            )
+        if _meta.name not in tables:
+            return None
+    if len(ours) != len(_LEDGER_TABLES):
+        missing = ", ".join(n for n in _LEDGER_TABLES if n not in tables)
+        raise StoreError(f"not an escrow ledger: the table(s) {missing} are missing")
+    for name in (*_LEDGER_TABLES, *([_meta.name] if _meta.name in tables else [])):
+        columns = {c["name"] for c in inspector.get_columns(name)}
+        expected = {c.name for c in _metadata.tables[name].columns}
+        if not expected - _ADDED_COLUMNS.get(name, set()) <= columns <= expected:
+            raise StoreError(f"not an escrow ledger: table {name} has other columns")
+    if _meta.name not in tables:
+        return 0
+    value = conn.execute(sa.select(_meta.c.value).where(_meta.c.key == _META_VERSION_KEY)).first()
+    if value is None or not str(value[0]).isdigit():
+        raise StoreError("not an escrow ledger: its schema version is missing or unreadable")
+    return int(value[0])
+
+
+def _check_version(version: int, *, writing: bool) -> None:
+    """Refuse a ledger this escrow cannot use as it is (never migrated silently)."""
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"the ledger's schema is version {version}, newer than this escrow's"
+            f" {SCHEMA_VERSION}: use a newer escrow"
+        )
+    if version < SCHEMA_VERSION and (writing or version < OLDEST_READABLE_VERSION):
+        raise StoreError(
+            f"the ledger's schema is version {version}, older than this escrow's"
+            f" {SCHEMA_VERSION}: back it up, then run `escrow migrate --db …`"
+        )
+
+
+def _prepare_schema(conn: Connection, *, sole_owner: bool, migrate: bool) -> tuple[int, int]:
+    """Create the tables of an empty database, or check (``migrate``: upgrade) a ledger's.
+
+    Call inside a write transaction that serialises concurrent first opens. Returns the
+    version found (the new version for an empty database) and the version left.
+    """
+    found = _found_version(conn, sole_owner=sole_owner)
+    if found is None:
+        _create_tables(conn)
+        _set_version(conn, SCHEMA_VERSION)
+        return SCHEMA_VERSION, SCHEMA_VERSION
+    if found > SCHEMA_VERSION or not migrate:
+        _check_version(found, writing=True)
+        return found, found
+    version = found
+    while version < SCHEMA_VERSION:
+        step = _MIGRATIONS.get(version)
+        if step is None:
+            raise StoreError(f"no migration from schema version {version} is known")
+        step(conn)
+        version += 1
+    _set_version(conn, version)
+    return found, version
+
+
 _INSERT_EVENT = _events.insert().values({c.name: sa.bindparam(c.name) for c in _events.columns})
 _INSERT_KEY = _idempotency.insert()
 _LAST_ROW = (
@@ -389,6 +544,20 @@ def _parse_recorded(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
+def _recorded_time(position: int, text: object) -> dt.datetime:
+    """A stored row's recorded time; IntegrityError naming the row when it is not one."""
+    problem = f"the recorded time of the event at position {position} is not a UTC time"
+    if not isinstance(text, str):
+        raise IntegrityError(f"{problem}: {text!r}")
+    try:
+        at = _parse_recorded(text)
+    except ValueError:
+        raise IntegrityError(f"{problem}: {text[:40]!r}") from None
+    if at.utcoffset() is None:
+        raise IntegrityError(f"{problem}: {text[:40]!r}")
+    return at
+
+
 # --- backends ---------------------------------------------------------------------------------
 
 
@@ -396,17 +565,19 @@ class _Backend(Protocol):
     """How to reach one kind of database and how to open a serialised write transaction."""
 
     url: str
-    """The URL to show: in messages, ``repr`` and :attr:`EventStore.url` (never a password)."""
-
-    secret: str | None
-    """A password to keep out of error messages, if the URL has one."""
+    """The URL to show: in messages, ``repr`` and :attr:`EventStore.url` (never a secret)."""
 
     def create_engine(self) -> Engine:
-        """A pooled engine; every connection configured for the store."""
+        """A pooled engine; every connection configured for the store (read-only if asked)."""
         ...
 
-    def create_schema(self, engine: Engine) -> None:
-        """Create the tables if they are missing; safe when several processes open at once."""
+    def prepare(self, engine: Engine, *, migrate: bool) -> tuple[int, int]:
+        """Writers: create the tables of an empty database, check (or migrate) a ledger's;
+        safe when several processes open at once. Returns the versions found and left."""
+        ...
+
+    def check_readable(self, engine: Engine) -> int:
+        """Readers: the ledger's schema version, or StoreError for what is no ledger."""
         ...
 
     def write(self, engine: Engine) -> AbstractContextManager[Connection]:
@@ -417,26 +588,27 @@ class _Backend(Protocol):
         """A connection in a read transaction that sees one committed state throughout."""
         ...
 
+    def tidy(self) -> None:
+        """After the engine is disposed: remove what reading left beside the database."""
+        ...
+
+
+def _readable_version(conn: Connection, *, sole_owner: bool) -> int:
+    found = _found_version(conn, sole_owner=sole_owner)
+    if found is None:
+        raise StoreError("not an escrow ledger: the database holds no ledger tables")
+    _check_version(found, writing=False)
+    return found
+
 
 def _create_tables(conn: Connection) -> None:
     """Create what is missing; call inside a write transaction (the head is seeded from the log)."""
     for table in _metadata.sorted_tables:
         conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
-    _add_request_column(conn)
     if conn.execute(_HEAD).first() is None:
         last = conn.execute(_LAST_ROW).first()
         position, digest = (last[0], last[1]) if last is not None else (0, GENESIS_HASH)
         conn.execute(_chain_head.insert().values(id=_HEAD_ID, position=position, hash=digest))
-
-
-def _has_request_column(conn: Connection) -> bool:
-    return any(c["name"] == "request" for c in sa.inspect(conn).get_columns("idempotency_keys"))
-
-
-def _add_request_column(conn: Connection) -> None:
-    """Ledgers written before keys recorded their act gain the column (their keys keep NULL)."""
-    if not _has_request_column(conn):
-        conn.exec_driver_sql("ALTER TABLE idempotency_keys ADD COLUMN request TEXT")
 
 
 _BEGIN_OPTION = "escrow_begin"
@@ -451,22 +623,43 @@ FULL costs one fsync per append, not per event."""
 
 
 class _SqliteBackend:
-    """SQLite through pysqlite: WAL, a busy timeout, and ``BEGIN IMMEDIATE`` for writers."""
+    """SQLite through pysqlite: WAL, a busy timeout, and ``BEGIN IMMEDIATE`` for writers.
 
-    def __init__(self, path: str) -> None:
+    A new database file is created readable and writable by its owner only (0600); SQLite gives
+    its ``-wal`` and ``-shm`` companions the same mode. A read-only store opens the file with
+    SQLite's ``mode=ro`` (nothing is ever written to it, not even the switch to WAL), or, when
+    the user cannot write the file or its directory (an auditor's copy), ``immutable=1``, which
+    needs neither ``-shm`` nor ``-wal``.
+    """
+
+    def __init__(self, path: str, *, read_only: bool) -> None:
         if path in ("", ":memory:") or path.startswith("file:"):
             raise StoreError(
                 "an in-memory SQLite store is not supported: give a file path or sqlite:///path"
             )
         self.path = path
         self.url = f"sqlite:///{path}"
-        self.secret: str | None = None
+        self.read_only = read_only
+        check_database_path(path, must_exist=read_only)
+        self._companions_before = {c for c in _COMPANIONS if os.path.exists(path + c)}
 
     def create_engine(self) -> Engine:
-        engine = sa.create_engine(
-            self.url,
-            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-        )
+        timeout = SQLITE_BUSY_TIMEOUT_MS / 1000
+        if self.read_only:
+            uri = _read_only_uri(self.path)
+            engine = sa.create_engine(
+                "sqlite://",
+                creator=lambda: sqlite3.connect(
+                    uri, uri=True, check_same_thread=False, timeout=timeout
+                ),
+            )
+        else:
+            self._refuse_a_foreign_file()
+            _create_private(self.path)
+            engine = sa.create_engine(
+                self.url, connect_args={"check_same_thread": False, "timeout": timeout}
+            )
+        read_only = self.read_only
 
         @sa_event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -475,8 +668,9 @@ class _SqliteBackend:
             cursor = dbapi_connection.cursor()
             try:
                 cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-                cursor.execute("PRAGMA journal_mode = WAL")
-                cursor.execute(f"PRAGMA synchronous = {SQLITE_SYNCHRONOUS}")
+                if not read_only:
+                    cursor.execute("PRAGMA journal_mode = WAL")
+                    cursor.execute(f"PRAGMA synchronous = {SQLITE_SYNCHRONOUS}")
             finally:
                 cursor.close()
 
@@ -487,10 +681,31 @@ class _SqliteBackend:
 
         return engine
 
-    def create_schema(self, engine: Engine) -> None:
+    def _refuse_a_foreign_file(self) -> None:
+        """Look at an existing file read-only before a writer touches it (even to switch it to
+        WAL): another application's database is refused and left byte-for-byte as it was."""
+        if not os.path.exists(self.path) or os.stat(self.path).st_size == 0:
+            return
+        uri = _read_only_uri(self.path)
+        engine = sa.create_engine(
+            "sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
+        )
+        try:
+            with engine.connect() as conn:
+                _found_version(conn, sole_owner=True)
+        finally:
+            engine.dispose()
+
+    def prepare(self, engine: Engine, *, migrate: bool) -> tuple[int, int]:
         # BEGIN IMMEDIATE serialises concurrent first opens.
         with self.write(engine) as conn:
-            _create_tables(conn)
+            return _prepare_schema(conn, sole_owner=True, migrate=migrate)
+
+    def check_readable(self, engine: Engine) -> int:
+        if os.stat(self.path).st_size == 0:
+            raise StoreError("not an escrow ledger: the file is empty")
+        with self.snapshot(engine) as conn:
+            return _readable_version(conn, sole_owner=True)
 
     @contextmanager
     def write(self, engine: Engine) -> Iterator[Connection]:
@@ -504,6 +719,75 @@ class _SqliteBackend:
         # A WAL read transaction sees the database as of its first read until it ends.
         with engine.connect() as conn, conn.begin():
             yield conn
+
+    def tidy(self) -> None:
+        """A read-only connection to a WAL database creates ``-wal`` and ``-shm`` files but cannot
+        remove them. When this store created them (none was there at open) and may write the
+        directory, one ordinary connection is opened and closed: as the last connection, SQLite
+        checkpoints the empty log (writing nothing to the ledger) and removes both. With another
+        connection open (a writer started meanwhile), it is not the last and removes nothing."""
+        if not self.read_only or self._companions_before:
+            return
+        if not os.path.exists(self.path + "-wal"):
+            return
+        directory = os.path.dirname(os.path.abspath(self.path))
+        if not (os.access(directory, os.W_OK) and os.access(self.path, os.W_OK)):
+            return
+        with contextlib.suppress(sqlite3.Error):
+            tidier = sqlite3.connect(self.path, timeout=0)
+            try:
+                tidier.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the log
+            finally:
+                tidier.close()
+
+
+_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def check_database_path(path: str, *, must_exist: bool) -> None:
+    """A SQLite path must be a regular file (or, for a writer, not exist yet)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if must_exist:
+            raise StoreError(f"no database at {path!r}") from None
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot use {path!r} as a database: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        kind = (
+            "a directory"
+            if stat.S_ISDIR(mode)
+            else "a FIFO"
+            if stat.S_ISFIFO(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "not a regular file"
+        )
+        raise StoreError(f"{path!r} is {kind}, not a database file")
+
+
+def _create_private(path: str) -> None:
+    """Create a missing database file readable and writable by its owner only (0600)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # another process created it first, or it was there: its mode is left alone
+    except OSError as exc:
+        raise StoreError(f"database error: cannot create {path!r}: {exc.strerror}") from None
+
+
+def _read_only_uri(path: str) -> str:
+    """A SQLite URI that opens ``path`` without ever writing to it."""
+    absolute = os.path.abspath(path)
+    directory = os.path.dirname(absolute)
+    writable = os.access(absolute, os.W_OK) and os.access(directory, os.W_OK)
+    # Without write access SQLite cannot create the -shm a WAL reader needs; immutable (no locks,
+    # no -shm) reads a copy or a ledger at rest; a writer with other rights must not be running.
+    option = "mode=ro" if writable else "mode=ro&immutable=1"
+    return f"file:{urllib.parse.quote(absolute)}?{option}"
 
 
 POSTGRES_LOCK_TIMEOUT_MS = 30_000
@@ -551,14 +835,14 @@ class _PostgresBackend:
     in the URL to keep several ledgers in one database).
     """
 
-    def __init__(self, url: URL) -> None:
+    def __init__(self, url: URL, *, read_only: bool) -> None:
         if not url.database:
             raise StoreError(
                 "a PostgreSQL URL must name a database: postgresql://USER:PASSWORD@HOST/DBNAME"
             )
         self._engine_url = url.set(drivername="postgresql+psycopg")
-        self.url = self._engine_url.render_as_string(hide_password=True)
-        self.secret = url.password or None
+        self.url = redact_url(self._engine_url)
+        self.read_only = read_only
 
     def create_engine(self) -> Engine:
         try:
@@ -573,25 +857,38 @@ class _PostgresBackend:
             connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_S
         if "application_name" not in query:
             connect_args["application_name"] = "escrow"
-        return sa.create_engine(
+        engine = sa.create_engine(
             self._engine_url,
             connect_args=connect_args,
             # The write lock relies on a fresh snapshot per statement (see the class docstring),
             # whatever default_transaction_isolation the server has.
             isolation_level="READ COMMITTED",
         )
+        if self.read_only:
 
-    def create_schema(self, engine: Engine) -> None:
-        present = sa.text(
-            "SELECT to_regclass('events') IS NOT NULL AND to_regclass('idempotency_keys')"
-            " IS NOT NULL AND to_regclass('chain_head') IS NOT NULL"
-            " AND to_regclass('merkle_nodes') IS NOT NULL"
-        )
+            @sa_event.listens_for(engine, "connect")
+            def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+                # Every transaction of a read-only store is READ ONLY: the server refuses writes.
+                dbapi_connection.read_only = True
+
+        return engine
+
+    def tidy(self) -> None:
+        pass  # a server keeps nothing beside the database
+
+    def prepare(self, engine: Engine, *, migrate: bool) -> tuple[int, int]:
+        current = sa.select(_meta.c.value).where(_meta.c.key == _META_VERSION_KEY)
         with engine.begin() as conn:
-            if conn.execute(present).scalar_one() and _has_request_column(conn):
-                return
+            if not migrate and conn.execute(sa.text("SELECT to_regclass('escrow_meta')")).scalar():
+                version = conn.execute(current).scalar()
+                if version == str(SCHEMA_VERSION):  # the usual open: nothing to create or lock
+                    return SCHEMA_VERSION, SCHEMA_VERSION
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
-            _create_tables(conn)
+            return _prepare_schema(conn, sole_owner=False, migrate=migrate)
+
+    def check_readable(self, engine: Engine) -> int:
+        with self.snapshot(engine) as conn:
+            return _readable_version(conn, sole_owner=False)
 
     @contextmanager
     def write(self, engine: Engine) -> Iterator[Connection]:
@@ -613,32 +910,25 @@ _POSTGRES_SCHEMES = ("postgresql", "postgres")
 _POSTGRES_DRIVERS = ("", "psycopg")
 
 
-def _backend_for(url: str) -> _Backend:
+def _backend_for(url: str, *, read_only: bool) -> _Backend:
     if "://" not in url:
-        return _SqliteBackend(url)
+        return _SqliteBackend(url, read_only=read_only)
     try:
         parsed = make_url(url)
     except (sa_exc.ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
-        raise StoreError(f"unsupported database URL {_hide_password(url)!r}: {exc}") from None
+        raise StoreError(
+            f"unsupported database URL {redact_text(url)!r}: {redact_text(str(exc))}"
+        ) from None
     backend, _, driver = parsed.drivername.partition("+")
     if backend == "sqlite" and driver in ("pysqlite", ""):
-        return _SqliteBackend(parsed.database or "")
+        return _SqliteBackend(parsed.database or "", read_only=read_only)
     if backend in _POSTGRES_SCHEMES and driver in _POSTGRES_DRIVERS:
-        return _PostgresBackend(parsed)
+        return _PostgresBackend(parsed, read_only=read_only)
     raise StoreError(
-        f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}:"
+        f"unsupported database URL {redact_url(parsed)!r}:"
         " give SQLite (sqlite:///path or a file path) or PostgreSQL through psycopg 3"
         " (postgresql://, postgres:// or postgresql+psycopg://)"
     )
-
-
-def _hide_password(url: str) -> str:
-    """``url`` with what sits between ``user:`` and ``@`` masked (for URLs SQLAlchemy refuses)."""
-    scheme, sep, rest = url.partition("://")
-    userinfo, at, host = rest.rpartition("@")
-    if not sep or not at or ":" not in userinfo:
-        return url
-    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
 
 
 # --- the store --------------------------------------------------------------------------------
@@ -654,32 +944,56 @@ _Encoded = list[tuple[str, int, list[tuple[str, str, str]]]]
 class EventStore:
     """An append-only event store with optimistic concurrency, idempotency and a hash chain."""
 
-    def __init__(self, url: str, codec: EventCodec, clock: Clock | None = None) -> None:
-        self._backend = _backend_for(url)
+    def __init__(
+        self,
+        url: str,
+        codec: EventCodec,
+        clock: Clock | None = None,
+        *,
+        read_only: bool = False,
+        migrate: bool = False,
+    ) -> None:
+        """Open the store at ``url``.
+
+        A writer creates the tables of an empty database and refuses anything else that is not
+        a ledger of :data:`SCHEMA_VERSION` (``migrate=True`` upgrades an older one first). A
+        ``read_only`` store never writes (SQLite ``mode=ro``, PostgreSQL READ ONLY
+        transactions): it refuses a database that holds no ledger, and one newer than this
+        escrow, and reads an older one down to :data:`OLDEST_READABLE_VERSION`.
+        """
+        if read_only and migrate:
+            raise StoreError("a read-only store cannot be migrated")
+        self._backend = _backend_for(url, read_only=read_only)
         self._url = self._backend.url
-        self._secret = self._backend.secret
         self._codec = codec
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._closed = False
         self._tree: tuple[str, merkle.CompactRange] | None = None
         """The Merkle tree's peaks after this store's last append, keyed by the chain head's
         hash then (which commits to every row): reused when the head has not moved since."""
+        self.read_only = read_only
         with self._errors():
             self._engine = self._backend.create_engine()
             self._insert_sql = str(_INSERT_EVENT.compile(dialect=self._engine.dialect))
             try:
-                self._backend.create_schema(self._engine)
+                if read_only:
+                    found = left = self._backend.check_readable(self._engine)
+                else:
+                    found, left = self._backend.prepare(self._engine, migrate=migrate)
             except BaseException:
                 self._engine.dispose()
+                self._backend.tidy()
                 raise
+        self.schema_versions: tuple[int, int] = (found, left)
+        """The ledger's schema version when opened, and now (they differ after a migration)."""
 
     @property
     def url(self) -> str:
-        """The database URL (plain paths become ``sqlite:///path``; a password shows as ``***``)."""
+        """The database URL (plain paths become ``sqlite:///path``; secrets show as ``***``)."""
         return self._url
 
     def _errors(self) -> AbstractContextManager[None]:
-        return _database_errors(self._secret)
+        return _database_errors()
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -753,6 +1067,8 @@ class EventStore:
     def _write(
         self, batches: list[tuple[_Encoded, str | None]], requests: Mapping[str, str] | None
     ) -> list[BatchResult]:
+        if self.read_only:
+            raise StoreError(f"the store at {self._url} is open read-only: nothing is written")
         with self._errors():
             try:
                 with self._backend.write(self._engine) as conn:
@@ -989,7 +1305,7 @@ class EventStore:
         for p, s, v, t, d, r in rows:
             at = recorded.get(r)
             if at is None:
-                at = recorded[r] = _parse_recorded(r)
+                at = recorded[r] = _recorded_time(p, r)
             out.append(StoredEvent(p, s, v, decode(p, t, d), at))
         return out
 
@@ -1150,6 +1466,7 @@ class EventStore:
         if not self._closed:
             self._closed = True
             self._engine.dispose()
+            self._backend.tidy()
 
     def _check_open(self) -> None:
         if self._closed:
@@ -1165,9 +1482,25 @@ class EventStore:
         return f"EventStore({self._url!r})"
 
 
-def open_store(url: str, codec: EventCodec, clock: Clock | None = None) -> EventStore:
-    """Open (creating if needed) the store at ``url``: a SQLite file path or database URL."""
-    return EventStore(url, codec, clock)
+def open_store(
+    url: str, codec: EventCodec, clock: Clock | None = None, *, read_only: bool = False
+) -> EventStore:
+    """Open the store at ``url`` (a SQLite file path or database URL); a writer creates it if
+    needed, a ``read_only`` store never writes (see :class:`EventStore`)."""
+    return EventStore(url, codec, clock, read_only=read_only)
+
+
+def migrate_store(url: str, codec: EventCodec) -> tuple[int, int]:
+    """Upgrade the ledger at ``url`` to :data:`SCHEMA_VERSION`, in one transaction.
+
+    Returns the version found and the version left (equal when there was nothing to do). An
+    empty database is created at the current version; a newer ledger is refused.
+    """
+    if "://" not in url or url.startswith("sqlite"):
+        path = url if "://" not in url else (make_url(url).database or "")
+        check_database_path(path, must_exist=True)
+    with EventStore(url, codec, migrate=True) as store:
+        return store.schema_versions
 
 
 # --- the Merkle tree's nodes -----------------------------------------------------------------
@@ -1322,11 +1655,9 @@ def _check_recorded(
 ) -> tuple[str | None, dt.datetime | None]:
     """A problem if ``recorded`` is not an aware time or is earlier than ``last``; the time."""
     try:
-        at = _parse_recorded(recorded)
-    except ValueError:
-        return f"recorded_at of position {position} is not a time: {recorded!r}", last
-    if at.tzinfo is None:
-        return f"recorded_at of position {position} has no time zone: {recorded!r}", last
+        at = _recorded_time(position, recorded)
+    except IntegrityError as exc:
+        return str(exc), last
     if last is not None and at < last:
         return (
             f"recorded_at of position {position} ({recorded}) is earlier than its"
@@ -1427,12 +1758,12 @@ def _utc_text(now: dt.datetime) -> str:
 
 
 @contextmanager
-def _database_errors(secret: str | None = None) -> Iterator[None]:
-    """Turn database failures into StoreError (EscrowErrors pass through); never show ``secret``."""
+def _database_errors() -> Iterator[None]:
+    """Turn database failures into StoreError (EscrowErrors pass through), secrets masked."""
     try:
         yield
     except sa_exc.SQLAlchemyError as exc:
-        message = str(getattr(exc, "orig", None) or exc).strip()
-        if secret:
-            message = message.replace(secret, "***")
-        raise StoreError(f"database error: {message}") from exc
+        message = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        raise StoreError(f"database error: {redact_text(message)}") from exc
+    except sqlite3.Error as exc:  # raised by a read-only connection's creator
+        raise StoreError(f"database error: {exc}") from exc

@@ -5,7 +5,10 @@ taken as the agreed amount. Our reading where the regulation is silent:
 - deposit: *late* when it arrives after the contract's start date; *short* while the deposit
   paid so far is below the contract's deposit; *excess* once it is above it;
 - rent: *short* when a payment is not a whole number of months' rent; *excess* once the rent
-  paid exceeds the rent of the whole term (whole months, a started month counting in full).
+  paid exceeds the rent of the whole term (whole months, a started month counting in full), or
+  when one payment covers more months than are left from its arrival to the contract's end
+  (flagged at arrival; its tranche still releases month by month while the tenant keeps the
+  home, rule 10, and what is left at the return goes through the refund, rule 12).
 """
 
 from __future__ import annotations
@@ -22,6 +25,11 @@ from escrow.domain.decision import Decision
 from escrow.domain.state import ContractState
 from escrow.errors import RuleViolation, TenancyEnded
 from escrow.money import ZERO, check_amount, fmt
+
+MAX_MONTHS_PER_PAYMENT = 240
+"""The most months of rent one payment may cover: a lease is at most 20 years (Civil Code
+Art. 705), so no lawful rent payment covers more; this bounds the releases (and so the events)
+one payment can cause."""
 
 
 def _refuse_after_return(state: ContractState, what: str) -> None:
@@ -82,7 +90,13 @@ def pay_deposit(d: Decision, cmd: PayDeposit) -> None:
 def term_rent(state: ContractState) -> Decimal:
     """The rent of the whole term: whole months from start to end, a started month in full."""
     terms = state.terms
-    return terms.monthly_rent * _term_months(terms.start, terms.end)
+    return terms.monthly_rent * term_months(terms.start, terms.end)
+
+
+def term_months(start: dt.date, end: dt.date) -> int:
+    """How many monthly anniversaries of ``start`` (itself included) fall on or before ``end``:
+    the months a payment made on ``start`` can pay for, a started month counting in full."""
+    return _term_months(start, end)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -101,6 +115,12 @@ def pay_rent(d: Decision, cmd: PayRent) -> None:
     _check_positive(cmd.amount, "rent payment")
     _refuse_after_return(state, "rent")
     terms = state.terms
+    if cmd.amount > terms.monthly_rent * MAX_MONTHS_PER_PAYMENT:
+        raise RuleViolation(
+            f"contract {terms.id}: a rent payment of {fmt(cmd.amount)} is more than"
+            f" {MAX_MONTHS_PER_PAYMENT} months' rent at {fmt(terms.monthly_rent)} a month"
+            " (a lease is at most 20 years, Civil Code Art. 705)"
+        )
     on, booked = _arrival(d, cmd.arrived)
     supervised = cmd.amount > terms.monthly_rent * d.rules.supervision_threshold_months
     lot_no = len(state.rent_lots) + 1 if supervised else None
@@ -125,13 +145,26 @@ def pay_rent(d: Decision, cmd: PayRent) -> None:
             )
         )
     whole_term = term_rent(d.state)
+    months_left = term_months(on, terms.end)
+    left = terms.monthly_rent * months_left
     if d.state.rent_paid > whole_term:
-        d.emit(
-            ev.PaymentFlagged(
-                on=on,
-                fund="rent",
-                kind="excess_payment",
-                detail=f"rent paid so far {fmt(d.state.rent_paid)} is above the"
-                f" {fmt(whole_term)} of the whole term",
-            )
+        detail = (
+            f"rent paid so far {fmt(d.state.rent_paid)} is above the {fmt(whole_term)} of the"
+            " whole term"
         )
+    elif cmd.amount > left:
+        detail = (
+            f"rent of {fmt(cmd.amount)} is above the {fmt(left)} of the {months_left}"
+            f" month{'s' if months_left != 1 else ''} from {on} to the contract's end"
+            f" on {terms.end}"
+        )
+    else:
+        return
+    d.emit(
+        ev.PaymentFlagged(
+            on=on,
+            fund="rent",
+            kind="excess_payment",
+            detail=detail,
+        )
+    )

@@ -236,22 +236,36 @@ def test_rent_prepaid_past_the_last_date_is_released_up_to_it(tmp_path: Path) ->
     assert outflows + Decimal(report["held"]["C1"]["rent"]) == Decimal("1200.00")
 
 
-def test_rent_prepaid_for_a_thousand_years_does_not_run_without_end(tmp_path: Path) -> None:
-    """100,000 months of rent at 0.01 a month, no return, no ``until``: run_until_idle releases
-    one month at a time. The clock stops at 2099-12-31, so the run ends after about 900 monthly
-    releases (2025-01 to 2099-12 is 75 x 12 = 900 months), with the rest of the 1000.00 held.
-
-    Depends on the ledger stopping its clock at LAST_DATE (escrow/service.py)."""
-    scenario = tmp_path / "forever.toml"
-    scenario.write_text(
+def test_rent_prepaid_for_a_thousand_years_is_refused_and_the_most_allowed_ends_quickly(
+    tmp_path: Path,
+) -> None:
+    """100,000 months of rent at 0.01 a month (1000.00) used to be released one month at a time
+    until the clock stopped at 2099-12-31 (about 900 releases). One payment now covers at most
+    240 months (a lease is at most 20 years; issue 14): that file is refused in one line. The
+    most a file may ask, 240 months (2.40) for a contract of 2025, releases only the months from
+    the arrival (2025-01-02) to the end (2025-12-31): the anniversaries 01-02 to 12-02 are 12
+    months, 0.12 in 10 releases (0.03 on arrival, then 0.01 on 02-02 … 10-02); 2.28 stays."""
+    forever = tmp_path / "forever.toml"
+    forever.write_text(
         'name = "forever"\n'
         + contract("2025-01-01", "2025-12-31", "0.01", "0.00")
         + action("2025-01-02", "pay_rent", "1000.00"),
         encoding="utf-8",
     )
+    refused = run(forever, tmp_path / "refused.db")
+    assert refused.exit_code == 2, refused.output
+    assert "actions[0].amount: 1000.00 is more than 240 months' rent" in refused.stderr
+
+    most = tmp_path / "most.toml"
+    most.write_text(
+        'name = "most"\n'
+        + contract("2025-01-01", "2025-12-31", "0.01", "0.00")
+        + action("2025-01-02", "pay_rent", "2.40"),
+        encoding="utf-8",
+    )
     try:
         done = subprocess.run(
-            [*ESCROW, "run", str(scenario), "--db", str(tmp_path / "l.db"), "--json"],
+            [*ESCROW, "run", str(most), "--db", str(tmp_path / "l.db"), "--json"],
             capture_output=True,
             timeout=30,
             check=False,
@@ -261,10 +275,9 @@ def test_rent_prepaid_for_a_thousand_years_does_not_run_without_end(tmp_path: Pa
     assert b"Traceback" not in done.stderr
     assert done.returncode == 0, done.stderr.decode()[-500:]
     report = json.loads(done.stdout)
-    assert report["clock"] <= LAST
     releases = [t for t in report["transfers"] if t["kind"] == "release"]
-    assert 890 <= len(releases) <= 900, len(releases)
-    assert all(t["date"] <= LAST for t in releases)
+    assert len(releases) == 10, releases
+    assert all(t["date"] <= "2025-12-31" for t in releases)
     released = sum((Decimal(t["principal"]) for t in releases), Decimal(0))
-    assert Decimal(report["held"]["C1"]["rent"]) == Decimal("1000.00") - released
-    assert Decimal(report["held"]["C1"]["rent"]) > Decimal("990.00")
+    assert released == Decimal("0.12")
+    assert report["held"]["C1"]["rent"] == "2.28"

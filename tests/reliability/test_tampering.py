@@ -15,6 +15,8 @@ swap, the first of the two). The untouched copy verifies (exit 0).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
 import time
 from pathlib import Path
@@ -207,4 +209,118 @@ def test_every_idempotency_key_changed_or_cleared_is_reported(
             add("tamper_cases")
             if code != 1 or reported_at(line) != row[0]:
                 missed.append((row[0], new, code, line))
+    assert not missed, missed[:5]
+
+
+# --- damaged rows under a re-written chain (issue 14, item 2) -----------------------------------
+#
+# A tamperer who knows the chain's algorithm rewrites it from the damaged row to the end, the head
+# included: the chain is intact, but the row cannot be folded. `verify` reports the row (exit 1);
+# every other command refuses the ledger with one line (exit 2), never a traceback.
+
+
+def chained(position: object, *fields: object) -> str:
+    """The chain's hash of a row: SHA-256 of the canonical JSON array of its fields."""
+    text = json.dumps([position, *fields], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def rechain(path: Path) -> None:
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            prev = "0" * 64
+            for row in con.execute(
+                "SELECT position, stream, version, type, effective_date, recorded_at, data,"
+                " idempotency_key FROM events ORDER BY position"
+            ).fetchall():
+                digest = chained(*row, prev)
+                con.execute(
+                    "UPDATE events SET prev_hash = ?, hash = ? WHERE position = ?",
+                    (prev, digest, row[0]),
+                )
+                prev = digest
+            con.execute("UPDATE chain_head SET hash = ?", (prev,))
+    finally:
+        con.close()
+
+
+def damaged(ledger_db: Path, tmp_path: Path, sql: list[tuple[str, tuple[object, ...]]]) -> Path:
+    copy = tampered(ledger_db, tmp_path, sql)
+    rechain(copy)
+    return copy
+
+
+def refused_in_one_line(copy: Path, command: list[str]) -> str:
+    result = runner.invoke(app, [*command, "--db", str(copy)])
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+    assert result.exit_code == 2, (command, result.output)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+FOLDING = [["replay"], ["deadlines"], ["balance", "--contract", "C001"]]
+
+
+def test_the_rechaining_tamperer_leaves_an_intact_chain(ledger_db: Path, tmp_path: Path) -> None:
+    """The helper is right: re-chaining an untouched copy changes nothing."""
+    copy = damaged(ledger_db, tmp_path, [])
+    assert rows(copy) == rows(ledger_db)
+
+
+def test_every_row_whose_recorded_time_is_not_a_time_is_reported_at_its_position(
+    ledger_db: Path, tmp_path: Path
+) -> None:
+    missed = []
+    all_rows = rows(ledger_db)
+    for n, row in enumerate(all_rows):
+        position = row[0]
+        copy = damaged(
+            ledger_db,
+            tmp_path,
+            [("UPDATE events SET recorded_at = 'not a time' WHERE position = ?", (position,))],
+        )
+        code, line = verify(copy)
+        add("tamper_cases")
+        if code != 1 or reported_at(line) != position or "recorded time" not in line:
+            missed.append((position, code, line))
+        if n % 10 == 0:  # the folding commands on a sample (each folds the whole ledger)
+            for command in FOLDING:
+                assert f"position {position}" in refused_in_one_line(copy, command)
+    assert not missed, missed[:5]
+
+
+def test_every_row_moved_to_an_unknown_contract_is_reported_at_its_position(
+    ledger_db: Path, tmp_path: Path
+) -> None:
+    """The last row of each contract stream moved to ``contract:C9`` (version 1, so no version
+    gap gives it away): C9 was never opened."""
+    last_of: dict[str, tuple[object, ...]] = {}
+    for row in rows(ledger_db):
+        if str(row[1]).startswith("contract:"):
+            last_of[str(row[1])] = row
+    assert len(last_of) >= 4
+    missed = []
+    for row in last_of.values():
+        position = row[0]
+        copy = damaged(
+            ledger_db,
+            tmp_path,
+            [
+                (
+                    "UPDATE events SET stream = 'contract:C9', version = 1 WHERE position = ?",
+                    (position,),
+                )
+            ],
+        )
+        code, line = verify(copy)
+        add("tamper_cases")
+        if code != 1 or reported_at(line) != position:
+            missed.append((position, code, line))
+        for command in FOLDING:
+            assert f"position {position}" in refused_in_one_line(copy, command)
     assert not missed, missed[:5]
