@@ -126,8 +126,15 @@ def test_a_refusal_line_never_carries_a_control_character(tmp_path: Path) -> Non
     db = str(tmp_path / "ledger.db")
     assert runner.invoke(app, ["run", str(scenario), "--db", db]).exit_code == 0
 
+    # An id with control characters is refused by the id check without echoing it...
     result = runner.invoke(app, ["balance", "--contract", f"X{OSC_TITLE}", "--db", db])
+    assert result.exit_code == 2
+    assert ESC not in result.stderr and "\x07" not in result.stderr
+    assert "contract: must not contain line breaks or control characters" in result.stderr
 
+    # ...and a refusal that does quote the input (a scenario path) shows it escaped.
+    missing = str(tmp_path / f"X{OSC_TITLE}.toml")
+    result = runner.invoke(app, ["run", missing, "--db", db])
     assert result.exit_code == 2
     assert ESC not in result.stderr and "\x07" not in result.stderr
     assert "X\\x1b]0;owned\\x07" in result.stderr
