@@ -19,9 +19,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from escrow import merkle
 from escrow.domain import events as ev
 from escrow.domain.ledger import postings_of
 from escrow.service import CONTRACT, Ledger
+from escrow.store import TREE_LEVEL, StoredRow, row_hash
 
 ZERO = Decimal("0.00")
 OUT_OF_ESCROW = ("release", "refund", "deduction")
@@ -134,6 +136,40 @@ def check_nothing_stuck(ledger: Ledger, contract: str) -> None:
 
 
 # --- reading a SQLite ledger file directly ------------------------------------------------------
+
+ROW = (
+    "position, stream, version, type, effective_date, recorded_at, data, idempotency_key,"
+    " prev_hash, hash"
+)
+
+
+def rows(con: sqlite3.Connection) -> list[StoredRow]:
+    return [StoredRow(*r) for r in con.execute(f"SELECT {ROW} FROM events ORDER BY position")]
+
+
+def recompute(con: sqlite3.Connection) -> None:
+    """What a careful attacker does after an edit: every hash from position 1 on, the chain head
+    and the Merkle tree's kept nodes, with escrow's own hashing."""
+    prev = "0" * 64
+    tree = merkle.CompactRange()
+    nodes = []
+    for row in rows(con):
+        fixed = row._replace(prev_hash=prev)
+        digest = row_hash(fixed)
+        con.execute(
+            "UPDATE events SET prev_hash = ?, hash = ? WHERE position = ?",
+            (prev, digest, row.position),
+        )
+        for (level, index), node in tree.append(merkle.leaf_hash(bytes.fromhex(digest))):
+            if level >= TREE_LEVEL:
+                nodes.append((level, index, node.hex()))
+        prev = digest
+    con.execute("UPDATE chain_head SET position = ?, hash = ?", (tree.size, prev))
+    con.execute("DELETE FROM merkle_nodes")
+    con.executemany("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
+
+
+
 
 
 def event_count(path: str | Path) -> int:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -127,37 +126,50 @@ def report(tmp_path: Path, text: str) -> dict[str, Any]:
     return data
 
 
-def test_rent_for_months_after_the_end_is_flagged_at_arrival_and_not_released(
+def test_rent_for_months_after_the_end_is_flagged_at_arrival_and_refunded_at_the_return(
     tmp_path: Path,
 ) -> None:
     """Contract 2025-03-03 to 2025-08-31 at 1,000.00 a month; 12 months (12,000.00) paid on
-    arrival, 2025-03-03. Months from the arrival to the end: the anniversaries 03-03, 04-03,
-    05-03, 06-03, 07-03 and 08-03 (09-03 is after 08-31) = 6, so at most 6 x 1,000.00 = 6,000.00
-    is released: 3,000.00 on arrival (the first 3 months, rule 10), then 1,000.00 on the
-    anniversaries 04-03, 05-03 (a Saturday in the Labour Day break: paid the next working day)
-    and 06-03; the 6,000.00 left stays in supervision. The excess is flagged on 03-03:
-    12,000.00 paid > 6,000.00, the rent of the whole term (6 months)."""
+    arrival, 2025-03-03: flagged ``excess_payment`` that day (12,000.00 > 6,000.00, the rent of
+    the 6 months of the term). Rule 10 releases the tranche month by month while the tenant
+    keeps the home: 3,000.00 on arrival, then 1,000.00 on 04-03, 05-03 (Saturday in the Labour
+    Day break: Tue 05-06), 06-03, 07-03 and 08-03 (Sunday: Mon 08-04) = 8,000.00. The home is
+    returned at the end, Sun 08-31: later releases do not happen (rule 12) and the 4,000.00 left
+    goes through the rent refund workflow. No opinion by the 3rd working day (09-01, 09-02,
+    09-03): everything goes back to the tenant on Thu 09-04 (rule 6), 185 days after 03-03:
+    4,000.00 x 0.35 % = 14.00; x 185 = 2,590.00; / 360 = 7.1944.. -> 7.19."""
     data = report(
         tmp_path,
         'name = "excess rent"\nuntil = 2025-12-31\n'
         + contract("C1", "2025-03-03", "2025-08-31", "1000.00")
-        + pay_rent("C1", "2025-03-03", "12000.00"),
+        + pay_rent("C1", "2025-03-03", "12000.00")
+        + '\n[[actions]]\ndate = 2025-08-31\naction = "return_home"\ncontract = "C1"\n',
     )
 
-    releases = [t for t in data["transfers"] if t["kind"] == "release"]
-    assert [t["principal"] for t in releases] == ["3000.00", "1000.00", "1000.00", "1000.00"]
-    assert all(t["date"] <= "2025-06-05" for t in releases), releases
-    assert data["held"]["C1"]["rent"] == "6000.00"  # 12,000.00 - 6,000.00
+    releases = [(t["date"], t["principal"]) for t in data["transfers"] if t["kind"] == "release"]
+    assert releases == [
+        ("2025-03-03", "3000.00"),
+        ("2025-04-03", "1000.00"),
+        ("2025-05-06", "1000.00"),
+        ("2025-06-03", "1000.00"),
+        ("2025-07-03", "1000.00"),
+        ("2025-08-04", "1000.00"),
+    ]
+    refunds = [(t["date"], t["principal"], t["interest"]) for t in data["transfers"] if t["kind"] == "refund"]
+    assert refunds == [("2025-09-04", "4000.00", "7.19")]
+    assert data["held"]["C1"]["rent"] == "0.00"
     excess = [n for n in data["notices"] if n["kind"] == "excess_payment"]
     assert [(n["date"], n["fund"]) for n in excess] == [("2025-03-03", "rent")]
 
 
-def test_a_tranche_late_in_the_term_releases_only_the_months_left(tmp_path: Path) -> None:
-    """The same contract, nothing paid until 2025-07-15, then 5,000.00 (5 months, supervised).
-    Months from 07-15 to the end (08-31): 07-15 and 08-15 = 2, so 2,000.00 is released, all of
-    it on arrival (the first release is cut from 3 months to the 2 that are left); 3,000.00 stays.
-    Flagged excess on arrival although the 5,000.00 paid is below the 6,000.00 of the term:
-    3 of its months fall after the end."""
+def test_a_tranche_late_in_the_term_is_flagged_when_it_covers_months_after_the_end(
+    tmp_path: Path,
+) -> None:
+    """The same contract, nothing paid until Tue 2025-07-15, then 5,000.00 (5 months,
+    supervised). Flagged excess on arrival although the 5,000.00 paid is below the 6,000.00 of
+    the term: only 07-15 and 08-15 fall before the end (08-31), so 3 of its months are after it.
+    With the home not returned, rule 10 releases it all: 3,000.00 on arrival, 1,000.00 on Fri
+    08-15 and on Mon 09-15."""
     data = report(
         tmp_path,
         'name = "late tranche"\nuntil = 2025-12-31\n'
@@ -166,12 +178,14 @@ def test_a_tranche_late_in_the_term_releases_only_the_months_left(tmp_path: Path
     )
 
     releases = [(t["date"], t["principal"]) for t in data["transfers"] if t["kind"] == "release"]
-    assert releases == [("2025-07-15", "2000.00")]
-    assert data["held"]["C1"]["rent"] == "3000.00"
+    assert releases == [
+        ("2025-07-15", "3000.00"),
+        ("2025-08-15", "1000.00"),
+        ("2025-09-15", "1000.00"),
+    ]
+    assert data["held"]["C1"]["rent"] == "0.00"
     excess = [n for n in data["notices"] if n["kind"] == "excess_payment"]
     assert [n["date"] for n in excess] == ["2025-07-15"]
-    released = sum((Decimal(p) for _, p in releases), Decimal(0))
-    assert released + Decimal(data["held"]["C1"]["rent"]) == Decimal("5000.00")
 
 
 # --- the calendar --------------------------------------------------------------------------------

@@ -242,9 +242,10 @@ def test_rent_prepaid_for_a_thousand_years_is_refused_and_the_most_allowed_ends_
     """100,000 months of rent at 0.01 a month (1000.00) used to be released one month at a time
     until the clock stopped at 2099-12-31 (about 900 releases). One payment now covers at most
     240 months (a lease is at most 20 years; issue 14): that file is refused in one line. The
-    most a file may ask, 240 months (2.40) for a contract of 2025, releases only the months from
-    the arrival (2025-01-02) to the end (2025-12-31): the anniversaries 01-02 to 12-02 are 12
-    months, 0.12 in 10 releases (0.03 on arrival, then 0.01 on 02-02 … 10-02); 2.28 stays."""
+    most a file may ask, 240 months (2.40) for a contract of 2025, is flagged excess at arrival
+    and, with the home never returned, released as rule 10 says: 0.03 on arrival (2025-01-02),
+    then 0.01 on each of the next 237 monthly anniversaries (to 2044-10), 238 releases in all,
+    well within the time limit; nothing stays held."""
     forever = tmp_path / "forever.toml"
     forever.write_text(
         'name = "forever"\n'
@@ -276,8 +277,10 @@ def test_rent_prepaid_for_a_thousand_years_is_refused_and_the_most_allowed_ends_
     assert done.returncode == 0, done.stderr.decode()[-500:]
     report = json.loads(done.stdout)
     releases = [t for t in report["transfers"] if t["kind"] == "release"]
-    assert len(releases) == 10, releases
-    assert all(t["date"] <= "2025-12-31" for t in releases)
+    assert len(releases) == 238, len(releases)  # 1 + (240 - 3)
+    assert releases[0]["principal"] == "0.03"
+    assert "2044-10-01" <= releases[-1]["date"] <= "2044-10-31"  # 2025-01-02 + 237 months
     released = sum((Decimal(t["principal"]) for t in releases), Decimal(0))
-    assert released == Decimal("0.12")
-    assert report["held"]["C1"]["rent"] == "2.28"
+    assert released == Decimal("2.40")
+    assert report["held"]["C1"]["rent"] == "0.00"
+    assert [n["kind"] for n in report["notices"]].count("excess_payment") == 1

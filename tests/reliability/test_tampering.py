@@ -15,14 +15,12 @@ swap, the first of the two). The untouched copy verifies (exit 0).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sqlite3
 import time
 from pathlib import Path
 
 import pytest
-from reliability_support import add, copy_db, large_scenario, record
+from reliability_support import add, copy_db, large_scenario, recompute, record
 from toml_writer import to_toml
 from typer.testing import CliRunner
 
@@ -219,28 +217,13 @@ def test_every_idempotency_key_changed_or_cleared_is_reported(
 # every other command refuses the ledger with one line (exit 2), never a traceback.
 
 
-def chained(position: object, *fields: object) -> str:
-    """The chain's hash of a row: SHA-256 of the canonical JSON array of its fields."""
-    text = json.dumps([position, *fields], separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def rechain(path: Path) -> None:
+    """Recompute every hash, the chain head and the Merkle tree's kept nodes (as a careful
+    attacker would), so only what the rows themselves say can give the damage away."""
     con = sqlite3.connect(path)
     try:
         with con:
-            prev = "0" * 64
-            for row in con.execute(
-                "SELECT position, stream, version, type, effective_date, recorded_at, data,"
-                " idempotency_key FROM events ORDER BY position"
-            ).fetchall():
-                digest = chained(*row, prev)
-                con.execute(
-                    "UPDATE events SET prev_hash = ?, hash = ? WHERE position = ?",
-                    (prev, digest, row[0]),
-                )
-                prev = digest
-            con.execute("UPDATE chain_head SET hash = ?", (prev,))
+            recompute(con)
     finally:
         con.close()
 
