@@ -1,7 +1,7 @@
 """The ``escrow`` command line: thin, parse → call → render (rich tables or ``--json``).
 
 Every refusal is an :class:`~escrow.errors.EscrowError`; the CLI turns it into one line on
-stderr, ``escrow: <message>``, and exit code 2 (DESIGN.md, principle 7). Usage errors (an unknown
+stderr, ``escrow: <message>``, and exit code 2. Usage errors (an unknown
 option, a missing argument) exit 2 as well. A traceback means a bug, never bad input.
 """
 
@@ -277,6 +277,32 @@ def check(
     )
 
 
+# --- escrow schema
+
+
+@app.command("schema")
+def schema(
+    name: Annotated[
+        str,
+        typer.Argument(
+            metavar="scenario|report", help="Which schema: the scenario file or the run report."
+        ),
+    ],
+) -> None:
+    """Print the JSON Schema of the scenario file or of the run report.
+
+    The same schemas ship in docs/schema/; the formats are explained in
+    docs/scenario-format.md and docs/report-format.md.
+
+    Example: escrow schema scenario > scenario.schema.json
+    """
+    from escrow.schema import SCHEMAS, schema_text
+
+    if name not in SCHEMAS:
+        raise InputError(f"schema: {name!r} is not a schema (expected scenario or report)")
+    typer.echo(schema_text(name), nl=False)
+
+
 # --- escrow run / balance / deadlines
 
 
@@ -323,7 +349,7 @@ def run(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Run a scenario through the ledger and print the report (INTERFACE.md).
+    """Run a scenario through the ledger and print the report (docs/report-format.md).
 
     Without --db the ledger lives in a temporary SQLite file that is removed afterwards. Re-running
     a scenario on a database that already holds part of it continues where it stopped: each

@@ -1,6 +1,6 @@
 """Money: exact decimal yuan, parsed strictly and rounded in one place.
 
-RULES.md rule 17 (Art. 10, Art. 15 interest): amounts are exact decimals, interest is rounded
+docs/rules.md rule 17 (Art. 10, Art. 15 interest): amounts are exact decimals, interest is rounded
 **half-up to the fen** (0.01 CNY), and floating point never touches money. Every amount that
 enters escrow goes through :func:`parse_amount`; every rounding goes through :func:`round_fen`.
 

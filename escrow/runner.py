@@ -100,7 +100,7 @@ def run_scenario(
     clock: Clock | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Run ``scenario`` on the ledger at ``url`` and return the INTERFACE.md report."""
+    """Run ``scenario`` on the ledger at ``url`` and return its report (docs/report-format.md)."""
     stop = until if until is not None else scenario.until
     key = scenario.scenario_key()
     timeline = scenario.timeline()

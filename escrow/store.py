@@ -1,6 +1,6 @@
 """The event store: the only module that touches SQL.
 
-A narrow contract (DESIGN.md, principle 5): ``append(stream, expected_version, events)`` in one
+A narrow contract: ``append(stream, expected_version, events)`` in one
 transaction with optimistic concurrency on a unique ``(stream, version)``; ``load`` of a stream;
 a global, gap-free ``position`` for ``read_all``; global idempotency keys for commands that come
 from outside; and a SHA-256 hash chain over every row, anchored in a one-row ``chain_head`` table

@@ -1,6 +1,6 @@
 """Refusals: every act the rules forbid raises a named EscrowError and writes nothing.
 
-INTERFACE.md lists: a refund opinion after its deadline, deductions above what is held, a second
+docs/scenario-format.md lists: a refund opinion after its deadline, deductions above what is held, a second
 opinion, a resolution whose split does not add up. The others are the named errors of
 escrow/errors.py that the Ledger raises. Each test checks the error class AND that nothing was
 written (the store's last position, the run report and the open deadlines are unchanged).
@@ -55,7 +55,7 @@ def opinion(ledger: Ledger, on: dt.date = OPINION_DAY, amount: str = "300.00") -
     ledger.propose_refund("C1", "deposit", [("cleaning", D(amount))], on=on)
 
 
-# --- the refusals INTERFACE.md lists -------------------------------------------------------------
+# --- the refusals docs/scenario-format.md lists -------------------------------------------------------------
 
 
 def test_refusal_an_opinion_after_its_deadline_is_deadline_passed(
@@ -296,8 +296,8 @@ def test_refusal_reopening_a_ledger_with_another_configuration(
 def test_refusal_a_payment_with_sub_fen_digits_is_an_amount_error(
     ledger: Ledger, make_terms: Callable[..., object], assert_refused: Refuse
 ) -> None:
-    # Money is decimal yuan with at most two decimals (INTERFACE.md; escrow.errors.AmountError).
-    # A refused act raises a named EscrowError (Ledger docstring, DESIGN.md principle 7).
+    # Money is decimal yuan with at most two decimals (docs/scenario-format.md; escrow.errors.AmountError).
+    # A refused act raises a named EscrowError (Ledger docstring).
     ledger.open_contract(make_terms("C1"), on=d(2025, 6, 1))
     assert_refused(
         ledger, InputError, ledger.pay_deposit, "C1", D("100.001"), on=d(2025, 6, 1), exact=False

@@ -1,4 +1,4 @@
-"""RULES.md rule 1 (Art. 9, Art. 13): lots, interest per lot, short/late/excess payments.
+"""docs/rules.md rule 1 (Art. 9, Art. 13): lots, interest per lot, short/late/excess payments.
 
 Our documented reading of rule 1 (escrow/domain/payments.py), which these tests pin down:
 - deposit: *late* when it arrives after the contract's start date; *short* while the deposit paid

@@ -1,4 +1,4 @@
-"""RULES.md rule 11: settlement days (parameter ``settle_on_working_days``, default true).
+"""docs/rules.md rule 11: settlement days (parameter ``settle_on_working_days``, default true).
 
 Outgoing transfers execute on working days only; an instruction on a non-working day executes on
 the next working day. Incoming payments are dated the day they arrive. With the parameter off,

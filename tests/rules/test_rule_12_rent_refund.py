@@ -1,4 +1,4 @@
-"""RULES.md rule 12 (Art. 15–16): rent left in supervision at the return.
+"""docs/rules.md rule 12 (Art. 15–16): rent left in supervision at the return.
 
 It goes through the same refund workflow as the deposit (rules 3–8), independently of the
 deposit's; monthly releases that fall after the return day do not happen.

@@ -1,4 +1,4 @@
-"""RULES.md rule 13 (Art. 20): the district authority suspends payments from supervision.
+"""docs/rules.md rule 13 (Art. 20): the district authority suspends payments from supervision.
 
 While suspended, every payment from the supervision account to that enterprise (3-month and
 monthly releases, rent deductions) is held (notice ``releases_held``); refunds to tenants and

@@ -1,4 +1,4 @@
-"""RULES.md rules 3–6 (Art. 10–11): the refund opinion, the tenant's answer, the missed deadline.
+"""docs/rules.md rules 3–6 (Art. 10–11): the refund opinion, the tenant's answer, the missed deadline.
 
 Unless a test says otherwise: the worked example's contract C1, deposit 5,000.00 arriving Tue
 2025-06-03, home returned Tue 2025-09-30, pboc-benchmark 0.35 %, day basis 360.

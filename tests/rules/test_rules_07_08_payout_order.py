@@ -1,4 +1,4 @@
-"""RULES.md rule 7 (interest follows principal; oldest lots first, tenant before enterprise) and
+"""docs/rules.md rule 7 (interest follows principal; oldest lots first, tenant before enterprise) and
 rule 8 (nothing held at the return → no refund workflow).
 
 Two-lot contract used below: deposit 3,000.00 paid as lot 1 = 1,000.00 on Sun 2025-06-01 and

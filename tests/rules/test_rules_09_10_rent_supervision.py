@@ -1,4 +1,4 @@
-"""RULES.md rules 9–10 (Art. 13–14): supervised rent, the 3-month release, monthly releases.
+"""docs/rules.md rules 9–10 (Art. 13–14): supervised rent, the 3-month release, monthly releases.
 
 Rule 9: more than 3 months of rent → wholly into supervision; 3 months or less → straight to the
 enterprise, outside the escrow (``direct_rent``).

@@ -1,4 +1,4 @@
-"""RULES.md rules 14–17 (Art. 10, Art. 15): the rate, the period, the day basis, the rounding.
+"""docs/rules.md rules 14–17 (Art. 10, Art. 15): the rate, the period, the day basis, the rounding.
 
 14. The demand-deposit rate in force ON THE PAYOUT DAY, for the whole period (not piecewise);
     tables `pboc-benchmark` (default: 0.35 % since 2012-07-06) and `big-bank-listed`

@@ -1,4 +1,4 @@
-"""RULES.md rule 18 (Art. 17–18: account change) and rule 19 (Art. 19: balances by filing number).
+"""docs/rules.md rule 18 (Art. 17–18: account change) and rule 19 (Art. 19: balances by filing number).
 
 18. The fund centre may move the custody or supervision account to a new bank: every balance
     moves, the lots keep their arrival dates, the old account closes; the authority must be

@@ -1,4 +1,4 @@
-"""RULES.md rule 20 (Art. 21–22: the rule pack) and rule 21 (the workday calendar).
+"""docs/rules.md rule 20 (Art. 21–22: the rule pack) and rule 21 (the workday calendar).
 
 20. The `beijing-2024` pack refuses a contract that starts before 2024-10-01, saying so.
 21. Working days are the official calendar (weekends and holidays off, make-up days on); an
