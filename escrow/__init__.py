@@ -6,31 +6,37 @@ demand-deposit rate. Open a ledger with :func:`open_ledger` and act on it throug
 :class:`Ledger`; refusals raise a named :class:`EscrowError` and write nothing.
 """
 
-from escrow.config import LedgerConfig
-from escrow.domain.terms import ContractTerms
-from escrow.errors import (
-    AlreadyAnswered,
-    AlreadySuspended,
-    ClockError,
-    ConcurrencyError,
-    ContractRefused,
-    DeadlinePassed,
-    DeductionsExceedHeld,
-    DuplicateContract,
-    EscrowError,
-    InputError,
-    NoDispute,
-    NoRefundWorkflow,
-    NothingToAnswer,
-    NotSuspended,
-    OpinionAlreadyGiven,
-    Overdraft,
-    RuleViolation,
-    SplitMismatch,
-    TenancyEnded,
-    UnknownContract,
-)
-from escrow.service import Ledger, open_ledger
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from escrow.config import LedgerConfig
+    from escrow.domain.terms import ContractTerms
+    from escrow.errors import (
+        AlreadyAnswered,
+        AlreadySuspended,
+        ClockError,
+        ConcurrencyError,
+        ContractRefused,
+        DeadlinePassed,
+        DeductionsExceedHeld,
+        DuplicateContract,
+        EscrowError,
+        InputError,
+        NoDispute,
+        NoRefundWorkflow,
+        NothingToAnswer,
+        NotSuspended,
+        OpinionAlreadyGiven,
+        Overdraft,
+        RuleViolation,
+        SplitMismatch,
+        TenancyEnded,
+        UnknownContract,
+    )
+    from escrow.service import Ledger, open_ledger
 
 __version__ = "0.1.0"
 
@@ -61,3 +67,24 @@ __all__ = [
     "__version__",
     "open_ledger",
 ]
+
+# The public names load on first use (PEP 562): `import escrow` stays light, and
+# `escrow --version` answers without loading the ledger.
+_HOME = {
+    "LedgerConfig": "escrow.config",
+    "ContractTerms": "escrow.domain.terms",
+    "Ledger": "escrow.service",
+    "open_ledger": "escrow.service",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__ and name != "__version__":
+        value = getattr(importlib.import_module(_HOME.get(name, "escrow.errors")), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'escrow' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

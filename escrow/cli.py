@@ -500,7 +500,7 @@ def simulate_cmd(
 
 
 def main() -> None:
-    """Console entry point (``escrow = "escrow.cli:main"``)."""
+    """The command line (``escrow.__main__.main`` calls it for the console script)."""
     try:
         app()
     except EscrowError as exc:  # raised outside a command (e.g. while parsing root options)

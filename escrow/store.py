@@ -487,7 +487,8 @@ class _PostgresBackend:
             import psycopg  # noqa: F401  (checked here for a clear message)
         except ImportError:
             raise StoreError(
-                "the PostgreSQL backend needs psycopg 3: pip install 'psycopg[binary]'"
+                "the PostgreSQL backend needs psycopg 3:"
+                " pip install 'beijing-rental-escrow[postgres]'"
             ) from None
         query = self._engine_url.query
         connect_args: dict[str, Any] = {}

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from escrow.config import LedgerConfig
+from escrow.domain.terms import ContractTerms
 from escrow.errors import (
     AlreadyAnswered,
     AlreadySuspended,
@@ -87,7 +88,7 @@ def test_refusal_deductions_above_what_is_held(
 
 
 def test_refusal_a_second_opinion(
-    worked_example: Ledger, make_terms: Callable[..., object], assert_refused: Refuse
+    worked_example: Ledger, make_terms: Callable[..., ContractTerms], assert_refused: Refuse
 ) -> None:
     opinion(worked_example)
     assert_refused(worked_example, OpinionAlreadyGiven, opinion, worked_example, amount="100.00")
@@ -192,7 +193,7 @@ def test_refusal_answering_after_deemed_agreement_is_deadline_passed(
 
 
 def test_refusal_no_refund_workflow_before_the_return(
-    ledger: Ledger, make_terms: Callable[..., object], assert_refused: Refuse
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], assert_refused: Refuse
 ) -> None:
     ledger.open_contract(make_terms("C1"), on=d(2025, 6, 1))
     ledger.pay_deposit("C1", D("5000.00"), on=d(2025, 6, 3))
@@ -204,7 +205,7 @@ def test_refusal_no_refund_workflow_before_the_return(
 
 
 def test_refusal_a_duplicate_contract_or_filing_number(
-    ledger: Ledger, make_terms: Callable[..., object], assert_refused: Refuse
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], assert_refused: Refuse
 ) -> None:
     ledger.open_contract(make_terms("C1", filing_no="JZ-1"), on=d(2025, 6, 1))
     assert_refused(
@@ -240,7 +241,7 @@ def test_refusal_payments_and_returns_after_the_tenancy_ended(
 
 
 def test_refusal_non_positive_payments(
-    ledger: Ledger, make_terms: Callable[..., object], assert_refused: Refuse
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], assert_refused: Refuse
 ) -> None:
     ledger.open_contract(make_terms("C1"), on=d(2025, 6, 1))
     # A payment must be a positive amount of whole fen: zero and negatives are bad amounts.
@@ -250,7 +251,7 @@ def test_refusal_non_positive_payments(
 
 
 def test_refusal_suspending_twice_or_resuming_what_is_not_suspended(
-    ledger: Ledger, make_terms: Callable[..., object], assert_refused: Refuse
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], assert_refused: Refuse
 ) -> None:
     ledger.open_contract(make_terms("C1"), on=d(2025, 6, 1))
     assert_refused(ledger, NotSuspended, ledger.resume_releases, "E1", on=d(2025, 6, 1))
@@ -271,7 +272,7 @@ def test_refusal_acts_dated_before_the_ledgers_clock(
 
 
 def test_refusal_an_account_change_to_the_bank_it_is_already_at(
-    ledger: Ledger, make_terms: Callable[..., object], assert_refused: Refuse
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], assert_refused: Refuse
 ) -> None:
     ledger.open_contract(make_terms("C1"), on=d(2025, 6, 1))
     ledger.change_account("custody", "ICBC", on=d(2025, 6, 2))
@@ -294,7 +295,7 @@ def test_refusal_reopening_a_ledger_with_another_configuration(
 
 
 def test_refusal_a_payment_with_sub_fen_digits_is_an_amount_error(
-    ledger: Ledger, make_terms: Callable[..., object], assert_refused: Refuse
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], assert_refused: Refuse
 ) -> None:
     # Money is decimal yuan with at most two decimals (docs/scenario-format.md; escrow.errors.AmountError).
     # A refused act raises a named EscrowError (Ledger docstring).

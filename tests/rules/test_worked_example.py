@@ -40,7 +40,7 @@ def run_worked_example(ledger: Ledger) -> None:
 
 
 def test_worked_example_transfers_to_the_fen(
-    worked_example: Ledger, rows: Callable[..., list]
+    worked_example: Ledger, rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     run_worked_example(worked_example)
     assert rows(worked_example.transfers("C1")) == [
