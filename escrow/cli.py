@@ -58,14 +58,32 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(code=2)
 
 
+def _plain_flags(command: Any, ctx: Any) -> None:
+    """Show a flag as ``--json``, not ``--json <bool>`` (typer labels each option with a type)."""
+    for param in [*command.params, command.get_help_option(ctx)]:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+
+
 class _EscrowGroup(TyperGroup):
-    """The root command group: any EscrowError below it becomes one line and exit code 2."""
+    """A command group: any EscrowError below it becomes one line and exit code 2, and the help
+    of the group and of its commands shows flags without a type."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except EscrowError as exc:
             _fail(str(exc))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _plain_flags(command, ctx)
+        return command
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _plain_flags(self, ctx)
+        super().format_help(ctx, formatter)
 
 
 app = typer.Typer(
@@ -83,10 +101,12 @@ app = typer.Typer(
 )
 
 calendar_app = typer.Typer(
+    cls=_EscrowGroup,
     help="Working days of mainland China's official calendar, with make-up days (rule 21).",
     no_args_is_help=True,
 )
 rates_app = typer.Typer(
+    cls=_EscrowGroup,
     help="Demand-deposit rate tables used for deposit and rent interest (rule 14).",
     no_args_is_help=True,
 )
@@ -174,7 +194,10 @@ def next_working_day(
     n: Annotated[str, typer.Argument(metavar="N", help="How many working days after DATE.")],
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
-    """Print the N-th working day after DATE (DATE itself does not count; Civil Code Art. 201)."""
+    """Print the N-th working day after DATE (DATE itself does not count; Civil Code Art. 201).
+
+    Example: escrow calendar next-working-day 2025-09-30 3
+    """
     start = _parse_date(date, "DATE")
     count = _parse_count(n, "N")
     calendar = WorkdayCalendar()
@@ -199,7 +222,10 @@ def is_working_day(
     date: Annotated[str, typer.Argument(metavar="DATE", help="The day to ask about, YYYY-MM-DD.")],
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
-    """Tell whether DATE is a working day (weekends and holidays are off, make-up days are on)."""
+    """Tell whether DATE is a working day (weekends and holidays are off, make-up days are on).
+
+    Example: escrow calendar is-working-day 2025-10-11
+    """
     day = _parse_date(date, "DATE")
     calendar = WorkdayCalendar()
     working = calendar.is_working_day(day)
@@ -222,7 +248,10 @@ def rates_show(
     ] = None,
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
-    """Show the built-in demand-deposit rate tables: effective date and annual rate."""
+    """Show the built-in demand-deposit rate tables: effective date and annual rate.
+
+    Example: escrow rates show --table big-bank-listed
+    """
     tables: list[RateTable] = (
         [rate_table(table)] if table is not None else list(BUILTIN_TABLES.values())
     )
@@ -267,7 +296,10 @@ def check(
         Path, typer.Argument(metavar="FILE", help="The scenario file (TOML) to validate.")
     ],
 ) -> None:
-    """Validate a scenario file without running it: prints 'ok: ...' or the first problem."""
+    """Validate a scenario file without running it: prints 'ok: ...' or the first problem.
+
+    Example: escrow check scenarios/rule-03-07-deposit-refund-national-day.toml
+    """
     scenario = load_scenario(file)
     contracts = len(scenario.contracts)
     actions = len(scenario.actions)
@@ -348,12 +380,21 @@ def run(
         typer.Option("--until", metavar="DATE", help="Stop the clock on this date (YYYY-MM-DD)."),
     ] = None,
     as_json: JsonOption = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Exit 1 when the rules refused any action (for CI), after the report."
+        ),
+    ] = False,
 ) -> None:
     """Run a scenario through the ledger and print the report (docs/report-format.md).
 
     Without --db the ledger lives in a temporary SQLite file that is removed afterwards. Re-running
     a scenario on a database that already holds part of it continues where it stopped: each
-    action is applied once.
+    action is applied once. Exit 0 when the run completed (refusals included, unless --strict),
+    2 on a malformed file or option.
+
+    Example: escrow run scenarios/rule-03-07-deposit-refund-national-day.toml --json
     """
     stop = _parse_date(until, "--until") if until is not None else None
     scenario = load_scenario(file)
@@ -368,6 +409,8 @@ def run(
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         print_report(report, console)
+    if strict and report["refused"]:
+        raise typer.Exit(code=1)
 
 
 @app.command("balance")
@@ -386,7 +429,10 @@ def balance(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """What a tenant sees (Art. 19): principal held per fund, its lots and interest so far."""
+    """What a tenant sees (Art. 19): principal held per fund, its lots and interest so far.
+
+    Example: escrow balance --db ledger.db --filing-no JZ-2025-000001 --as-of 2025-10-12
+    """
     day = _parse_date(as_of, "--as-of") if as_of is not None else None
     if (contract is None) == (filing_no is None):
         raise InputError("give exactly one of --contract or --filing-no")
@@ -408,7 +454,10 @@ def deadlines(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Open deadlines (refund opinions, tenant answers) and scheduled settlements and releases."""
+    """Open deadlines (refund opinions, tenant answers) and scheduled settlements and releases.
+
+    Example: escrow deadlines --db ledger.db --as-of 2025-10-12
+    """
     day = _parse_date(as_of, "--as-of") if as_of is not None else None
     url = _existing_db(_db_url(db, required=True) or "")
     with open_ledger(url) as ledger:
@@ -424,6 +473,8 @@ def replay(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Rebuild every projection from the stored events alone and print the run report.
 
     The report is the one `escrow run` printed for the scenario that wrote the database.
+
+    Example: escrow replay --db ledger.db --json
     """
     url = _existing_db(_db_url(db, required=True) or "")
     with open_ledger(url) as ledger:
@@ -440,6 +491,8 @@ def verify(db: DbOption = None) -> None:
 
     Invariants: postings sum to zero, no custody or supervision account below zero, money in =
     money out + held, and every deadline that lapsed before the ledger's clock was handled.
+
+    Example: escrow verify --db ledger.db
     """
     url = _existing_db(_db_url(db, required=True) or "")
     with open_store(url, CODEC) as store:
@@ -466,6 +519,8 @@ def simulate_cmd(
     Deposit lots, prepaid rent of 1 to 12 months, early terminations, silent, agreeing and
     disputing tenants, enterprises that miss their deadline, suspensions. Without --db the ledger
     lives in a temporary SQLite file.
+
+    Example: escrow simulate --contracts 1000 --months 24 --seed 1
     """
     url = _db_url(db, required=False)
     with contextlib.ExitStack() as stack:

@@ -1,0 +1,66 @@
+"""Habits of the command line: every command's help shows an example, flags read ``--json`` (not
+``--json <bool>``), and ``run --strict`` fails a CI job when the rules refused an action."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from escrow.cli import app
+
+runner = CliRunner()
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+COMMANDS = [
+    ["run"],
+    ["check"],
+    ["schema"],
+    ["balance"],
+    ["deadlines"],
+    ["replay"],
+    ["verify"],
+    ["simulate"],
+    ["calendar", "next-working-day"],
+    ["calendar", "is-working-day"],
+    ["rates", "show"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
+def test_every_command_help_shows_an_example_of_itself(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    example = re.search(r"Example: (escrow [^\n│]*)", result.output)
+    assert example is not None, result.output
+    assert example.group(1).startswith("escrow " + " ".join(command) + " ")
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["calendar"], *COMMANDS], ids=["escrow", "calendar", *map(" ".join, COMMANDS)]
+)
+def test_flags_are_shown_without_a_type(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.output
+    assert re.search(r"--help +Show this message", result.output)
+
+
+def test_run_strict_exits_1_after_the_report_when_an_action_was_refused() -> None:
+    # rule-03-05-refused-actions.toml: six actions are refused (docs/rules.md rules 3 and 5).
+    path = SCENARIOS / "rule-03-05-refused-actions.toml"
+    result = runner.invoke(app, ["run", str(path), "--json", "--strict"])
+    assert result.exit_code == 1, result.output
+    assert len(json.loads(result.stdout)["refused"]) == 6
+    lenient = runner.invoke(app, ["run", str(path), "--json"])
+    assert lenient.exit_code == 0, lenient.output
+
+
+def test_run_strict_exits_0_when_nothing_was_refused() -> None:
+    path = SCENARIOS / "rule-03-07-deposit-refund-national-day.toml"
+    result = runner.invoke(app, ["run", str(path), "--strict"])
+    assert result.exit_code == 0, result.output
+    assert "money in 5000.00" in result.stdout
