@@ -149,7 +149,7 @@ def check_every_act_landed_once(path: str, results: list[dict[str, Any]]) -> Non
                 assert found is not None, f"a payment without its key at {entry.position}"
                 keyed[found] += 1
                 kind = "deposit" if isinstance(event, ev.DepositReceived) else "rent"
-                got[key] = (entry.stream.removeprefix("contract:"), kind, event.amount)
+                got[found] = (entry.stream.removeprefix("contract:"), kind, event.amount)
         doubled = [k for k, n in keyed.items() if n > 1]
         assert not doubled, f"applied more than once: {doubled}"
         assert set(got) == set(expected), (
