@@ -65,15 +65,35 @@ def _plain_flags(command: Any, ctx: Any) -> None:
             param.metavar = ""
 
 
+# click's UsageError (an unknown option, a missing argument), whether typer vendors click or not.
+_USAGE_ERROR: type[Exception] = typer.BadParameter.__mro__[1]
+
+
+def _usage_fail(exc: Any) -> NoReturn:
+    """A usage error as one line like every other error: ``escrow: <problem> (see '… --help')``."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # a group called bare: its help, as asked
+        raise exc
+    path = exc.ctx.command_path if exc.ctx is not None else "escrow"
+    _fail(f"{exc.format_message().rstrip('.')} (see '{path} --help')")
+
+
 class _EscrowGroup(TyperGroup):
-    """A command group: any EscrowError below it becomes one line and exit code 2, and the help
-    of the group and of its commands shows flags without a type."""
+    """A command group: any EscrowError or usage error below it becomes one line and exit code 2,
+    and the help of the group and of its commands shows flags without a type."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except _USAGE_ERROR as exc:
+            _usage_fail(exc)
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except EscrowError as exc:
             _fail(str(exc))
+        except _USAGE_ERROR as exc:
+            _usage_fail(exc)
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         command = super().get_command(ctx, cmd_name)

@@ -64,3 +64,31 @@ def test_run_strict_exits_0_when_nothing_was_refused() -> None:
     result = runner.invoke(app, ["run", str(path), "--strict"])
     assert result.exit_code == 0, result.output
     assert "money in 5000.00" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["run"], "escrow: Missing argument 'FILE' (see 'escrow run --help')"),
+        # click words it "No such option: --bogus" or "No such option '--bogus'" by version.
+        (["run", "x.toml", "--bogus"], "escrow: No such option*--bogus* (see 'escrow run --help')"),
+        (["--bogus"], "escrow: No such option*--bogus* (see 'escrow --help')"),
+        (["nosuch"], "escrow: No such command 'nosuch' (see 'escrow --help')"),
+        (
+            ["calendar", "next-working-day", "2025-09-30"],
+            "escrow: Missing argument 'N' (see 'escrow calendar next-working-day --help')",
+        ),
+    ],
+)
+def test_a_usage_error_is_one_line_and_exit_2(args: list[str], line: str) -> None:
+    result = runner.invoke(app, args, prog_name="escrow")
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    pattern = ".*".join(re.escape(part) for part in line.split("*"))
+    assert re.fullmatch(pattern + "\n", result.stderr), result.stderr
+
+
+def test_a_bare_group_still_shows_its_help() -> None:
+    result = runner.invoke(app, ["calendar"], prog_name="escrow")
+    assert "next-working-day" in result.output
+    assert "Missing" not in result.output
