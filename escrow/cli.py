@@ -118,6 +118,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Markdown joins a docstring's lines into paragraphs: help never breaks where the source does.
+    rich_markup_mode="markdown",
 )
 
 calendar_app = typer.Typer(

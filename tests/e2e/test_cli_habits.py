@@ -92,3 +92,10 @@ def test_a_bare_group_still_shows_its_help() -> None:
     result = runner.invoke(app, ["calendar"], prog_name="escrow")
     assert "next-working-day" in result.output
     assert "Missing" not in result.output
+
+
+def test_help_text_flows_as_sentences_not_as_the_source_lines() -> None:
+    # The docstring breaks its line after "Re-running"; the help must not.
+    result = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "200"})
+    assert "Re-running a scenario on a database that already holds part of it" in result.output
+    assert "continues where it stopped: each action" in " ".join(result.output.split())
