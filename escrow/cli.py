@@ -116,7 +116,7 @@ app = typer.Typer(
         " by the rules."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     # Markdown joins a docstring's lines into paragraphs: help never breaks where the source does.
     rich_markup_mode="markdown",

@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,3 +102,23 @@ def test_help_text_flows_as_sentences_not_as_the_source_lines() -> None:
     result = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "200"})
     assert "Re-running a scenario on a database that already holds part of it" in result.output
     assert "continues where it stopped: each action" in " ".join(result.output.split())
+
+
+def test_shell_completion_completes_commands_and_options() -> None:
+    def complete(words: str) -> str:
+        env = os.environ | {
+            "_ESCROW_COMPLETE": "complete_bash",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split()) - 1),
+        }
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "escrow")],  # the console script, as a shell runs it
+            env=env, capture_output=True, text=True, timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert complete("escrow ca").split() == ["calendar"]
+    assert complete("escrow run --st").split() == ["--strict"]
+    shown = runner.invoke(app, ["--show-completion", "bash"], prog_name="escrow")
+    assert "_escrow_completion" in shown.output
