@@ -1,8 +1,8 @@
 """The ``escrow`` command line: thin, parse → call → render (rich tables or ``--json``).
 
 Every refusal is an :class:`~escrow.errors.EscrowError`; the CLI turns it into one line on
-stderr, ``escrow: <message>``, and exit code 2. Usage errors (an unknown
-option, a missing argument) exit 2 as well. A traceback means a bug, never bad input.
+stderr, ``escrow: <message>``, and exit code 2; so does a usage error (an unknown option, a
+missing argument). A traceback means a bug, never bad input.
 """
 
 from __future__ import annotations
