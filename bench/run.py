@@ -1004,7 +1004,7 @@ def tree_cpu_counted(spent: list[float]) -> Iterator[None]:
         finally:
             spent[0] += time.process_time() - start
 
-    store_module._grow_tree = counted
+    store_module._grow_tree = counted  # type: ignore[assignment]
     try:
         yield
     finally:
@@ -1016,7 +1016,7 @@ def chain_only() -> Iterator[None]:
     """Appends without the Merkle tree: the plain hash chain, the tree's baseline (the store's
     tree step, ``escrow.store._grow_tree``, made a no-op for the duration)."""
     saved = store_module._grow_tree
-    store_module._grow_tree = lambda *_: merkle.CompactRange()  # type: ignore[assignment]
+    store_module._grow_tree = lambda *_: merkle.CompactRange()
     try:
         yield
     finally:

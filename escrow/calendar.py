@@ -1,4 +1,4 @@
-"""The official mainland-China workday calendar (RULES.md rule 21; Art. 15, rules 3, 5, 11).
+"""The official mainland-China workday calendar (docs/rules.md rule 21; Art. 15, rules 3, 5, 11).
 
 Working days are mainland China's official calendar: Saturdays, Sundays and public holidays are
 off, except the weekend **make-up working days** (调休上班) the State Council announces each year.

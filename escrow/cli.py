@@ -1,9 +1,9 @@
 """The ``escrow`` command line: thin, parse → call → render (rich tables or ``--json``).
 
 Every refusal is an :class:`~escrow.errors.EscrowError`; the CLI turns it into one line on
-stderr, ``escrow: <message>``, and exit code 2. Usage errors (an unknown option, a missing
-argument) exit 2 as well. A write that still meets a concurrent writer after its retries exits
-75 (``EX_TEMPFAIL``: the same command may simply be run again). A traceback means a bug, never
+stderr, ``escrow: <message>``, and exit code 2; so does a usage error (an unknown option, a
+missing argument). A write that still meets a concurrent writer after its retries exits 75
+(``EX_TEMPFAIL``: the same command may simply be run again). A traceback means a bug, never
 bad input. Query commands (``balance``, ``deadlines``, ``replay``, ``verify``) open the ledger
 read-only: they never write, and refuse a database that holds no ledger.
 """
@@ -98,9 +98,35 @@ def _fail(message: str, code: int = EXIT_REFUSED) -> NoReturn:
     raise typer.Exit(code=code)
 
 
+def _plain_flags(command: Any, ctx: Any) -> None:
+    """Show a flag as ``--json``, not ``--json <bool>`` (typer labels each option with a type)."""
+    for param in [*command.params, command.get_help_option(ctx)]:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+
+
+# click's UsageError (an unknown option, a missing argument), whether typer vendors click or not.
+_USAGE_ERROR: type[Exception] = typer.BadParameter.__mro__[1]
+
+
+def _usage_fail(exc: Any) -> NoReturn:
+    """A usage error as one line like every other error: ``escrow: <problem> (see '… --help')``."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # a group called bare: its help, as asked
+        raise exc
+    path = exc.ctx.command_path if exc.ctx is not None else "escrow"
+    _fail(f"{exc.format_message().rstrip('.')} (see '{path} --help')")
+
+
 class _EscrowGroup(TyperGroup):
-    """The root command group: any EscrowError below it becomes one line and exit code 2
-    (75 for a conflict with concurrent writers that outlived the retries)."""
+    """A command group: any EscrowError or usage error below it becomes one line and exit code 2
+    (75 for a conflict with concurrent writers that outlived the retries), and the help of the
+    group and of its commands shows flags without a type."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except _USAGE_ERROR as exc:
+            _usage_fail(exc)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -109,6 +135,18 @@ class _EscrowGroup(TyperGroup):
             _fail(f"{exc} (still busy after retrying; run the command again)", EXIT_TEMPFAIL)
         except EscrowError as exc:
             _fail(str(exc))
+        except _USAGE_ERROR as exc:
+            _usage_fail(exc)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _plain_flags(command, ctx)
+        return command
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _plain_flags(self, ctx)
+        super().format_help(ctx, formatter)
 
 
 app = typer.Typer(
@@ -122,15 +160,19 @@ app = typer.Typer(
     ),
     epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    # Markdown joins a docstring's lines into paragraphs: help never breaks where the source does.
+    rich_markup_mode="markdown",
 )
 
 calendar_app = typer.Typer(
+    cls=_EscrowGroup,
     help="Working days of mainland China's official calendar, with make-up days (rule 21).",
     no_args_is_help=True,
 )
 rates_app = typer.Typer(
+    cls=_EscrowGroup,
     help="Demand-deposit rate tables used for deposit and rent interest (rule 14).",
     no_args_is_help=True,
 )
@@ -230,7 +272,10 @@ def next_working_day(
     n: Annotated[str, typer.Argument(metavar="N", help="How many working days after DATE.")],
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
-    """Print the N-th working day after DATE (DATE itself does not count; Civil Code Art. 201)."""
+    """Print the N-th working day after DATE (DATE itself does not count; Civil Code Art. 201).
+
+    Example: escrow calendar next-working-day 2025-09-30 3
+    """
     start = _parse_date(date, "DATE")
     count = _parse_count(n, "N")
     beyond = InputError(
@@ -263,7 +308,10 @@ def is_working_day(
     date: Annotated[str, typer.Argument(metavar="DATE", help="The day to ask about, YYYY-MM-DD.")],
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
-    """Tell whether DATE is a working day (weekends and holidays are off, make-up days are on)."""
+    """Tell whether DATE is a working day (weekends and holidays are off, make-up days are on).
+
+    Example: escrow calendar is-working-day 2025-10-11
+    """
     day = _parse_date(date, "DATE")
     calendar = WorkdayCalendar()
     working = calendar.is_working_day(day)
@@ -286,7 +334,10 @@ def rates_show(
     ] = None,
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
-    """Show the built-in demand-deposit rate tables: effective date and annual rate."""
+    """Show the built-in demand-deposit rate tables: effective date and annual rate.
+
+    Example: escrow rates show --table big-bank-listed
+    """
     tables: list[RateTable] = (
         [rate_table(table)] if table is not None else list(BUILTIN_TABLES.values())
     )
@@ -331,7 +382,10 @@ def check(
         Path, typer.Argument(metavar="FILE", help="The scenario file (TOML) to validate.")
     ],
 ) -> None:
-    """Validate a scenario file without running it: prints 'ok: ...' or the first problem."""
+    """Validate a scenario file without running it: prints 'ok: ...' or the first problem.
+
+    Example: escrow check scenarios/rule-03-07-deposit-refund-national-day.toml
+    """
     scenario = load_scenario(file)
     contracts = len(scenario.contracts)
     actions = len(scenario.actions)
@@ -339,6 +393,32 @@ def check(
         f"ok: {printable(scenario.name)}, {contracts} contract{'s' if contracts != 1 else ''},"
         f" {actions} action{'s' if actions != 1 else ''}"
     )
+
+
+# --- escrow schema
+
+
+@app.command("schema")
+def schema(
+    name: Annotated[
+        str,
+        typer.Argument(
+            metavar="scenario|report", help="Which schema: the scenario file or the run report."
+        ),
+    ],
+) -> None:
+    """Print the JSON Schema of the scenario file or of the run report.
+
+    The same schemas ship in docs/schema/; the formats are explained in
+    docs/scenario-format.md and docs/report-format.md.
+
+    Example: escrow schema scenario > scenario.schema.json
+    """
+    from escrow.schema import SCHEMAS, schema_text
+
+    if name not in SCHEMAS:
+        raise InputError(f"schema: {name!r} is not a schema (expected scenario or report)")
+    typer.echo(schema_text(name), nl=False)
 
 
 # --- escrow run / balance / deadlines
@@ -424,12 +504,21 @@ def run(
         typer.Option("--until", metavar="DATE", help="Stop the clock on this date (YYYY-MM-DD)."),
     ] = None,
     as_json: JsonOption = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Exit 1 when the rules refused any action (for CI), after the report."
+        ),
+    ] = False,
 ) -> None:
-    """Run a scenario through the ledger and print the report (INTERFACE.md).
+    """Run a scenario through the ledger and print the report (docs/report-format.md).
 
     Without --db the ledger lives in a temporary SQLite file that is removed afterwards. Re-running
     a scenario on a database that already holds part of it continues where it stopped: each
-    action is applied once.
+    action is applied once. Exit 0 when the run completed (refusals included, unless --strict),
+    2 on a malformed file or option.
+
+    Example: escrow run scenarios/rule-03-07-deposit-refund-national-day.toml --json
     """
     stop = _parse_date(until, "--until") if until is not None else None
     scenario = load_scenario(file)
@@ -444,6 +533,8 @@ def run(
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         print_report(report, console)
+    if strict and report["refused"]:
+        raise typer.Exit(code=1)
 
 
 @app.command("balance")
@@ -462,7 +553,10 @@ def balance(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """What a tenant sees (Art. 19): principal held per fund, its lots and interest so far."""
+    """What a tenant sees (Art. 19): principal held per fund, its lots and interest so far.
+
+    Example: escrow balance --db ledger.db --filing-no JZ-2025-000001 --as-of 2025-10-12
+    """
     day = _parse_date(as_of, "--as-of") if as_of is not None else None
     if (contract is None) == (filing_no is None):
         raise InputError("give exactly one of --contract or --filing-no")
@@ -484,7 +578,10 @@ def deadlines(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Open deadlines (refund opinions, tenant answers) and scheduled settlements and releases."""
+    """Open deadlines (refund opinions, tenant answers) and scheduled settlements and releases.
+
+    Example: escrow deadlines --db ledger.db --as-of 2025-10-12
+    """
     day = _parse_date(as_of, "--as-of") if as_of is not None else None
     url = _existing_db(_db_url(db, required=True) or "")
     with open_ledger(url, read_only=True) as ledger:
@@ -500,6 +597,8 @@ def replay(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Rebuild every projection from the stored events alone and print the run report.
 
     The report is the one `escrow run` printed for the scenario that wrote the database.
+
+    Example: escrow replay --db ledger.db --json
     """
     url = _existing_db(_db_url(db, required=True) or "")
     with open_ledger(url, read_only=True) as ledger:
@@ -523,6 +622,8 @@ def verify(
     money out + held, and every deadline that lapsed before the ledger's clock was handled.
     With --checkpoints, also that the ledger still holds every event each kept checkpoint covered,
     unchanged and in order. When sound, the last line is a checkpoint of the ledger as verified.
+
+    Example: escrow verify --db ledger.db
     """
     url = _existing_db(_db_url(db, required=True) or "")
     kept = read_checkpoints(checkpoints) if checkpoints is not None else []
@@ -565,6 +666,8 @@ def simulate_cmd(
     Deposit lots, prepaid rent of 1 to 12 months, early terminations, silent, agreeing and
     disputing tenants, enterprises that miss their deadline, suspensions. Without --db the ledger
     lives in a temporary SQLite file.
+
+    Example: escrow simulate --contracts 1000 --months 24 --seed 1
     """
     url = _db_url(db, required=False)
     with contextlib.ExitStack() as stack:
@@ -810,7 +913,7 @@ def check_consistency_cmd(
 
 
 def main() -> None:
-    """Console entry point (``escrow = "escrow.cli:main"``)."""
+    """The command line (``escrow.__main__.main`` calls it for the console script)."""
     try:
         app()
     except EscrowError as exc:  # raised outside a command (e.g. while parsing root options)

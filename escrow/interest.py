@@ -1,4 +1,4 @@
-"""Deposit and rent interest (Art. 10, Art. 15; RULES.md rules 14-17).
+"""Deposit and rent interest (Art. 10, Art. 15; docs/rules.md rules 14-17).
 
 - Rule 14: the rate is the PBoC demand-deposit listed rate **in force on the payout day**, applied
   to the whole period (not piecewise). Rate tables are data with effective dates; a payout day

@@ -17,8 +17,8 @@ from escrow.money import ZERO
 
 
 class Notice(NamedTuple):
-    """Something the clock produced that moves no money (INTERFACE.md ``notices``); an immutable
-    named tuple, like :class:`~escrow.domain.ledger.Transfer`."""
+    """Something the clock produced that moves no money (docs/report-format.md ``notices``);
+    an immutable named tuple, like :class:`~escrow.domain.ledger.Transfer`."""
 
     date: dt.date
     kind: str

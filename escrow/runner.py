@@ -213,7 +213,7 @@ def run_scenario(
     clock: Clock | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Run ``scenario`` on the ledger at ``url`` and return the run report.
+    """Run ``scenario`` on the ledger at ``url`` and return its report (docs/report-format.md).
 
     Run again on the same ledger, the scenario resumes: acts already recorded are recognised by
     their place and not done again, new ones are done (see :func:`_check_resumable`).

@@ -1,15 +1,15 @@
 """The scenario file: a TOML description of contracts and of what the parties do, by date.
 
-The format is a public contract (``shared/INTERFACE.md``): platforms and regulators write these
+The format is a public contract (docs/scenario-format.md): platforms and regulators write these
 files by hand. This module only *reads* them: it turns the bytes of a file into a frozen,
 validated :class:`Scenario`, or refuses them with a :class:`ScenarioError` whose message is one
 line, ``<file>: <entry>: <problem>``, e.g.::
 
     demo.toml: actions[3].amount: '12.345' has more than two decimals
 
-A malformed file stops the run before anything is written (INTERFACE.md); whether an action is
-*allowed* by the rules (a late refund opinion, deductions above what is held) is the ledger's
-business, not this module's.
+A malformed file stops the run before anything is written (docs/scenario-format.md); whether an
+action is *allowed* by the rules (a late refund opinion, deductions above what is held) is the
+ledger's business, not this module's.
 
 Validation is strict because the files are written by hand: an amount is always a string of
 decimal yuan (``"5000.00"``, never ``5000``), a date is always a TOML date (``2025-06-03``, never
@@ -39,6 +39,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -80,7 +81,7 @@ __all__ = [
     "parse_scenario",
 ]
 
-#: Rule packs a scenario may name (RULES.md). ``beijing-2024`` is 京建法〔2024〕8号.
+#: Rule packs a scenario may name (docs/rules.md). ``beijing-2024`` is 京建法〔2024〕8号.
 RULE_PACKS: tuple[str, ...] = tuple(_RULE_PACKS)
 
 #: A scenario file larger than this is refused unread (a hand-written file is far smaller).
@@ -94,7 +95,7 @@ MAX_ACTIONS = 100_000
 
 
 class ScenarioError(InputError):
-    """A scenario file that cannot be read or does not follow INTERFACE.md.
+    """A scenario file that cannot be read or does not follow docs/scenario-format.md.
 
     ``str(error)`` is one line: ``<file>: <entry>: <problem>`` (or ``<file>: <problem>`` when the
     problem is the file as a whole, e.g. ``demo.toml: no such file``).
@@ -251,22 +252,63 @@ def _line(value: str) -> str:
     return value
 
 
-TomlDate: TypeAlias = Annotated[dt.date, BeforeValidator(_toml_date)]
+# The JSON Schema of each type (``escrow schema scenario``) describes the file as JSON tools see
+# it: a TOML date as a "YYYY-MM-DD" string, an amount as a string of at most two decimals.
+_DATE_SCHEMA = {
+    "type": "string",
+    "format": "date",
+    "pattern": "^20[0-9]{2}-[0-9]{2}-[0-9]{2}$",
+    "description": "A TOML date (written YYYY-MM-DD in JSON), 2000-01-01 to 2099-12-31.",
+}
+_AMOUNT_PATTERN = "^[0-9]+(\\.[0-9]{1,2})?$"
+
+TomlDate: TypeAlias = Annotated[
+    dt.date, BeforeValidator(_toml_date), WithJsonSchema(_DATE_SCHEMA)
+]
 """A TOML local date (``2025-06-03``) from 2000-01-01 to 2099-12-31; a string, a date-time or a
 date outside that range is refused."""
 
-Amount: TypeAlias = Annotated[Decimal, BeforeValidator(_amount_parser(allow_zero=True))]
+Amount: TypeAlias = Annotated[
+    Decimal,
+    BeforeValidator(_amount_parser(allow_zero=True)),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _AMOUNT_PATTERN,
+            "description": "Decimal yuan >= 0, at most two decimals (\"1234.50\").",
+        }
+    ),
+]
 """Decimal yuan >= 0: in a file a string with at most two decimals (``"1234.50"``); from
 Python code a finite Decimal is also taken, under the same rules."""
 
-PositiveAmount: TypeAlias = Annotated[Decimal, BeforeValidator(_amount_parser(allow_zero=False))]
+PositiveAmount: TypeAlias = Annotated[
+    Decimal,
+    BeforeValidator(_amount_parser(allow_zero=False)),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _AMOUNT_PATTERN,
+            "not": {"pattern": "^0*(\\.0*)?$"},
+            "description": "Decimal yuan > 0, at most two decimals (\"1234.50\").",
+        }
+    ),
+]
 """Decimal yuan > 0, otherwise as :data:`Amount`."""
 
-Identifier: TypeAlias = Annotated[str, AfterValidator(_identifier)]
+Identifier: TypeAlias = Annotated[
+    str,
+    AfterValidator(_identifier),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^\\S(.*\\S)?$"}
+    ),
+]
 """An id (contract, filing number, tenant, enterprise, bank): non-empty, at most 100 characters,
 no outer spaces, no line breaks or control characters (:func:`escrow.identifiers.id_problem`)."""
 
-Line: TypeAlias = Annotated[str, AfterValidator(_line)]
+Line: TypeAlias = Annotated[
+    str, AfterValidator(_line), WithJsonSchema({"type": "string", "pattern": "\\S"})
+]
 """One line of non-blank text (a name, a deduction item), at most 1000 characters."""
 
 _T = TypeVar("_T")
@@ -286,9 +328,11 @@ class _Model(BaseModel):
 
 
 class Parameters(_Model):
-    """``[parameters]``: overrides of rule-pack parameters (RULES.md); ``None`` = the pack's."""
+    """``[parameters]``: overrides of the rule pack's parameters; ``None`` = the pack's."""
 
-    day_basis: Annotated[int, BeforeValidator(_day_basis)] | None = None
+    day_basis: Annotated[
+        int, BeforeValidator(_day_basis), WithJsonSchema({"type": "integer", "enum": [360, 365]})
+    ] | None = None
     """Days in the interest year (rule 16)."""
     settle_on_working_days: bool | None = None
     """Outgoing transfers execute on working days only (rule 11)."""
@@ -301,7 +345,11 @@ class RateRowSpec(_Model):
 
     effective: TomlDate = Field(alias="from")
     """The day the rate takes effect (TOML key ``from``)."""
-    annual_percent: Annotated[Decimal, BeforeValidator(_percent)]
+    annual_percent: Annotated[
+        Decimal,
+        BeforeValidator(_percent),
+        WithJsonSchema({"type": "string", "pattern": "^[0-9]{1,3}(\\.[0-9]{1,6})?$"}),
+    ]
     """Annual rate in percent, a decimal string >= 0 (``"0.35"``)."""
 
     def to_rate_row(self) -> RateRow:
@@ -331,8 +379,18 @@ class CalendarSpec(_Model):
         )
 
 
+def _filing_no_optional(schema: dict[str, Any]) -> None:
+    schema["required"] = [key for key in schema["required"] if key != "filing_no"]
+
+
+def _action_required(schema: dict[str, Any]) -> None:
+    schema["required"] = ["date", "action", *schema["required"][1:]]
+
+
 class ContractSpec(_Model):
     """``[[contracts]]``: one tenancy contract."""
+
+    model_config = ConfigDict(json_schema_extra=_filing_no_optional)
 
     id: Identifier
     filing_no: Identifier
@@ -371,6 +429,9 @@ class Deduction(_Model):
 
 
 class _Action(_Model):
+    # The model sets ``action`` from its class; a file must write it.
+    model_config = ConfigDict(json_schema_extra=_action_required)
+
     date: TomlDate
     """The business day the act happens."""
 
@@ -503,7 +564,7 @@ def _known_rate_table(value: str) -> str:
 
 
 class Scenario(_Model):
-    """A whole scenario file (INTERFACE.md). Actions keep file order; see :meth:`timeline`."""
+    """A whole scenario file (docs/scenario-format.md); actions in file order (:meth:`timeline`)."""
 
     name: Line
     description: str = ""

@@ -1,6 +1,6 @@
 """The event store: the only module that touches SQL.
 
-A narrow contract (DESIGN.md, principle 5): ``append(stream, expected_version, events)`` in one
+A narrow contract: ``append(stream, expected_version, events)`` in one
 transaction with optimistic concurrency on a unique ``(stream, version)``; ``load`` of a stream;
 a global, gap-free ``position`` for ``read_all``; global idempotency keys for commands that come
 from outside; and a SHA-256 hash chain over every row, anchored in a one-row ``chain_head`` table
@@ -849,7 +849,8 @@ class _PostgresBackend:
             import psycopg  # noqa: F401  (checked here for a clear message)
         except ImportError:
             raise StoreError(
-                "the PostgreSQL backend needs psycopg 3: pip install 'psycopg[binary]'"
+                "the PostgreSQL backend needs psycopg 3:"
+                " pip install 'beijing-rental-escrow[postgres]'"
             ) from None
         query = self._engine_url.query
         connect_args: dict[str, Any] = {}

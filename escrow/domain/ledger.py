@@ -24,7 +24,7 @@ TransferKind = Literal["payment_in", "direct_rent", "release", "refund", "deduct
 
 
 class Transfer(NamedTuple):
-    """One money movement, as the run report lists it (INTERFACE.md).
+    """One money movement, as the run report lists it (docs/report-format.md).
 
     ``source``/``target`` are the report's names (``custody``, ``tenant:T1``…);
     ``debit``/``credit`` the ledger accounts posted (``custody@BANK:C1``…). An immutable named

@@ -1,6 +1,6 @@
 """Payouts: which principal leaves (oldest lots first) and the interest it carries.
 
-RULES.md rule 7: principal is taken from the oldest lots first, the tenant's part before the
+docs/rules.md rule 7: principal is taken from the oldest lots first, the tenant's part before the
 enterprise's. Rules 14–17 (Art. 10, Art. 15): each piece earns interest at the demand-deposit rate
 in force on the payout day, for the days from its arrival to the day before payout, rounded
 half-up to the fen once per payout per lot.

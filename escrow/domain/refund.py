@@ -1,6 +1,6 @@
 """The refund negotiation after the return, the same for deposit and for rent left in supervision.
 
-Art. 10–11 (deposit) and Art. 15–16 (rent), as RULES.md rules 3–8 and 12 make precise:
+Art. 10–11 (deposit) and Art. 15–16 (rent), as docs/rules.md rules 3–8 and 12 make precise:
 - the enterprise proposes an opinion within 3 working days after the return (the return day
   does not count), with itemised deductions no larger than what is held;
 - the undisputed part, principal and interest, is refunded at once; an opinion without

@@ -2,7 +2,7 @@
 
 Art. 14: a tranche's first 3 months' rent goes to the enterprise within 1 day of arrival; the rest
 one month's rent at a time, principal with its interest, the last release whatever remains.
-RULES.md rule 10: each monthly release falls on a monthly anniversary of the arrival (clamped to
+Rule 10: each monthly release falls on a monthly anniversary of the arrival (clamped to
 the month's end by ``relativedelta``), counted from the arrival each time so it never drifts.
 Rule 12: releases that fall after the day the home is returned do not happen.
 Rule 13 (Art. 20): while suspended, payouts from supervision to the enterprise are held; on

@@ -35,11 +35,11 @@ class RulePack:
     first_release_months: int = 3
     """Art. 14: the first 3 months' rent is released within 1 day of arrival."""
     day_basis: int = 360
-    """RULES.md rule 16: annual rate / 360."""
+    """docs/rules.md rule 16: annual rate / 360."""
     settle_on_working_days: bool = True
-    """RULES.md rule 11: outgoing transfers execute on working days only."""
+    """docs/rules.md rule 11: outgoing transfers execute on working days only."""
     deducted_interest_to: InterestTo = "recipient"
-    """RULES.md rule 7: who receives the interest of deducted principal."""
+    """docs/rules.md rule 7: who receives the interest of deducted principal."""
     rate_table: RateTable = BUILTIN_TABLES[DEFAULT_RATE_TABLE]
 
     def check_contract(self, contract: ContractTerms) -> None:

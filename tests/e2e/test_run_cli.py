@@ -1,6 +1,6 @@
-"""`escrow run`, `escrow balance` and `escrow deadlines` end to end (INTERFACE.md).
+"""`escrow run`, `escrow balance` and `escrow deadlines` end to end (docs/report-format.md).
 
-Figures are worked by hand from shared/RULES.md (0.35 % a year, 360-day basis, days = payout
+Figures are worked by hand from docs/rules.md (0.35 % a year, 360-day basis, days = payout
 date - arrival date, half-up to the fen), never copied from the program's output.
 """
 
@@ -87,7 +87,7 @@ def test_run_json_prints_exactly_the_interface_report() -> None:
         assert set(t) == TRANSFER_KEYS
     for n in report["notices"]:
         assert set(n) == NOTICE_KEYS
-    # The RULES.md worked example: 4,700 x 0.35 % x 129 / 360 = 5.894 -> 5.89 on 10-10;
+    # The docs/rules.md worked example: 4,700 x 0.35 % x 129 / 360 = 5.894 -> 5.89 on 10-10;
     # deemed agreed Sat 10-18, paid Mon 10-20: 300 x 0.35 % x 139 / 360 = 0.405 -> 0.41.
     assert report["transfers"] == [
         {"date": "2025-06-03", "contract": "C1", "fund": "deposit", "kind": "payment_in",

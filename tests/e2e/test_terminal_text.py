@@ -90,7 +90,7 @@ def rendered(report: dict[str, object]) -> str:
 
 
 def test_control_characters_in_a_report_reach_the_terminal_as_visible_escapes() -> None:
-    report = {
+    report: dict[str, object] = {
         "scenario": f"demo{OSC_TITLE}",
         "clock": "2025-03-01",
         "transfers": [

@@ -7,6 +7,7 @@ On a real SQLite file, inside and outside a unit of work.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -99,7 +100,7 @@ def test_each_kind_of_act_refuses_its_key_for_another_act(ledger: Ledger) -> Non
     )
     ledger.tenant_disagree("C1", "deposit", on=d(2025, 10, 10), idempotency_key="answer")
     before = ledger.store.last_position()
-    reused = [
+    reused: list[Callable[[], object]] = [
         lambda: ledger.return_home("C2", on=d(2025, 10, 10), idempotency_key="return"),
         lambda: ledger.propose_refund(
             "C1", "deposit", [("cleaning", D("200.00"))], on=d(2025, 10, 10), idempotency_key="opinion"

@@ -1,4 +1,4 @@
-"""A platform's own test, written against the escrow pytest plugin (fixtures ledger, travel).
+"""A platform's own test, written against the escrow pytest plugin (escrow_ledger, escrow_travel).
 
 No conftest: the fixtures come from the ``pytest11`` entry point of the installed package.
 """
@@ -24,8 +24,9 @@ TERMS = escrow.ContractTerms(
 
 
 def test_an_enterprise_that_stays_silent_refunds_the_whole_deposit_with_interest(
-    ledger: escrow.Ledger, travel: Travel
+    escrow_ledger: escrow.Ledger, escrow_travel: Travel
 ) -> None:
+    ledger, travel = escrow_ledger, escrow_travel
     travel.to(dt.date(2025, 6, 3))
     ledger.open_contract(TERMS)
     ledger.pay_deposit("C1", Decimal("5000.00"))
@@ -46,7 +47,10 @@ def test_an_enterprise_that_stays_silent_refunds_the_whole_deposit_with_interest
     assert ledger.notices("C1")[0].date == dt.date(2025, 10, 12)
 
 
-def test_travel_moves_the_wall_clock_with_the_ledger(ledger: escrow.Ledger, travel: Travel) -> None:
+def test_travel_moves_the_wall_clock_with_the_ledger(
+    escrow_ledger: escrow.Ledger, escrow_travel: Travel
+) -> None:
+    ledger, travel = escrow_ledger, escrow_travel
     travel.to(dt.date(2026, 2, 12))
     # 02-13 Fri (1), 02-14 make-up Saturday (2), 02-15..23 Spring Festival, 02-24 Tue (3)
     assert travel.by(working_days=3) == dt.date(2026, 2, 24)

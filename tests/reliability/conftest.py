@@ -9,9 +9,10 @@ tests only (the rest of the test suite keeps its own settings):
 
       HYPOTHESIS_PROFILE=deep pytest -q tests/reliability -k property
 
-At the end of the session the figures the suite measured (examples run, kills survived,
-conflicts retried, inputs refused…) are printed; with ``RELIABILITY_FIGURES=path`` they are also
-written there as JSON (docs/reliability.md quotes them).
+The figures the suite measured (examples run, kills survived, conflicts retried, inputs
+refused…) are printed at the end of the session with ``pytest -v``, or with
+``RELIABILITY_FIGURES=path``, which also writes them there as JSON (docs/reliability.md quotes
+them); ``pytest -q`` prints its result and nothing more.
 """
 
 from __future__ import annotations
@@ -41,8 +42,13 @@ if PROFILE not in ("ci", "deep"):
     PROFILE = "ci"
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
     if not FIGURES:
+        return
+    wanted = config.get_verbosity() > 0 or bool(os.environ.get("RELIABILITY_FIGURES"))
+    if not wanted:
         return
     terminalreporter.section("reliability figures")
     for name in sorted(FIGURES):

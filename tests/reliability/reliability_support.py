@@ -30,9 +30,8 @@ OUT_OF_ESCROW = ("release", "refund", "deduction")
 ESCROW_PREFIXES = ("custody@", "supervision@")
 
 # What ``escrow`` is on the command line, without relying on a script on PATH: the console entry
-# point ``escrow.cli:main`` (``python -m escrow.cli`` does not run it: the module has no
-# ``__main__`` block).
-ESCROW = [sys.executable, "-c", "from escrow.cli import main; main()"]
+# point ``escrow.__main__:main``, as ``python -m escrow`` runs it.
+ESCROW = [sys.executable, "-m", "escrow"]
 
 
 # --- the money invariants -----------------------------------------------------------------------

@@ -78,7 +78,8 @@ def event_rows(path: Path) -> int:
     return int(count)
 
 
-Call = Callable[[Ledger], object]
+Call = Callable[[Any], object]
+"""A call on the ledger; the ledger is ``Any`` so that the wrong types can be written."""
 NAIVE = dt.datetime(2025, 10, 1, 12, 0)  # no tzinfo: DTZ is the point of this value  # noqa: DTZ001
 AWARE = dt.datetime(2025, 10, 1, 12, 0, tzinfo=UTC)
 ESC = "\x1b"
@@ -234,12 +235,15 @@ def test_a_bad_argument_raises_a_named_one_line_error_and_writes_nothing(
     assert event_rows(db) == before
 
 
+open_any: Any = open_ledger  # called with wrong types on purpose
+config_any: Any = LedgerConfig
+
 OPEN_CASES = [
-    pytest.param(lambda p: open_ledger(123), InputError, "url", id="url-int"),
+    pytest.param(lambda p: open_any(123), InputError, "url", id="url-int"),
     pytest.param(lambda p: open_ledger(""), InputError, "url", id="url-empty"),
     pytest.param(lambda p: open_ledger(str(p) + "\x00x"), InputError, "url", id="url-nul"),
-    pytest.param(lambda p: open_ledger(p, "360"), InputError, "config", id="config-text"),
-    pytest.param(lambda p: open_ledger(p, clock="now"), InputError, "clock", id="clock-text"),
+    pytest.param(lambda p: open_any(p, "360"), InputError, "config", id="config-text"),
+    pytest.param(lambda p: open_any(p, clock="now"), InputError, "clock", id="clock-text"),
     pytest.param(
         lambda p: open_ledger(p, LedgerConfig(day_basis=365)),
         InputError,
@@ -253,7 +257,7 @@ OPEN_CASES = [
         id="config-field",
     ),
     pytest.param(
-        lambda p: open_ledger(p, LedgerConfig(bogus=1)), InputError, "bogus", id="config-unknown"
+        lambda p: open_any(p, config_any(bogus=1)), InputError, "bogus", id="config-unknown"
     ),
     pytest.param(
         lambda p: open_ledger(p, LedgerConfig(label="run\x1b]0;owned\x07")),

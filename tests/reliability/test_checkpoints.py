@@ -202,7 +202,11 @@ def test_a_rewrite_is_localised_between_two_checkpoints(
     # a checkpoint of the first 40 events, signed: made by the store of a copy cut to 40 rows
     early = tmp_path / "early.db"
     copy_db(db, early)
-    attack(early, lambda c: (c.execute("DELETE FROM events WHERE position > 40"), recompute(c)))
+    def cut_to_40(con: sqlite3.Connection) -> None:
+        con.execute("DELETE FROM events WHERE position > 40")
+        recompute(con)
+
+    attack(early, cut_to_40)
     result = runner.invoke(app, ["checkpoint", "--db", str(early), "--signing-key", str(keys[0])])
     checkpoints.write_text(result.stdout + checkpoints.read_text())
 

@@ -145,11 +145,11 @@ def check_every_act_landed_once(path: str, results: list[dict[str, Any]]) -> Non
             event = entry.event
             if isinstance(event, ev.DepositReceived | ev.RentReceived):
                 payments += 1
-                key = key_at.get(entry.position)
-                assert key is not None, f"a payment without its key at {entry.position}"
-                keyed[key] += 1
+                found = key_at.get(entry.position)
+                assert found is not None, f"a payment without its key at {entry.position}"
+                keyed[found] += 1
                 kind = "deposit" if isinstance(event, ev.DepositReceived) else "rent"
-                got[key] = (entry.stream.removeprefix("contract:"), kind, event.amount)
+                got[found] = (entry.stream.removeprefix("contract:"), kind, event.amount)
         doubled = [k for k, n in keyed.items() if n > 1]
         assert not doubled, f"applied more than once: {doubled}"
         assert set(got) == set(expected), (
@@ -232,7 +232,8 @@ def two_contracts_due_together(ours: Any) -> dt.date:
         ours.pay_rent(cid, Decimal("12000.00"), on=START)
     due = {d.date for d in ours.deadlines() if d.kind == "release"}
     assert len(due) == 1, due
-    return due.pop()
+    day: dt.date = due.pop()
+    return day
 
 
 def releases_on(ledger: Any, day: dt.date) -> list[tuple[int, str]]:

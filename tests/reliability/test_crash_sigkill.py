@@ -64,7 +64,8 @@ def finish(scenario: Path, db: Path) -> dict[str, Any]:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr.decode()
-    return json.loads(done.stdout)
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
 
 
 def verify(db: Path) -> tuple[int, str]:

@@ -279,7 +279,7 @@ def _share(amount: Decimal, percent: int) -> Decimal:
     return (amount * percent / 100).quantize(CENT, rounding=ROUND_DOWN)
 
 
-Act = Callable[[dt.date | None], None]
+Act = Callable[[dt.date | None], object]
 
 
 def concrete(ledger: Ledger, step: Step, contracts: list[ContractTerms], key: str) -> Act:

@@ -156,7 +156,7 @@ def _terms(
 def make_terms() -> Callable[..., ContractTerms]:
     """``make_terms("C1", start=…, deposit="5000.00", …)``: ContractTerms with defaults.
 
-    Defaults are the INTERFACE.md contract: T1 rents from E1, 2025-06-01..2026-05-31,
+    Defaults are the docs/scenario-format.md contract: T1 rents from E1, 2025-06-01..2026-05-31,
     5,000.00 a month, deposit 5,000.00; the filing number is ``JZ-<id>``.
     """
     return _terms
@@ -214,7 +214,7 @@ def assert_refused() -> Callable[..., EscrowError]:
 
 @pytest.fixture
 def worked_example(ledger: Ledger, make_terms: Callable[..., ContractTerms]) -> Ledger:
-    """RULES.md worked example up to the return: the INTERFACE.md contract C1 (filing
+    """docs/rules.md worked example up to the return: the docs/scenario-format.md contract C1 (filing
     JZ-2025-000001), deposit 5,000.00 arriving Tue 2025-06-03, home returned Tue 2025-09-30."""
     ledger.open_contract(make_terms("C1", filing_no="JZ-2025-000001"), on=dt.date(2025, 6, 1))
     ledger.pay_deposit("C1", Decimal("5000.00"), on=dt.date(2025, 6, 3))

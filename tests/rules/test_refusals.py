@@ -1,6 +1,6 @@
 """Refusals: every act the rules forbid raises a named EscrowError and writes nothing.
 
-INTERFACE.md lists: a refund opinion after its deadline, deductions above what is held, a second
+docs/scenario-format.md lists: a refund opinion after its deadline, deductions above what is held, a second
 opinion, a resolution whose split does not add up. The others are the named errors of
 escrow/errors.py that the Ledger raises. Each test checks the error class AND that nothing was
 written (the store's last position, the run report and the open deadlines are unchanged).
@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from escrow.config import LedgerConfig
+from escrow.domain.terms import ContractTerms
 from escrow.errors import (
     AlreadyAnswered,
     AlreadySuspended,
@@ -55,7 +56,7 @@ def opinion(ledger: Ledger, on: dt.date = OPINION_DAY, amount: str = "300.00") -
     ledger.propose_refund("C1", "deposit", [("cleaning", D(amount))], on=on)
 
 
-# --- the refusals INTERFACE.md lists -------------------------------------------------------------
+# --- the refusals docs/scenario-format.md lists -------------------------------------------------------------
 
 
 def test_refusal_an_opinion_after_its_deadline_is_deadline_passed(
@@ -87,7 +88,7 @@ def test_refusal_deductions_above_what_is_held(
 
 
 def test_refusal_a_second_opinion(
-    worked_example: Ledger, make_terms: Callable[..., object], assert_refused: Refuse
+    worked_example: Ledger, make_terms: Callable[..., ContractTerms], assert_refused: Refuse
 ) -> None:
     opinion(worked_example)
     assert_refused(worked_example, OpinionAlreadyGiven, opinion, worked_example, amount="100.00")
@@ -202,7 +203,7 @@ def test_refusal_answering_after_deemed_agreement_is_deadline_passed(
 
 
 def test_refusal_no_refund_workflow_before_the_return(
-    ledger: Ledger, make_terms: Callable[..., object], assert_refused: Refuse
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], assert_refused: Refuse
 ) -> None:
     ledger.open_contract(make_terms("C1"), on=d(2025, 6, 1))
     ledger.pay_deposit("C1", D("5000.00"), on=d(2025, 6, 3))
@@ -214,7 +215,7 @@ def test_refusal_no_refund_workflow_before_the_return(
 
 
 def test_refusal_a_duplicate_contract_or_filing_number(
-    ledger: Ledger, make_terms: Callable[..., object], assert_refused: Refuse
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], assert_refused: Refuse
 ) -> None:
     ledger.open_contract(make_terms("C1", filing_no="JZ-1"), on=d(2025, 6, 1))
     assert_refused(
@@ -250,7 +251,7 @@ def test_refusal_payments_and_returns_after_the_tenancy_ended(
 
 
 def test_refusal_non_positive_payments(
-    ledger: Ledger, make_terms: Callable[..., object], assert_refused: Refuse
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], assert_refused: Refuse
 ) -> None:
     ledger.open_contract(make_terms("C1"), on=d(2025, 6, 1))
     # A payment must be a positive amount of whole fen: zero and negatives are bad amounts.
@@ -260,7 +261,7 @@ def test_refusal_non_positive_payments(
 
 
 def test_refusal_suspending_twice_or_resuming_what_is_not_suspended(
-    ledger: Ledger, make_terms: Callable[..., object], assert_refused: Refuse
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], assert_refused: Refuse
 ) -> None:
     ledger.open_contract(make_terms("C1"), on=d(2025, 6, 1))
     assert_refused(ledger, NotSuspended, ledger.resume_releases, "E1", on=d(2025, 6, 1))
@@ -281,7 +282,7 @@ def test_refusal_acts_dated_before_the_ledgers_clock(
 
 
 def test_refusal_an_account_change_to_the_bank_it_is_already_at(
-    ledger: Ledger, make_terms: Callable[..., object], assert_refused: Refuse
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], assert_refused: Refuse
 ) -> None:
     ledger.open_contract(make_terms("C1"), on=d(2025, 6, 1))
     ledger.change_account("custody", "ICBC", on=d(2025, 6, 2))
@@ -304,10 +305,10 @@ def test_refusal_reopening_a_ledger_with_another_configuration(
 
 
 def test_refusal_a_payment_with_sub_fen_digits_is_an_amount_error(
-    ledger: Ledger, make_terms: Callable[..., object], assert_refused: Refuse
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], assert_refused: Refuse
 ) -> None:
-    # Money is decimal yuan with at most two decimals (INTERFACE.md; escrow.errors.AmountError).
-    # A refused act raises a named EscrowError (Ledger docstring, DESIGN.md principle 7).
+    # Money is decimal yuan with at most two decimals (docs/scenario-format.md; escrow.errors.AmountError).
+    # A refused act raises a named EscrowError (Ledger docstring).
     ledger.open_contract(make_terms("C1"), on=d(2025, 6, 1))
     assert_refused(
         ledger, InputError, ledger.pay_deposit, "C1", D("100.001"), on=d(2025, 6, 1), exact=False

@@ -1,4 +1,4 @@
-"""RULES.md rule 1 (Art. 9, Art. 13): lots, interest per lot, short/late/excess payments.
+"""docs/rules.md rule 1 (Art. 9, Art. 13): lots, interest per lot, short/late/excess payments.
 
 Our documented reading of rule 1 (escrow/domain/payments.py), which these tests pin down:
 - deposit: *late* when it arrives after the contract's start date; *short* while the deposit paid
@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
+from escrow.domain.terms import ContractTerms
 from escrow.service import Ledger
 
 D = Decimal
@@ -27,7 +28,7 @@ def flags(ledger: Ledger, contract: str = "C1") -> list[tuple[dt.date, str, str 
     return [(n.date, n.kind, n.fund) for n in ledger.notices(contract) if n.kind in FLAGS]
 
 
-def two_lots(ledger: Ledger, make_terms: Callable[..., object]) -> None:
+def two_lots(ledger: Ledger, make_terms: Callable[..., ContractTerms]) -> None:
     """Deposit 3,000.00 agreed; paid as 1,000.00 on Sun 2025-06-01 (the start) and 2,000.00 on
     Tue 2025-07-15."""
     ledger.open_contract(make_terms("C1", deposit="3000.00"), on=d(2025, 6, 1))
@@ -36,7 +37,7 @@ def two_lots(ledger: Ledger, make_terms: Callable[..., object]) -> None:
 
 
 def test_rule_01_each_deposit_payment_is_a_lot_with_its_own_arrival_date(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     two_lots(ledger, make_terms)
     # Two payment_in transfers at the amounts actually paid, each dated the day it arrived
@@ -51,7 +52,7 @@ def test_rule_01_each_deposit_payment_is_a_lot_with_its_own_arrival_date(
 
 
 def test_rule_01_two_lots_refunded_together_earn_two_rounded_interests_summed(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     two_lots(ledger, make_terms)
     # Returned Mon 2025-09-01; opinion Wed 09-03 (deadline: 09-02, 09-03, 09-04 → Thu 09-04)
@@ -70,7 +71,7 @@ def test_rule_01_two_lots_refunded_together_earn_two_rounded_interests_summed(
 
 
 def test_rule_01_a_short_payment_is_flagged_and_recorded_at_the_amount_paid(
-    ledger: Ledger, make_terms: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms]
 ) -> None:
     two_lots(ledger, make_terms)
     # 06-01: 1,000.00 of 3,000.00 paid on the start date → short (not late: not after the start).
@@ -84,7 +85,7 @@ def test_rule_01_a_short_payment_is_flagged_and_recorded_at_the_amount_paid(
 
 
 def test_rule_01_a_late_deposit_is_flagged_and_an_early_one_is_not(
-    ledger: Ledger, make_terms: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms]
 ) -> None:
     ledger.open_contract(make_terms("C1"), on=d(2025, 5, 20))
     ledger.open_contract(make_terms("C2"), on=d(2025, 5, 20))
@@ -97,7 +98,7 @@ def test_rule_01_a_late_deposit_is_flagged_and_an_early_one_is_not(
 
 
 def test_rule_01_an_excess_deposit_is_flagged_and_held_in_full(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     ledger.open_contract(make_terms("C1"), on=d(2025, 6, 1))
     ledger.open_contract(make_terms("C2"), on=d(2025, 6, 1))
@@ -125,7 +126,7 @@ def test_rule_01_an_excess_deposit_is_flagged_and_held_in_full(
 
 
 def test_rule_01_a_deposit_paid_in_full_on_time_raises_no_flag(
-    ledger: Ledger, make_terms: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms]
 ) -> None:
     ledger.open_contract(make_terms("C1"), on=d(2025, 6, 1))
     ledger.pay_deposit("C1", D("5000.00"), on=d(2025, 6, 1))
@@ -133,7 +134,7 @@ def test_rule_01_a_deposit_paid_in_full_on_time_raises_no_flag(
 
 
 def test_rule_01_the_channel_of_a_payment_is_recorded(
-    ledger: Ledger, make_terms: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms]
 ) -> None:
     # Art. 2: bank transfer or e-CNY (数字人民币).
     ledger.open_contract(make_terms("C1", deposit="3000.00"), on=d(2025, 6, 1))
@@ -143,7 +144,7 @@ def test_rule_01_the_channel_of_a_payment_is_recorded(
 
 
 def test_rule_01_rent_that_is_not_whole_months_is_flagged_short(
-    ledger: Ledger, make_terms: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms]
 ) -> None:
     # Rent 2,000.00 a month; 7,000.00 = 3.5 months → supervised (more than 3 months) and short.
     terms = make_terms("C1", start=d(2025, 7, 1), end=d(2025, 12, 31), monthly_rent="2000.00")
@@ -157,7 +158,7 @@ def test_rule_01_rent_that_is_not_whole_months_is_flagged_short(
 
 
 def test_rule_01_rent_beyond_the_whole_term_is_flagged_excess(
-    ledger: Ledger, make_terms: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms]
 ) -> None:
     # Term 2025-07-01..2025-12-31: months starting 07-01, 08-01, …, 12-01 = 6 → 12,000.00.
     # 8,000.00 (4 months, supervised) on Tue 07-01: 8,000.00 ≤ 12,000.00, no flag.

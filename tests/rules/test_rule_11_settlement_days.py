@@ -1,4 +1,4 @@
-"""RULES.md rule 11: settlement days (parameter ``settle_on_working_days``, default true).
+"""docs/rules.md rule 11: settlement days (parameter ``settle_on_working_days``, default true).
 
 Outgoing transfers execute on working days only; an instruction on a non-working day executes on
 the next working day. Incoming payments are dated the day they arrive. With the parameter off,
@@ -18,6 +18,7 @@ from decimal import Decimal
 import pytest
 
 from escrow.config import LedgerConfig
+from escrow.domain.terms import ContractTerms
 from escrow.service import Ledger
 
 D = Decimal
@@ -30,7 +31,7 @@ NO_WEEKEND_SHIFT = pytest.mark.parametrize(
 
 @NO_WEEKEND_SHIFT
 def test_rule_11_settle_on_working_days_false_pays_the_deemed_deduction_on_saturday(
-    worked_example: Ledger, rows: Callable[..., list]
+    worked_example: Ledger, rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     ledger = worked_example
     ledger.propose_refund("C1", "deposit", [("cleaning", D("300.00"))], on=d(2025, 10, 10))
@@ -51,7 +52,7 @@ def test_rule_11_settle_on_working_days_false_pays_the_deemed_deduction_on_satur
 
 @NO_WEEKEND_SHIFT
 def test_rule_11_settle_on_working_days_false_refunds_a_missed_deadline_on_sunday(
-    worked_example: Ledger, rows: Callable[..., list]
+    worked_example: Ledger, rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     # Deadline Sat 10-11 missed → Sun 10-12; executes that Sunday:
     #   days 131; 5,000.00 × 0.35 % = 17.50; × 131 = 2,292.50; / 360 = 6.368055… → 6.37
@@ -63,7 +64,7 @@ def test_rule_11_settle_on_working_days_false_refunds_a_missed_deadline_on_sunda
 
 @NO_WEEKEND_SHIFT
 def test_rule_11_settle_on_working_days_false_releases_on_holidays(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     # The 19,500.00 tranche of rule 10 (rent 3,000.00, arrives Fri 2025-01-31, a holiday):
     #  - 9,000.00 on 01-31 itself: 0 days → 0.00
@@ -86,7 +87,7 @@ def test_rule_11_settle_on_working_days_false_releases_on_holidays(
 
 
 def test_rule_11_incoming_payments_are_dated_the_day_they_arrive(
-    ledger: Ledger, make_terms: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms]
 ) -> None:
     # Sun 2025-06-01 is the Dragon Boat holiday (05-31..06-02): a deposit arriving then is dated
     # 06-01, not the next working day.
@@ -96,7 +97,7 @@ def test_rule_11_incoming_payments_are_dated_the_day_they_arrive(
 
 
 def test_rule_11_a_resolution_on_a_saturday_settles_on_monday(
-    worked_example: Ledger, rows: Callable[..., list]
+    worked_example: Ledger, rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     ledger = worked_example
     ledger.propose_refund("C1", "deposit", [("cleaning", D("300.00"))], on=d(2025, 10, 10))

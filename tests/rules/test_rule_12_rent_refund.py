@@ -1,4 +1,4 @@
-"""RULES.md rule 12 (Art. 15–16): rent left in supervision at the return.
+"""docs/rules.md rule 12 (Art. 15–16): rent left in supervision at the return.
 
 It goes through the same refund workflow as the deposit (rules 3–8), independently of the
 deposit's; monthly releases that fall after the return day do not happen.
@@ -15,13 +15,14 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
+from escrow.domain.terms import ContractTerms
 from escrow.service import Ledger
 
 D = Decimal
 d = dt.date
 
 
-def paid_up(ledger: Ledger, make_terms: Callable[..., object], *, deposit: bool = True) -> None:
+def paid_up(ledger: Ledger, make_terms: Callable[..., ContractTerms], *, deposit: bool = True) -> None:
     terms = make_terms(
         "C1", start=d(2025, 7, 1), end=d(2026, 6, 30), monthly_rent="2000.00", deposit="2000.00"
     )
@@ -44,7 +45,7 @@ RELEASES_TO_SEPT = [
 
 
 def test_rule_12_rent_left_in_supervision_has_its_own_refund_workflow(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     paid_up(ledger, make_terms)
     # Returned Mon 2025-10-20 (termination). Held: deposit 2,000.00; rent 24,000 − 6,000 −
@@ -81,7 +82,7 @@ def test_rule_12_rent_left_in_supervision_has_its_own_refund_workflow(
 
 
 def test_rule_12_no_monthly_release_after_the_return(
-    ledger: Ledger, make_terms: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms]
 ) -> None:
     paid_up(ledger, make_terms)
     ledger.return_home("C1", on=d(2025, 10, 20))
@@ -93,7 +94,7 @@ def test_rule_12_no_monthly_release_after_the_return(
 
 
 def test_rule_12_a_release_falling_on_the_return_day_itself_still_happens(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     # "Monthly releases that fall AFTER the day the home is returned do not happen": the
     # 09-01 anniversary is the return day itself, so it is released (1.21, see above).

@@ -1,4 +1,4 @@
-"""RULES.md rule 13 (Art. 20): the district authority suspends payments from supervision.
+"""docs/rules.md rule 13 (Art. 20): the district authority suspends payments from supervision.
 
 While suspended, every payment from the supervision account to that enterprise (3-month and
 monthly releases, rent deductions) is held (notice ``releases_held``); refunds to tenants and
@@ -19,6 +19,7 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
+from escrow.domain.terms import ContractTerms
 from escrow.service import Ledger
 
 D = Decimal
@@ -27,7 +28,7 @@ d = dt.date
 
 def open_rent(
     ledger: Ledger,
-    make_terms: Callable[..., object],
+    make_terms: Callable[..., ContractTerms],
     contract: str = "C1",
     enterprise: str = "E1",
     *,
@@ -52,7 +53,7 @@ def held_notices(ledger: Ledger, contract: str = "C1") -> list[tuple[dt.date, st
 
 
 def test_rule_13_suspension_holds_monthly_releases_and_resumption_pays_them_at_once(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     open_rent(ledger, make_terms, "C1", "E1")
     open_rent(ledger, make_terms, "C2", "E2")
@@ -95,7 +96,7 @@ def test_rule_13_suspension_holds_monthly_releases_and_resumption_pays_them_at_o
 
 
 def test_rule_13_a_release_instructed_but_not_yet_settled_is_held_by_a_suspension(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     open_rent(ledger, make_terms)
     # The 11-01 release falls on a Saturday and would settle Mon 11-03; the suspension comes on
@@ -114,7 +115,7 @@ def test_rule_13_a_release_instructed_but_not_yet_settled_is_held_by_a_suspensio
 
 
 def test_rule_13_the_three_month_release_of_a_tranche_arriving_while_suspended_is_held(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     # E1 is suspended before C1 is even filed; C1 is governed by the suspension too.
     ledger.suspend_releases("E1", on=d(2025, 7, 1))
@@ -138,7 +139,7 @@ def test_rule_13_the_three_month_release_of_a_tranche_arriving_while_suspended_i
 
 
 def test_rule_13_a_return_while_releases_are_held_keeps_the_rent_for_the_refund_workflow(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     open_rent(ledger, make_terms, deposit=True)
     ledger.suspend_releases("E1", on=d(2025, 7, 15))
@@ -169,7 +170,7 @@ def test_rule_13_a_return_while_releases_are_held_keeps_the_rent_for_the_refund_
 
 
 def test_rule_13_rent_deductions_are_held_while_deposit_deductions_and_refunds_are_not(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     open_rent(ledger, make_terms, deposit=True)
     ledger.suspend_releases("E1", on=d(2025, 7, 15))
@@ -202,7 +203,7 @@ def test_rule_13_rent_deductions_are_held_while_deposit_deductions_and_refunds_a
 
 
 def test_rule_13_held_releases_cancelled_at_the_return_are_never_instructed_again(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     # Contract C7 (enterprise E2): rent 2,500.00 a month, 2025-06-16..2025-12-15, no deposit;
     # 15,000.00 (6 months) arrives Mon 2025-06-16.

@@ -1,4 +1,4 @@
-"""RULES.md rules 3–6 (Art. 10–11): the refund opinion, the tenant's answer, the missed deadline.
+"""docs/rules.md rules 3–6 (Art. 10–11): the refund opinion, the tenant's answer, the missed deadline.
 
 Unless a test says otherwise: the worked example's contract C1, deposit 5,000.00 arriving Tue
 2025-06-03, home returned Tue 2025-09-30, pboc-benchmark 0.35 %, day basis 360.
@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
+from escrow.domain.terms import ContractTerms
 from escrow.errors import DeadlinePassed, NothingToAnswer
 from escrow.service import Ledger
 
@@ -46,7 +47,7 @@ def test_rule_03_enterprise_deadline_is_third_working_day_after_return(
 
 
 def test_rule_03_enterprise_deadline_across_the_2026_spring_festival(
-    ledger: Ledger, make_terms: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms]
 ) -> None:
     # R = Thu 2026-02-12: Fri 02-13 (1), Sat 02-14 make-up (2), 02-15..23 off, Tue 02-24 (3).
     terms = make_terms(
@@ -61,7 +62,7 @@ def test_rule_03_enterprise_deadline_across_the_2026_spring_festival(
 
 
 def test_rule_03_an_opinion_on_the_deadline_day_itself_is_in_time(
-    worked_example: Ledger, rows: Callable[..., list]
+    worked_example: Ledger, rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     # Deadline is the end of Sat 2025-10-11 (a make-up working day): an opinion that day counts,
     # and its undisputed 4,700.00 settles that same Saturday (a working day).
@@ -78,7 +79,7 @@ def test_rule_03_an_opinion_on_the_deadline_day_itself_is_in_time(
 
 
 def test_rule_04_an_opinion_without_deductions_refunds_everything_and_closes(
-    worked_example: Ledger, rows: Callable[..., list], assert_refused: Callable[..., object]
+    worked_example: Ledger, rows: Callable[..., list[tuple[str, ...]]], assert_refused: Callable[..., object]
 ) -> None:
     ledger = worked_example
     ledger.propose_refund("C1", "deposit", [], on=d(2025, 10, 10))
@@ -103,7 +104,7 @@ def test_rule_04_an_opinion_without_deductions_refunds_everything_and_closes(
 
 
 def test_rule_04_deductions_equal_to_everything_held_refund_nothing(
-    worked_example: Ledger, rows: Callable[..., list]
+    worked_example: Ledger, rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     ledger = worked_example
     ledger.propose_refund(
@@ -125,7 +126,7 @@ def test_rule_04_deductions_equal_to_everything_held_refund_nothing(
 
 
 def test_rule_05_tenant_agrees_in_the_first_window_deduction_paid_the_same_day(
-    worked_example: Ledger, rows: Callable[..., list]
+    worked_example: Ledger, rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     ledger = worked_example
     ledger.propose_refund("C1", "deposit", [("cleaning", D("300.00"))], on=d(2025, 10, 10))
@@ -142,7 +143,7 @@ def test_rule_05_tenant_agrees_in_the_first_window_deduction_paid_the_same_day(
 
 
 def test_rule_05_tenant_agrees_in_the_second_window_after_the_reminder(
-    worked_example: Ledger, rows: Callable[..., list]
+    worked_example: Ledger, rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     ledger = worked_example
     ledger.propose_refund("C1", "deposit", [("cleaning", D("300.00"))], on=d(2025, 10, 10))
@@ -164,7 +165,7 @@ def test_rule_05_tenant_agrees_in_the_second_window_after_the_reminder(
 
 
 def test_rule_05_tenant_may_still_answer_on_the_last_day_of_the_second_window(
-    worked_example: Ledger, rows: Callable[..., list]
+    worked_example: Ledger, rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     ledger = worked_example
     ledger.propose_refund("C1", "deposit", [("cleaning", D("300.00"))], on=d(2025, 10, 10))
@@ -198,7 +199,7 @@ def test_rule_05_silent_tenant_after_the_reminder_is_deemed_to_agree(
 
 
 def test_rule_05_tenant_disagrees_the_deduction_stays_held_earning_interest_until_resolved(
-    worked_example: Ledger, rows: Callable[..., list]
+    worked_example: Ledger, rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     ledger = worked_example
     ledger.propose_refund("C1", "deposit", [("cleaning", D("300.00"))], on=d(2025, 10, 10))
@@ -235,7 +236,7 @@ def test_rule_05_tenant_disagrees_the_deduction_stays_held_earning_interest_unti
 
 
 def test_rule_05_reminder_and_second_window_across_the_2026_make_up_saturday(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     # Deposit 4,000.00 arrives Mon 2025-12-01; home returned Thu 2026-02-12; the enterprise's
     # deadline is Tue 02-24 (see rule 3 above); it proposes that day, deducting 400.00.
@@ -267,7 +268,7 @@ def test_rule_05_reminder_and_second_window_across_the_2026_make_up_saturday(
 
 
 def test_rule_05_tenant_disagrees_in_the_second_window(
-    worked_example: Ledger, rows: Callable[..., list]
+    worked_example: Ledger, rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     ledger = worked_example
     ledger.propose_refund("C1", "deposit", [("cleaning", D("300.00"))], on=d(2025, 10, 10))
@@ -295,7 +296,7 @@ def test_rule_05_tenant_disagrees_in_the_second_window(
 
 
 def test_rule_06_enterprise_misses_its_deadline_the_whole_deposit_goes_back(
-    worked_example: Ledger, rows: Callable[..., list]
+    worked_example: Ledger, rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     ledger = worked_example
     ledger.run_until_idle()
@@ -338,7 +339,7 @@ def test_rule_06_a_late_opinion_after_the_missed_deadline_is_refused(
 
 
 def test_rule_06_missed_deadline_refunds_every_lot_with_its_own_interest(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     # Deposit 3,000.00 in two lots: 1,000.00 on Sun 2025-06-01, 2,000.00 on Tue 07-15.
     # Returned Mon 2025-09-01 → deadline 09-02 (1), 09-03 (2), Thu 09-04 (3); missed from Fri

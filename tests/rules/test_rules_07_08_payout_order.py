@@ -1,4 +1,4 @@
-"""RULES.md rule 7 (interest follows principal; oldest lots first, tenant before enterprise) and
+"""docs/rules.md rule 7 (interest follows principal; oldest lots first, tenant before enterprise) and
 rule 8 (nothing held at the return → no refund workflow).
 
 Two-lot contract used below: deposit 3,000.00 paid as lot 1 = 1,000.00 on Sun 2025-06-01 and
@@ -19,6 +19,7 @@ from decimal import Decimal
 import pytest
 
 from escrow.config import LedgerConfig
+from escrow.domain.terms import ContractTerms
 from escrow.errors import NoRefundWorkflow
 from escrow.service import Ledger
 
@@ -26,7 +27,7 @@ D = Decimal
 d = dt.date
 
 
-def two_lots_returned(ledger: Ledger, make_terms: Callable[..., object]) -> None:
+def two_lots_returned(ledger: Ledger, make_terms: Callable[..., ContractTerms]) -> None:
     ledger.open_contract(make_terms("C1", deposit="3000.00"), on=d(2025, 6, 1))
     ledger.pay_deposit("C1", D("1000.00"), on=d(2025, 6, 1))
     ledger.pay_deposit("C1", D("2000.00"), on=d(2025, 7, 15))
@@ -37,7 +38,7 @@ def pieces(ledger: Ledger) -> list[tuple[str, int, Decimal, int, Decimal]]:
     """(kind, lot, principal, days, interest) of every executed payout piece, in order."""
     from escrow.domain import events as ev
 
-    out = []
+    out: list[tuple[str, int, Decimal, int, Decimal]] = []
     for entry in ledger.entries():
         if isinstance(entry.event, ev.PayoutExecuted):
             kind = entry.transfers[0].kind
@@ -47,7 +48,7 @@ def pieces(ledger: Ledger) -> list[tuple[str, int, Decimal, int, Decimal]]:
 
 
 def test_rule_07_the_undisputed_refund_takes_the_oldest_lots_first(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     two_lots_returned(ledger, make_terms)
     # Opinion deducts 1,000.00 → 2,000.00 undisputed, taken oldest first: all of lot 1 (1,000.00)
@@ -70,7 +71,7 @@ def test_rule_07_the_undisputed_refund_takes_the_oldest_lots_first(
 
 
 def test_rule_07_a_resolution_takes_the_tenants_part_from_the_oldest_lots(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     two_lots_returned(ledger, make_terms)
     # Opinion deducts 2,500.00 → 500.00 undisputed, from lot 1:
@@ -143,7 +144,7 @@ def test_rule_07_deducted_interest_to_tenant_parameter(worked_example: Ledger) -
     "ledger", [LedgerConfig(deducted_interest_to="tenant")], indirect=True, ids=["to_tenant"]
 )
 def test_rule_07_deducted_interest_to_tenant_in_a_resolution(
-    ledger: Ledger, make_terms: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms]
 ) -> None:
     # Same split as the resolution test above, with the parameter set: the enterprise's
     # 1,500.00 carries no interest; its 0.90 goes to the tenant with the tenant's own 0.82.
@@ -170,7 +171,7 @@ def test_rule_07_deducted_interest_to_tenant_in_a_resolution(
 
 
 def test_rule_08_nothing_held_at_the_return_no_refund_workflow(
-    ledger: Ledger, make_terms: Callable[..., object], assert_refused: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], assert_refused: Callable[..., object]
 ) -> None:
     # The agreed deposit was never paid: nothing held in custody when the home is returned.
     ledger.open_contract(make_terms("C1"), on=d(2025, 6, 1))
@@ -186,7 +187,7 @@ def test_rule_08_nothing_held_at_the_return_no_refund_workflow(
 
 
 def test_rule_08_a_fund_with_nothing_held_has_no_workflow_while_the_other_fund_does(
-    ledger: Ledger, make_terms: Callable[..., object], assert_refused: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], assert_refused: Callable[..., object]
 ) -> None:
     # Deposit held; rent paid 3 months at a time (straight to the enterprise, rule 9): at the
     # return only the deposit has a workflow.
@@ -201,7 +202,7 @@ def test_rule_08_a_fund_with_nothing_held_has_no_workflow_while_the_other_fund_d
 
 
 def test_rule_08_a_contract_without_a_deposit_has_no_workflow(
-    ledger: Ledger, make_terms: Callable[..., object], assert_refused: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], assert_refused: Callable[..., object]
 ) -> None:
     ledger.open_contract(make_terms("C1", deposit="0.00"), on=d(2025, 6, 1))
     ledger.return_home("C1", on=d(2025, 9, 30))

@@ -1,4 +1,4 @@
-"""RULES.md rules 9–10 (Art. 13–14): supervised rent, the 3-month release, monthly releases.
+"""docs/rules.md rules 9–10 (Art. 13–14): supervised rent, the 3-month release, monthly releases.
 
 Rule 9: more than 3 months of rent → wholly into supervision; 3 months or less → straight to the
 enterprise, outside the escrow (``direct_rent``).
@@ -17,14 +17,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
+from escrow.domain.terms import ContractTerms
 from escrow.service import Ledger
 
 D = Decimal
 d = dt.date
 
 
-def rent_contract(ledger: Ledger, make_terms: Callable[..., object], **kw: object) -> None:
+def rent_contract(ledger: Ledger, make_terms: Callable[..., ContractTerms], **kw: Any) -> None:
     terms = make_terms(
         "C1",
         start=kw.pop("start", d(2025, 7, 1)),
@@ -36,7 +38,7 @@ def rent_contract(ledger: Ledger, make_terms: Callable[..., object], **kw: objec
 
 
 def test_rule_09_three_months_or_less_goes_straight_to_the_enterprise(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     rent_contract(ledger, make_terms)
     # 6,000.00 = exactly 3 months at 2,000.00: not more than 3 → direct, outside the escrow.
@@ -52,7 +54,7 @@ def test_rule_09_three_months_or_less_goes_straight_to_the_enterprise(
 
 
 def test_rule_09_more_than_three_months_goes_wholly_into_supervision(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     rent_contract(ledger, make_terms)
     # 8,000.00 = 4 months on Wed 2025-07-02 (a working day): all of it into supervision; the
@@ -70,7 +72,7 @@ def test_rule_09_more_than_three_months_goes_wholly_into_supervision(
 
 
 def test_rule_09_one_fen_above_three_months_is_supervised(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     rent_contract(ledger, make_terms)
     # 6,000.01 > 3 × 2,000.00 → supervised; 6,000.00 released Wed 07-02; the last release is the
@@ -86,7 +88,7 @@ def test_rule_09_one_fen_above_three_months_is_supervised(
 
 
 def test_rule_10_releases_on_clamped_anniversaries_from_a_holiday_arrival(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     # Rent 3,000.00 a month; 19,500.00 (6.5 months) arrives Fri 2025-01-31, a Spring Festival
     # holiday. Per 3,000.00: 10.50 a year.
@@ -127,7 +129,7 @@ def test_rule_10_releases_on_clamped_anniversaries_from_a_holiday_arrival(
 
 
 def test_rule_10_a_tranche_arriving_on_a_weekend_releases_3_months_on_the_next_working_day(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     rent_contract(ledger, make_terms)
     # 8,000.00 arrives Sat 2025-07-05 (dated that day, rule 11) → 6,000.00 leaves Mon 07-07 with
@@ -142,7 +144,7 @@ def test_rule_10_a_tranche_arriving_on_a_weekend_releases_3_months_on_the_next_w
 
 
 def test_rule_10_each_tranche_has_its_own_schedule(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     rent_contract(ledger, make_terms)
     # Tranche 1: 8,000.00 on Wed 07-02; tranche 2: 8,000.00 on Tue 07-15 (rent 2,000.00).

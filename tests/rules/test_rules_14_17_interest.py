@@ -1,4 +1,4 @@
-"""RULES.md rules 14–17 (Art. 10, Art. 15): the rate, the period, the day basis, the rounding.
+"""docs/rules.md rules 14–17 (Art. 10, Art. 15): the rate, the period, the day basis, the rounding.
 
 14. The demand-deposit rate in force ON THE PAYOUT DAY, for the whole period (not piecewise);
     tables `pboc-benchmark` (default: 0.35 % since 2012-07-06) and `big-bank-listed`
@@ -21,6 +21,8 @@ from decimal import Decimal
 import pytest
 
 from escrow.config import LedgerConfig
+from escrow.domain.ledger import TransferKind
+from escrow.domain.terms import ContractTerms
 from escrow.errors import RateUnavailable
 from escrow.service import Ledger
 
@@ -28,7 +30,7 @@ D = Decimal
 d = dt.date
 
 
-def run_worked_example(ledger: Ledger) -> list[tuple[dt.date, str, Decimal, Decimal]]:
+def run_worked_example(ledger: Ledger) -> list[tuple[dt.date, TransferKind, Decimal, Decimal]]:
     ledger.propose_refund("C1", "deposit", [("cleaning", D("300.00"))], on=d(2025, 10, 10))
     ledger.run_until_idle()
     return [(t.date, t.kind, t.principal, t.interest) for t in ledger.transfers("C1")][1:]
@@ -63,7 +65,7 @@ def test_rule_14_big_bank_listed_uses_0_05_percent_for_the_whole_period_after_20
     "ledger", [LedgerConfig(rate_table="big-bank-listed")], indirect=True, ids=["big_bank"]
 )
 def test_rule_14_the_rate_in_force_on_the_payout_day_applies_to_the_whole_period(
-    ledger: Ledger, make_terms: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms]
 ) -> None:
     # Two contracts, each 6,000.00 deposit arriving Mon 2024-12-02 (0.10 % in force since
     # 2024-10-18); both homes returned Fri 2025-05-16 → deadline 05-19, 05-20, Wed 05-21.
@@ -126,7 +128,7 @@ def test_rule_14_a_payout_before_the_first_rate_is_an_error_not_a_zero_rate(
 
 
 def test_rule_15_the_arrival_day_counts_and_the_payout_day_does_not(
-    ledger: Ledger, make_terms: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms]
 ) -> None:
     # Paid out the day it arrived: 0 days → 0.00. Paid out the next day: 1 day.
     # Deposit 36,000.00 arrives Wed 2025-07-02; home returned the same day; the opinion on
@@ -167,7 +169,7 @@ def test_rule_17_interest_is_rounded_half_up_to_the_fen(worked_example: Ledger) 
 
 
 def test_rule_17_rounding_once_per_payout_per_lot(
-    ledger: Ledger, make_terms: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms]
 ) -> None:
     # Two lots refunded in one payout: 1,000.00 from Sun 2025-06-01 and 2,000.00 from Tue
     # 07-15; home returned Mon 09-01; opinion Wed 09-03 without deductions.

@@ -1,4 +1,4 @@
-"""RULES.md rule 18 (Art. 17–18: account change) and rule 19 (Art. 19: balances by filing number).
+"""docs/rules.md rule 18 (Art. 17–18: account change) and rule 19 (Art. 19: balances by filing number).
 
 18. The fund centre may move the custody or supervision account to a new bank: every balance
     moves, the lots keep their arrival dates, the old account closes; the authority must be
@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
+from escrow.domain.terms import ContractTerms
 from escrow.errors import InputError, UnknownContract
 from escrow.service import Ledger
 
@@ -20,7 +21,7 @@ d = dt.date
 
 
 def test_rule_18_change_account_migrates_every_balance_keeping_arrival_dates(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     # The worked example with a custody change on Fri 2025-08-15 to bank "ICBC".
     ledger.open_contract(make_terms("C1", filing_no="JZ-2025-000001"), on=d(2025, 6, 1))
@@ -50,7 +51,7 @@ def test_rule_18_change_account_migrates_every_balance_keeping_arrival_dates(
 
 
 def test_rule_18_supervision_change_across_national_day(
-    ledger: Ledger, make_terms: Callable[..., object], rows: Callable[..., list]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     # Rent 2,000.00 a month; 16,000.00 arrives Tue 2025-07-01; released 6,000.00 on 07-01,
     # 2,000.00 on 08-01 and 09-01 → 6,000.00 left when the supervision account moves to "BOC"
@@ -87,7 +88,7 @@ def test_rule_18_supervision_change_across_national_day(
 
 
 def test_rule_18_payments_after_the_change_arrive_in_the_new_account(
-    ledger: Ledger, make_terms: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms]
 ) -> None:
     ledger.open_contract(make_terms("C1", deposit="3000.00"), on=d(2025, 6, 1))
     ledger.pay_deposit("C1", D("1000.00"), on=d(2025, 6, 1))
@@ -101,7 +102,7 @@ def test_rule_18_payments_after_the_change_arrive_in_the_new_account(
 
 
 def test_rule_18_a_payout_instructed_before_the_change_leaves_from_the_new_account(
-    worked_example: Ledger, rows: Callable[..., list]
+    worked_example: Ledger, rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     # Worked example: deemed agreed Sat 10-18, the 300.00 deduction waits for Mon 10-20. The
     # custody account moves on Sun 10-19: the 300.00 still held (instructed, not yet paid) moves

@@ -1,4 +1,4 @@
-"""RULES.md rule 20 (Art. 21–22: the rule pack) and rule 21 (the workday calendar).
+"""docs/rules.md rule 20 (Art. 21–22: the rule pack) and rule 21 (the workday calendar).
 
 20. The `beijing-2024` pack refuses a contract that starts before 2024-10-01, saying so.
 21. Working days are the official calendar (weekends and holidays off, make-up days on); an
@@ -35,7 +35,7 @@ d = dt.date
 
 
 def test_rule_20_a_contract_starting_before_2024_10_01_is_refused(
-    ledger: Ledger, make_terms: Callable[..., object], assert_refused: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms], assert_refused: Callable[..., object]
 ) -> None:
     terms = make_terms("C1", start=d(2024, 9, 30), end=d(2025, 9, 29))
     error = assert_refused(ledger, ContractRefused, ledger.open_contract, terms, on=d(2024, 9, 30))
@@ -44,7 +44,7 @@ def test_rule_20_a_contract_starting_before_2024_10_01_is_refused(
 
 
 def test_rule_20_a_contract_starting_on_2024_10_01_is_accepted(
-    ledger: Ledger, make_terms: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms]
 ) -> None:
     ledger.open_contract(
         make_terms("C1", start=d(2024, 10, 1), end=d(2025, 9, 30)), on=d(2024, 10, 1)
@@ -63,13 +63,13 @@ def provisional(ledger: Ledger, contract: str = "C1") -> list[tuple[dt.date, str
     return [(n.date, n.fund) for n in ledger.notices(contract) if n.kind == "provisional_deadline"]
 
 
-def deposit_2026(ledger: Ledger, make_terms: Callable[..., object]) -> None:
+def deposit_2026(ledger: Ledger, make_terms: Callable[..., ContractTerms]) -> None:
     terms = make_terms("C1", start=d(2026, 1, 5), end=d(2026, 12, 31))
     ledger.open_contract(terms, on=d(2026, 1, 5))
     ledger.pay_deposit("C1", D("5000.00"), on=d(2026, 1, 5))
 
 
-def deposit_2091(ledger: Ledger, make_terms: Callable[..., object]) -> None:
+def deposit_2091(ledger: Ledger, make_terms: Callable[..., ContractTerms]) -> None:
     # 2091: a year whose State Council schedule no release will carry for decades.
     terms = make_terms("C1", start=d(2091, 3, 5), end=d(2091, 7, 11))
     ledger.open_contract(terms, on=d(2091, 3, 5))
@@ -77,7 +77,7 @@ def deposit_2091(ledger: Ledger, make_terms: Callable[..., object]) -> None:
 
 
 def test_rule_21_a_deadline_in_a_year_without_a_published_schedule_is_flagged_provisional(
-    ledger: Ledger, make_terms: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms]
 ) -> None:
     deposit_2091(ledger, make_terms)
     # Returned Wed 2091-07-11 (no holiday in July in any year): Thu 07-12 (1), Fri 07-13 (2),
@@ -88,7 +88,7 @@ def test_rule_21_a_deadline_in_a_year_without_a_published_schedule_is_flagged_pr
 
 
 def test_rule_21_a_deadline_within_2026_is_not_provisional(
-    ledger: Ledger, make_terms: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms]
 ) -> None:
     deposit_2026(ledger, make_terms)
     # Returned Thu 2026-12-24: Fri 12-25 (1), Mon 12-28 (2), Tue 12-29 (3): all in 2026.
@@ -98,7 +98,7 @@ def test_rule_21_a_deadline_within_2026_is_not_provisional(
 
 
 def test_rule_21_the_tenants_window_in_a_year_without_a_published_schedule_is_flagged_too(
-    ledger: Ledger, make_terms: Callable[..., object]
+    ledger: Ledger, make_terms: Callable[..., ContractTerms]
 ) -> None:
     deposit_2091(ledger, make_terms)
     # Returned Wed 07-11 (deadline Mon 07-16, flagged); opinion Fri 07-13 deducting 100.00: the
@@ -184,7 +184,7 @@ def test_rule_21_a_tenants_window_counted_into_an_unpublished_year_is_provisiona
     ids=["extra_holiday_10_10"],
 )
 def test_rule_21_an_extra_holiday_moves_the_deadline(
-    worked_example: Ledger, rows: Callable[..., list]
+    worked_example: Ledger, rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     # Fri 10-10 made a holiday: Thu 10-09 (1), Sat 10-11 make-up (2), Mon 10-13 (3) → 10-13.
     # Missed → Tue 10-14 (notice and refund that day):
@@ -207,7 +207,7 @@ def test_rule_21_an_extra_holiday_moves_the_deadline(
     ids=["extra_workday_10_08"],
 )
 def test_rule_21_an_extra_workday_moves_the_deadline(
-    worked_example: Ledger, rows: Callable[..., list]
+    worked_example: Ledger, rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     # Wed 10-08 made a workday: 10-08 (1), 10-09 (2), Fri 10-10 (3) → 10-10. Missed → Sat 10-11,
     # a make-up working day: refund settles that day:

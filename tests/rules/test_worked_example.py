@@ -1,6 +1,6 @@
-"""RULES.md "Worked example (rules 3–7, 14–17)", reproduced to the fen.
+"""docs/rules.md "Worked example (rules 3–7, 14–17)", reproduced to the fen.
 
-Every figure below was worked by hand from RULES.md, not read off the code:
+Every figure below was worked by hand from docs/rules.md, not read off the code:
 
 Calendar (State Council notice for 2025): National Day + Mid-Autumn 2025-10-01..10-08 off;
 Sat 2025-10-11 is a make-up working day (Sun 09-28 is the other one).
@@ -40,7 +40,7 @@ def run_worked_example(ledger: Ledger) -> None:
 
 
 def test_worked_example_transfers_to_the_fen(
-    worked_example: Ledger, rows: Callable[..., list]
+    worked_example: Ledger, rows: Callable[..., list[tuple[str, ...]]]
 ) -> None:
     run_worked_example(worked_example)
     assert rows(worked_example.transfers("C1")) == [
@@ -74,7 +74,7 @@ def test_worked_example_deposit_after_the_contract_start_is_flagged_late(
     worked_example: Ledger,
 ) -> None:
     # Our documented reading of "late" (escrow/domain/payments.py): a deposit arriving after the
-    # contract's start date. The INTERFACE.md contract starts 2025-06-01; the deposit arrives
+    # contract's start date. The docs/scenario-format.md contract starts 2025-06-01; the deposit arrives
     # 06-03, so it is flagged late on 06-03. The amount is exactly the agreed 5,000.00: no
     # short or excess flag.
     flags = [(n.date, n.kind) for n in worked_example.notices("C1") if n.kind.endswith("_payment")]

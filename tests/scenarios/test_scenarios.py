@@ -1,6 +1,6 @@
 """Every file in scenarios/ run through the runner and compared with figures worked by hand.
 
-The expectations below are derived from shared/RULES.md, never pasted from the program's output.
+The expectations below are derived from docs/rules.md, never pasted from the program's output.
 Interest is principal x annual % / 100 x days / 360, rounded half-up to the fen, days = payout
 date - arrival date, at the rate in force on the payout day (pboc-benchmark 0.35 % unless the
 scenario says otherwise). Working days are mainland China's official calendar (2024-2026:
@@ -10,7 +10,7 @@ Sun 01-26 and Sat 02-08; Labour Day 2025 05-01..05 with make-up Sun 04-27; Drago
 01-01..03 with make-up Sun 01-04; Dragon Boat 2026 06-19..21).
 
 Each transfer is written (date, contract, fund, kind, from, to, principal, interest); each notice
-(date, contract, fund, kind), "*" where INTERFACE.md leaves a field open; each refusal
+(date, contract, fund, kind), "*" where docs/report-format.md leaves a field open; each refusal
 (date, action, contract, [words its reason must contain]).
 """
 
@@ -68,7 +68,7 @@ def zero() -> dict[str, str]:
 
 
 EXPECTED: dict[str, Expected] = {
-    # RULES.md worked example. Deadline 10-09, 10-10, 10-11 (Sat make-up) -> 10-11; opinion 10-10
+    # docs/rules.md worked example. Deadline 10-09, 10-10, 10-11 (Sat make-up) -> 10-11; opinion 10-10
     # deducting 300: 4,700 x 0.35 % x 129 / 360 = 5.894 -> 5.89 (06-03 -> 10-10 = 129 days).
     # First window 10-11, 10-13, 10-14; reminder 10-15; second window 10-15..10-17; deemed agreed
     # Sat 10-18 -> paid Mon 10-20: 300 x 0.35 % x 139 / 360 = 0.405 -> 0.41.
@@ -583,7 +583,7 @@ def notice_matches(actual: dict[str, Any], expected: No) -> bool:
 
 
 def assert_notices(actual: list[dict[str, Any]], expected: list[No]) -> None:
-    """Same notices, whatever their order within a day (INTERFACE.md does not order them)."""
+    """Same notices, whatever their order within a day (docs/report-format.md does not order them)."""
     left = list(actual)
     for want in expected:
         hit = next((n for n in left if notice_matches(n, want)), None)

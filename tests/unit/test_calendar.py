@@ -1,4 +1,4 @@
-"""escrow.calendar: the official mainland-China workday calendar (RULES.md rule 21).
+"""escrow.calendar: the official mainland-China workday calendar (docs/rules.md rule 21).
 
 Every date below was worked by hand from the State Council's holiday notices
 (国务院办公厅关于2024/2025/2026年部分节假日安排的通知), not read off the code.

@@ -1,4 +1,4 @@
-"""escrow.interest: rate tables and lot interest (RULES.md rules 14-17; Art. 10, Art. 15).
+"""escrow.interest: rate tables and lot interest (docs/rules.md rules 14-17; Art. 10, Art. 15).
 
 Every expected figure is worked by hand in the comment beside it.
 """

@@ -1,4 +1,4 @@
-"""escrow.scenario: the TOML scenario file of INTERFACE.md, read strictly, refused in one line.
+"""escrow.scenario: the TOML scenario file of docs/scenario-format.md, read strictly, refused in one line.
 
 Each test writes a real ``demo.toml`` (built from a dict by the small TOML writer below) and
 reads it with :func:`load_scenario`; refusals are checked word for word, entry path included.
