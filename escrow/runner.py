@@ -68,8 +68,7 @@ def ledger_call(action: ActionSpec) -> tuple[str, dict[str, object]]:
     on = action.date
     match action:
         case PayDepositAction() | PayRentAction():
-            name = "pay_deposit" if isinstance(action, PayDepositAction) else "pay_rent"
-            return name, {
+            return action.action, {
                 "contract": action.contract,
                 "amount": action.amount,
                 "channel": action.channel,
