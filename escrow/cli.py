@@ -789,7 +789,7 @@ def checkpoint_cmd(db: DbOption = None, signing_key: SigningKeyOption = None) ->
     with a signing key, an Ed25519 signature). Append it to a file kept outside the database."""
     url = _existing_db(_db_url(db, required=True) or "")
     key = load_private_key(signing_key) if signing_key is not None else None
-    with open_store(url, CODEC) as store:
+    with open_store(url, CODEC, read_only=True) as store:
         head = store.tree_head()
     typer.echo(make_checkpoint(head, _now(), key).line())
 
@@ -816,7 +816,7 @@ def receipt_cmd(
     url = _existing_db(_db_url(db, required=True) or "")
     kept = _checkpoint_arg(checkpoint, "--checkpoint") if checkpoint is not None else None
     key = load_private_key(signing_key) if signing_key is not None else None
-    with open_store(url, CODEC) as store:
+    with open_store(url, CODEC, read_only=True) as store:
         receipt = make_receipt(store, position, kept, _now(), key)
     typer.echo(receipt.line())
 
@@ -871,7 +871,7 @@ def consistency_cmd(
     earlier = _checkpoint_arg(old, "--old")
     later = _checkpoint_arg(new, "--new") if new is not None else None
     key = load_private_key(signing_key) if signing_key is not None else None
-    with open_store(url, CODEC) as store:
+    with open_store(url, CODEC, read_only=True) as store:
         proof = make_consistency(store, earlier, later, _now(), key)
     typer.echo(proof.line())
 
