@@ -3,11 +3,14 @@ rent (Art. 13–14, rules 9–11). Histories and shorthands: ``tenancy_c1``."""
 
 from __future__ import annotations
 
-from unit.given_when_then import given
+import pytest
+from unit.given_when_then import CALENDAR, RULES, given
 from unit.tenancy_c1 import DEPOSIT, OPENED, START, TERMS, D, d, executed, instructed
 
 from escrow.domain import commands as cmd
 from escrow.domain import events as ev
+from escrow.domain.decide import decide
+from escrow.domain.state import fold
 from escrow.errors import (
     AmountError,
     ContractRefused,
@@ -214,3 +217,11 @@ def test_rent_for_more_than_240_months_is_refused() -> None:
     given(OPENED).when(cmd.PayRent(D("960000.01")), on=START).refused(
         RuleViolation, "more than 240 months' rent at 4000.00"
     )
+
+
+def test_decide_itself_refuses_to_open_a_contract_it_already_holds() -> None:
+    # decide has no handler that opens: an OpenContract reaching it is a duplicate.
+    state = fold([OPENED])
+    assert state is not None
+    with pytest.raises(DuplicateContract, match="contract C1 is already in the ledger"):
+        decide(state, cmd.OpenContract(TERMS), d(2025, 6, 2), CALENDAR, RULES)

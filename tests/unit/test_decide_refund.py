@@ -283,3 +283,72 @@ def test_a_tick_before_the_last_recorded_day_is_refused() -> None:
     given(*RETURNED).when(cmd.Tick(), on=d(2025, 9, 29)).refused(
         ClockError, "2025-09-29 is before 2025-09-30"
     )
+
+
+# --- two deposit lots: oldest first, the tenant's part first (rule 7) ---------------------------
+
+
+def test_the_tenants_part_comes_from_the_oldest_lot_and_each_lot_earns_its_own_interest() -> None:
+    # Lot 1: 3,000.00 on 06-03; lot 2: 2,000.00 on Tue 06-10. Opinion Fri 10-10 deducting 2,500.00:
+    # the tenant's 2,500.00 comes from lot 1 (oldest), 129 days:
+    #   2,500.00 × 0.35 % × 129 / 360 = 8.75 × 129 / 360 = 1,128.75 / 360 = 3.1354… → 3.14.
+    # The tenant agrees Mon 10-13: the enterprise's 2,500.00 is what is left, 500.00 of lot 1
+    # (132 days) and 2,000.00 of lot 2 (06-10 → 10-13 = 20 + 31 + 31 + 30 + 13 = 125 days):
+    #   500.00 × 0.35 % × 132 / 360 = 1.75 × 132 / 360 = 231 / 360 = 0.6416… → 0.64;
+    #   2,000.00 × 0.35 % × 125 / 360 = 7 × 125 / 360 = 875 / 360 = 2.4305… → 2.43.
+    lot2_day = d(2025, 6, 10)
+    monday = d(2025, 10, 13)
+    damage = ev.Deduction(item="damage", amount=D("2500.00"))
+    two_lots = (
+        OPENED,
+        ev.DepositReceived(on=d(2025, 6, 3), amount=D("3000.00"), channel="bank", lot=1),
+        ev.DepositReceived(on=lot2_day, amount=D("2000.00"), channel="bank", lot=2),
+        ev.HomeReturned(on=RETURN_DAY),
+        ev.RefundWorkflowOpened(
+            on=RETURN_DAY, fund="deposit", held=D("5000.00"), deadline=d(2025, 10, 11)
+        ),
+    )
+    proposed = (
+        ev.RefundProposed(
+            on=OPINION_DAY, fund="deposit", deductions=(damage,), answer_deadline=d(2025, 10, 14)
+        ),
+        instructed(
+            OPINION_DAY, 1, "deposit", "refund", "tenant", "2500.00", execute_on=OPINION_DAY
+        ),
+        executed(
+            OPINION_DAY, 1, "deposit", "2500.00", days=129, interest="3.14", interest_to="tenant"
+        ),
+    )
+    given(*two_lots).when(cmd.ProposeRefund("deposit", (damage,)), on=OPINION_DAY).then(*proposed)
+    given(*two_lots, *proposed).when(cmd.TenantAgree("deposit"), on=monday).then(
+        ev.TenantAnswered(on=monday, fund="deposit", agreed=True),
+        ev.PayoutInstructed(
+            on=monday,
+            fund="deposit",
+            payout=2,
+            kind="deduction",
+            to="enterprise",
+            pieces=(
+                ev.Piece(lot=1, arrived=d(2025, 6, 3), principal=D("500.00")),
+                ev.Piece(lot=2, arrived=lot2_day, principal=D("2000.00")),
+            ),
+            execute_on=monday,
+        ),
+        ev.PayoutExecuted(
+            on=monday,
+            fund="deposit",
+            payout=2,
+            annual_percent=D("0.35"),
+            pieces=(
+                ev.PaidPiece(
+                    lot=1, arrived=d(2025, 6, 3), principal=D("500.00"), days=132,
+                    interest=D("0.64"),
+                ),
+                ev.PaidPiece(
+                    lot=2, arrived=lot2_day, principal=D("2000.00"), days=125,
+                    interest=D("2.43"),
+                ),
+            ),
+            interest_to="enterprise",
+        ),
+    )  # fmt: skip
