@@ -229,3 +229,26 @@ def test_after_that_return_the_refund_to_the_tenant_goes_out_and_a_rent_deductio
         ev.TenantAnswered(on=wednesday, fund="rent", agreed=True),
         instructed(wednesday, 5, "rent", "deduction", "enterprise", "1000.00", execute_on=None),
     )
+
+
+def test_a_return_on_an_anniversary_while_suspended_cancels_that_days_release_too() -> None:
+    # Release 1 falls due on the return day, Thu 07-03: it is instructed (held) before the return
+    # is decided, then cancelled with it. Held: 24,000.00 − 12,000.00 = 12,000.00. Deadline:
+    # 3 working days after Thu 07-03: Fri 07-04, Mon 07-07, Tue 07-08.
+    thursday = d(2025, 7, 3)
+    given(*SUSPENDED).when(cmd.ReturnHome(), on=thursday).then(
+        instructed(
+            thursday, 2, "rent", "release", "enterprise", "4000.00", execute_on=None, release_no=1
+        ),
+        ev.HomeReturned(on=thursday),
+        ev.HeldReleasesCancelled(on=thursday, payouts=(2,)),
+        ev.RefundWorkflowOpened(
+            on=thursday, fund="rent", held=D("12000.00"), deadline=d(2025, 7, 8)
+        ),
+    )
+
+
+def test_resuming_after_that_return_frees_nothing_the_return_cancelled() -> None:
+    given(*HELD, *RETURNED_WHILE_HELD).when(cmd.ResumeReleases("E1"), on=d(2025, 8, 12)).then(
+        ev.ReleasesResumed(on=d(2025, 8, 12), enterprise="E1")
+    )
