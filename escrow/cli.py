@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import enum
 import json
 import os
 import re
@@ -48,19 +49,26 @@ from escrow.checkpoint import (
 )
 from escrow.clock import SystemClock
 from escrow.config import LedgerConfig
-from escrow.errors import ConcurrencyError, EscrowError, InputError
+from escrow.errors import ConcurrencyError, EscrowError, InputError, UnknownContract
 from escrow.interest import BUILTIN_TABLES, DEFAULT_RATE_TABLE, RateTable, rate_table
 from escrow.render import (
+    Rows,
     balance_json,
-    deadline_json,
+    balance_rows,
+    contract_rows,
+    deadline_rows,
+    notice_rows,
     print_balance,
-    print_deadlines,
     print_report,
+    print_rows,
+    rows_csv,
+    rows_json,
+    transfer_rows,
 )
 from escrow.report import build_report
 from escrow.runner import run_scenario
 from escrow.scenario import load_scenario
-from escrow.service import CODEC, open_ledger
+from escrow.service import CODEC, Ledger, open_ledger
 from escrow.simulate import simulate, simulation_label
 from escrow.store import TreeHead, check_database_path, migrate_store, open_store
 from escrow.terminal import printable
@@ -455,6 +463,66 @@ DbOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout and nothing else.")]
+
+
+class Format(enum.StrEnum):
+    """How a query prints its result."""
+
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+FormatOption = Annotated[
+    Format | None,
+    typer.Option(
+        "--format",
+        help="table (default), json (as --json) or csv (one header row).",
+        case_sensitive=False,
+    ),
+]
+QueryJsonOption = Annotated[bool, typer.Option("--json", help="The same as --format json.")]
+ContractFilter = Annotated[
+    str | None, typer.Option("--contract", metavar="ID", help="Only this contract.")
+]
+FromOption = Annotated[
+    str | None,
+    typer.Option("--from", metavar="DATE", help="Only from this business date on (inclusive)."),
+]
+ToOption = Annotated[
+    str | None,
+    typer.Option("--to", metavar="DATE", help="Only up to this business date (inclusive)."),
+]
+
+
+def _format(chosen: Format | None, as_json: bool) -> Format:
+    """The output format: --json is --format json; the two disagreeing is an error."""
+    if as_json and chosen not in (None, Format.JSON):
+        raise InputError(f"--json and --format {chosen}: give one of them")
+    return Format.JSON if as_json else (chosen or Format.TABLE)
+
+
+def _period(start: str | None, end: str | None) -> tuple[dt.date | None, dt.date | None]:
+    """The --from/--to business dates (either may be open); --from after --to is an error."""
+    first = _parse_date(start, "--from") if start is not None else None
+    last = _parse_date(end, "--to") if end is not None else None
+    if first is not None and last is not None and first > last:
+        raise InputError(f"--from: {first} is after --to {last}")
+    return first, last
+
+
+def _within(day: dt.date, first: dt.date | None, last: dt.date | None) -> bool:
+    return (first is None or day >= first) and (last is None or day <= last)
+
+
+def _print_rows(rows: Rows, chosen: Format) -> None:
+    """Rows as a table on a wide console, as JSON or as CSV, on stdout."""
+    if chosen is Format.JSON:
+        typer.echo(rows_json(rows), nl=False)
+    elif chosen is Format.CSV:
+        typer.echo(rows_csv(rows), nl=False)
+    else:
+        print_rows(rows, _wide_console())
 CheckpointsOption = Annotated[
     Path | None,
     typer.Option(
@@ -551,20 +619,26 @@ def balance(
         str | None,
         typer.Option("--as-of", metavar="DATE", help="The balance as it stood on this date."),
     ] = None,
-    as_json: JsonOption = False,
+    output: FormatOption = None,
+    as_json: QueryJsonOption = False,
 ) -> None:
     """What a tenant sees (Art. 19): principal held per fund, its lots and interest so far.
 
+    In CSV, one row per fund (without the lots).
+
     Example: escrow balance --db ledger.db --filing-no JZ-2025-000001 --as-of 2025-10-12
     """
+    chosen = _format(output, as_json)
     day = _parse_date(as_of, "--as-of") if as_of is not None else None
     if (contract is None) == (filing_no is None):
         raise InputError("give exactly one of --contract or --filing-no")
     url = _existing_db(_db_url(db, required=True) or "")
     with open_ledger(url, read_only=True) as ledger:
         result = ledger.balances(contract, filing_no=filing_no, as_of=day)
-    if as_json:
+    if chosen is Format.JSON:
         _print_json(balance_json(result))
+    elif chosen is Format.CSV:
+        _print_rows(balance_rows(result), chosen)
     else:
         print_balance(result, _wide_console())
 
@@ -576,20 +650,112 @@ def deadlines(
         str | None,
         typer.Option("--as-of", metavar="DATE", help="The deadlines open on this date."),
     ] = None,
-    as_json: JsonOption = False,
+    contract: ContractFilter = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    output: FormatOption = None,
+    as_json: QueryJsonOption = False,
 ) -> None:
     """Open deadlines (refund opinions, tenant answers) and scheduled settlements and releases.
 
+    --from and --to keep the deadlines that fall due in that period.
+
     Example: escrow deadlines --db ledger.db --as-of 2025-10-12
     """
+    chosen = _format(output, as_json)
     day = _parse_date(as_of, "--as-of") if as_of is not None else None
+    first, last = _period(start, end)
     url = _existing_db(_db_url(db, required=True) or "")
     with open_ledger(url, read_only=True) as ledger:
-        result = ledger.deadlines(as_of=day)
-    if as_json:
-        _print_json([deadline_json(d) for d in result])
-    else:
-        print_deadlines(result, _wide_console())
+        result = ledger.deadlines(contract, as_of=day)
+    _print_rows(deadline_rows([d for d in result if _within(d.date, first, last)]), chosen)
+
+
+def _known_contract(ledger: Ledger, contract: str | None) -> None:
+    """Refuse a --contract the ledger does not hold (rather than print an empty result)."""
+    if contract is not None and contract not in ledger.contract_ids():
+        raise UnknownContract(f"--contract: the ledger holds no contract {contract!r}")
+
+
+@app.command("transfers")
+def transfers(
+    db: DbOption = None,
+    contract: ContractFilter = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    output: FormatOption = None,
+    as_json: QueryJsonOption = False,
+) -> None:
+    """Every money movement in the ledger, in the order the fund centre executed them.
+
+    Columns as in the run report's transfers (docs/report-format.md); --from and --to keep the
+    movements dated in that period.
+
+    Example: escrow transfers --db ledger.db --contract C1 --format csv
+    """
+    chosen = _format(output, as_json)
+    first, last = _period(start, end)
+    url = _existing_db(_db_url(db, required=True) or "")
+    with open_ledger(url, read_only=True) as ledger:
+        _known_contract(ledger, contract)
+        result = ledger.transfers(contract, as_of=last)
+    _print_rows(transfer_rows([t for t in result if _within(t.date, first, last)]), chosen)
+
+
+@app.command("notices")
+def notices(
+    db: DbOption = None,
+    contract: ContractFilter = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    output: FormatOption = None,
+    as_json: QueryJsonOption = False,
+) -> None:
+    """What the clock noticed: reminders, missed deadlines, deemed agreements, held releases,
+    payments short, late or in excess, notices due to the authority.
+
+    --from and --to keep the notices dated in that period.
+
+    Example: escrow notices --db ledger.db --from 2025-10-01 --to 2025-10-31
+    """
+    chosen = _format(output, as_json)
+    first, last = _period(start, end)
+    url = _existing_db(_db_url(db, required=True) or "")
+    with open_ledger(url, read_only=True) as ledger:
+        _known_contract(ledger, contract)
+        result = ledger.notices(contract, as_of=last)
+    _print_rows(notice_rows([n for n in result if _within(n.date, first, last)]), chosen)
+
+
+@app.command("contracts")
+def contracts(
+    db: DbOption = None,
+    contract: ContractFilter = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    output: FormatOption = None,
+    as_json: QueryJsonOption = False,
+) -> None:
+    """The contracts in the ledger: their terms, the day the home came back, whether releases
+    are suspended, and the principal still held per fund.
+
+    --from and --to keep the contracts whose tenancy (start to end) overlaps that period.
+
+    Example: escrow contracts --db ledger.db --format json
+    """
+    chosen = _format(output, as_json)
+    first, last = _period(start, end)
+    url = _existing_db(_db_url(db, required=True) or "")
+    with open_ledger(url, read_only=True) as ledger:
+        _known_contract(ledger, contract)
+        ids = [contract] if contract is not None else ledger.contract_ids()
+        states = [ledger.state_as_of(cid) for cid in ids]
+    kept = [
+        s
+        for s in states
+        if (first is None or s.terms.end >= first) and (last is None or s.terms.start <= last)
+    ]
+    _print_rows(contract_rows(kept), chosen)
 
 
 @app.command("replay")
