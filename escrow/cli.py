@@ -4,8 +4,9 @@ Every refusal is an :class:`~escrow.errors.EscrowError`; the CLI turns it into o
 stderr, ``escrow: <message>``, and exit code 2; so does a usage error (an unknown option, a
 missing argument). A write that still meets a concurrent writer after its retries exits 75
 (``EX_TEMPFAIL``: the same command may simply be run again). A traceback means a bug, never
-bad input. Query commands (``balance``, ``deadlines``, ``replay``, ``verify``) open the ledger
-read-only: they never write, and refuse a database that holds no ledger.
+bad input. Query commands (``balance``, ``deadlines``, ``transfers``, ``notices``, ``contracts``,
+``replay``, ``verify``) open the ledger read-only: they never write, and refuse a database that
+holds no ledger. The queries print a table, JSON or CSV (``--format``).
 """
 
 from __future__ import annotations
