@@ -52,6 +52,7 @@ from escrow.clock import SystemClock
 from escrow.config import LedgerConfig
 from escrow.errors import ConcurrencyError, EscrowError, InputError, UnknownContract
 from escrow.interest import BUILTIN_TABLES, DEFAULT_RATE_TABLE, RateTable, rate_table
+from escrow.logs import configure_logging, stop_logging
 from escrow.render import (
     Rows,
     balance_json,
@@ -146,6 +147,9 @@ class _EscrowGroup(TyperGroup):
             _fail(str(exc))
         except _USAGE_ERROR as exc:
             _usage_fail(exc)
+        finally:
+            if ctx.parent is None:  # the root group: the command is over
+                stop_logging()
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         command = super().get_command(ctx, cmd_name)
@@ -195,6 +199,15 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+class LogLevel(enum.StrEnum):
+    """How much the library logs on stderr."""
+
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
 @app.callback()
 def _root(
     version: Annotated[
@@ -203,8 +216,22 @@ def _root(
             "--version", help="Show the version and exit.", callback=_version, is_eager=True
         ),
     ] = False,
+    log_level: Annotated[
+        LogLevel,
+        typer.Option(
+            "--log-level",
+            case_sensitive=False,
+            help="Log on stderr from this level: INFO shows acts, refusals, clock runs and store"
+            " opens, DEBUG each act's arguments and clock tick, WARNING retries.",
+        ),
+    ] = LogLevel.WARNING,
+    log_json: Annotated[
+        bool,
+        typer.Option("--log-json", help="Log one JSON object per line (time, level, logger)."),
+    ] = False,
 ) -> None:
     """escrow: the books of Beijing rental deposit custody and rent supervision."""
+    configure_logging(log_level.value, log_json, sys.stderr)
 
 
 # --- argument parsing
