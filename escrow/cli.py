@@ -19,6 +19,7 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -460,6 +461,30 @@ def schema(
 # --- escrow run / balance / deadlines
 
 
+RUN_PROGRESS_FROM = 100
+"""A run of this many actions or more shows its progress on a terminal."""
+
+
+def _progress_shown(as_json: bool) -> bool:
+    """Progress goes to stderr, only when it is a terminal and the output is not JSON."""
+    return sys.stderr.isatty() and not as_json
+
+
+@contextlib.contextmanager
+def _progress(label: str, show: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A transient rich progress bar on stderr (``show``), as a ``(done, total)`` callback."""
+    if not show:
+        yield None
+        return
+    with Progress(transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
 def _wide_console() -> Console:
     """A console wide enough for the transfer table, even when stdout is not a terminal."""
     return Console(highlight=False, width=max(Console().width, 132))
@@ -620,11 +645,12 @@ def run(
     scenario = load_scenario(file)
     url = _db_url(db, required=False)
     console = _wide_console()
-    if url is None:
-        with tempfile.TemporaryDirectory(prefix="escrow-") as tmp:
-            report = run_scenario(scenario, str(Path(tmp) / "ledger.db"), until=stop)
-    else:
-        report = run_scenario(scenario, url, until=stop)
+    show = _progress_shown(as_json) and len(scenario.actions) >= RUN_PROGRESS_FROM
+    with contextlib.ExitStack() as stack, _progress("running", show) as progress:
+        if url is None:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="escrow-"))
+            url = str(Path(tmp) / "ledger.db")
+        report = run_scenario(scenario, url, until=stop, progress=progress)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -795,7 +821,11 @@ def replay(db: DbOption = None, as_json: JsonOption = False) -> None:
     Example: escrow replay --db ledger.db --json
     """
     url = _existing_db(_db_url(db, required=True) or "")
-    with open_ledger(url, read_only=True) as ledger:
+    # The fold of every event has no count to show: a spinner with the time it has taken.
+    with (
+        _progress("replaying", _progress_shown(as_json)),
+        open_ledger(url, read_only=True) as ledger,
+    ):
         report = build_report(ledger, ledger.config.label)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
