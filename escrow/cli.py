@@ -218,21 +218,24 @@ def _root(
         ),
     ] = False,
     log_level: Annotated[
-        LogLevel,
+        LogLevel | None,
         typer.Option(
             "--log-level",
             case_sensitive=False,
-            help="Log on stderr from this level: INFO shows acts, refusals, clock runs and store"
-            " opens, DEBUG each act's arguments and clock tick, WARNING retries.",
+            help="Log on stderr from this level (default with --log-json: WARNING): WARNING shows"
+            " retries after a concurrent writer, INFO also acts, refusals, clock runs and store"
+            " opens, DEBUG each act's arguments and clock tick. Without --log-level or --log-json"
+            " nothing is logged, and an error stays one line.",
         ),
-    ] = LogLevel.WARNING,
+    ] = None,
     log_json: Annotated[
         bool,
         typer.Option("--log-json", help="Log one JSON object per line (time, level, logger)."),
     ] = False,
 ) -> None:
     """escrow: the books of Beijing rental deposit custody and rent supervision."""
-    configure_logging(log_level.value, log_json, sys.stderr)
+    if log_level is not None or log_json:
+        configure_logging((log_level or LogLevel.WARNING).value, log_json, sys.stderr)
 
 
 # --- argument parsing

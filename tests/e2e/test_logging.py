@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -142,3 +143,29 @@ def test_the_library_logs_acts_refusals_and_retries_and_never_prints(
     assert any(level == "INFO" and message.startswith("refused: ") for _, level, message in records)
     assert any(name == "escrow.store" and "opened the store" in m for name, _, m in records)
     assert capsys.readouterr() == ("", "")
+
+
+def test_retries_are_warnings_when_asked_and_the_error_alone_otherwise(tmp_path: Path) -> None:
+    # A trigger refuses every insert as a stream-version clash: each act is retried
+    # MAX_RETRIES (8) times, 7 retries logged, then the give-up, then exit 75.
+    db = tmp_path / "busy.db"
+    args = ["run", str(WORKED), "--db", str(db)]
+    assert runner.invoke(app, [*args, "--until", "2025-06-03"]).exit_code == 0
+    with sqlite3.connect(db) as con:
+        con.execute(
+            "CREATE TRIGGER always_busy BEFORE INSERT ON events BEGIN"
+            " SELECT RAISE(ABORT, 'UNIQUE constraint failed: events.stream, events.version');"
+            " END"
+        )
+    con.close()
+
+    quiet = runner.invoke(app, args)
+    logged = runner.invoke(app, ["--log-level", "WARNING", *args])
+
+    assert quiet.exit_code == logged.exit_code == 75
+    assert len(quiet.stderr.splitlines()) == 1
+    lines = logged.stderr.splitlines()
+    assert [line.split(": ")[0] for line in lines[:8]] == ["escrow"] * 8
+    assert sum("WARNING escrow.service: concurrent append" in line for line in lines) == 7
+    assert "WARNING escrow.service: still busy after 8 tries" in lines[7]
+    assert lines[8:] == quiet.stderr.splitlines()
