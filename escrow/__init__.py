@@ -10,6 +10,7 @@ class escrow raises is exported here.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -50,6 +51,10 @@ if TYPE_CHECKING:
     from escrow.service import Ledger, open_ledger
 
 __version__ = "0.1.0"
+
+# The library logs under ``escrow.`` (acts, refusals, retries, clock runs, store opens) and never
+# prints: without a handler of the application's, nothing reaches stderr.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "AlreadyAnswered",

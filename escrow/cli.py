@@ -4,19 +4,22 @@ Every refusal is an :class:`~escrow.errors.EscrowError`; the CLI turns it into o
 stderr, ``escrow: <message>``, and exit code 2; so does a usage error (an unknown option, a
 missing argument). A write that still meets a concurrent writer after its retries exits 75
 (``EX_TEMPFAIL``: the same command may simply be run again). A traceback means a bug, never
-bad input. Query commands (``balance``, ``deadlines``, ``replay``, ``verify``) open the ledger
-read-only: they never write, and refuse a database that holds no ledger.
+bad input. Query commands (``balance``, ``deadlines``, ``transfers``, ``notices``, ``contracts``,
+``replay``, ``verify``) open the ledger read-only: they never write, and refuse a database that
+holds no ledger. The queries print a table, JSON or CSV (``--format``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import enum
 import json
 import os
 import re
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -48,19 +51,27 @@ from escrow.checkpoint import (
 )
 from escrow.clock import SystemClock
 from escrow.config import LedgerConfig
-from escrow.errors import ConcurrencyError, EscrowError, InputError
+from escrow.errors import ConcurrencyError, EscrowError, InputError, UnknownContract
 from escrow.interest import BUILTIN_TABLES, DEFAULT_RATE_TABLE, RateTable, rate_table
+from escrow.logs import configure_logging, stop_logging
 from escrow.render import (
+    Rows,
     balance_json,
-    deadline_json,
+    balance_rows,
+    contract_rows,
+    deadline_rows,
+    notice_rows,
     print_balance,
-    print_deadlines,
     print_report,
+    print_rows,
+    rows_csv,
+    rows_json,
+    transfer_rows,
 )
 from escrow.report import build_report
 from escrow.runner import run_scenario
 from escrow.scenario import load_scenario
-from escrow.service import CODEC, open_ledger
+from escrow.service import CODEC, Ledger, open_ledger
 from escrow.simulate import simulate, simulation_label
 from escrow.store import TreeHead, check_database_path, migrate_store, open_store
 from escrow.terminal import printable
@@ -137,6 +148,9 @@ class _EscrowGroup(TyperGroup):
             _fail(str(exc))
         except _USAGE_ERROR as exc:
             _usage_fail(exc)
+        finally:
+            if ctx.parent is None:  # the root group: the command is over
+                stop_logging()
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         command = super().get_command(ctx, cmd_name)
@@ -186,6 +200,15 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+class LogLevel(enum.StrEnum):
+    """How much the library logs on stderr."""
+
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
 @app.callback()
 def _root(
     version: Annotated[
@@ -194,8 +217,25 @@ def _root(
             "--version", help="Show the version and exit.", callback=_version, is_eager=True
         ),
     ] = False,
+    log_level: Annotated[
+        LogLevel | None,
+        typer.Option(
+            "--log-level",
+            case_sensitive=False,
+            help="Log on stderr from this level (default with --log-json: WARNING): WARNING shows"
+            " retries after a concurrent writer, INFO also acts, refusals, clock runs and store"
+            " opens, DEBUG each act's arguments and clock tick. Without --log-level or --log-json"
+            " nothing is logged, and an error stays one line.",
+        ),
+    ] = None,
+    log_json: Annotated[
+        bool,
+        typer.Option("--log-json", help="Log one JSON object per line (time, level, logger)."),
+    ] = False,
 ) -> None:
     """escrow: the books of Beijing rental deposit custody and rent supervision."""
+    if log_level is not None or log_json:
+        configure_logging((log_level or LogLevel.WARNING).value, log_json, sys.stderr)
 
 
 # --- argument parsing
@@ -424,6 +464,30 @@ def schema(
 # --- escrow run / balance / deadlines
 
 
+RUN_PROGRESS_FROM = 100
+"""A run of this many actions or more shows its progress on a terminal."""
+
+
+def _progress_shown(as_json: bool) -> bool:
+    """Progress goes to stderr, only when it is a terminal and the output is not JSON."""
+    return sys.stderr.isatty() and not as_json
+
+
+@contextlib.contextmanager
+def _progress(label: str, show: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A transient rich progress bar on stderr (``show``), as a ``(done, total)`` callback."""
+    if not show:
+        yield None
+        return
+    with Progress(transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
 def _wide_console() -> Console:
     """A console wide enough for the transfer table, even when stdout is not a terminal."""
     return Console(highlight=False, width=max(Console().width, 132))
@@ -455,6 +519,66 @@ DbOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout and nothing else.")]
+
+
+class Format(enum.StrEnum):
+    """How a query prints its result."""
+
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+FormatOption = Annotated[
+    Format | None,
+    typer.Option(
+        "--format",
+        help="table (default), json (as --json) or csv (one header row).",
+        case_sensitive=False,
+    ),
+]
+QueryJsonOption = Annotated[bool, typer.Option("--json", help="The same as --format json.")]
+ContractFilter = Annotated[
+    str | None, typer.Option("--contract", metavar="ID", help="Only this contract.")
+]
+FromOption = Annotated[
+    str | None,
+    typer.Option("--from", metavar="DATE", help="Only from this business date on (inclusive)."),
+]
+ToOption = Annotated[
+    str | None,
+    typer.Option("--to", metavar="DATE", help="Only up to this business date (inclusive)."),
+]
+
+
+def _format(chosen: Format | None, as_json: bool) -> Format:
+    """The output format: --json is --format json; the two disagreeing is an error."""
+    if as_json and chosen not in (None, Format.JSON):
+        raise InputError(f"--json and --format {chosen}: give one of them")
+    return Format.JSON if as_json else (chosen or Format.TABLE)
+
+
+def _period(start: str | None, end: str | None) -> tuple[dt.date | None, dt.date | None]:
+    """The --from/--to business dates (either may be open); --from after --to is an error."""
+    first = _parse_date(start, "--from") if start is not None else None
+    last = _parse_date(end, "--to") if end is not None else None
+    if first is not None and last is not None and first > last:
+        raise InputError(f"--from: {first} is after --to {last}")
+    return first, last
+
+
+def _within(day: dt.date, first: dt.date | None, last: dt.date | None) -> bool:
+    return (first is None or day >= first) and (last is None or day <= last)
+
+
+def _print_rows(rows: Rows, chosen: Format) -> None:
+    """Rows as a table on a wide console, as JSON or as CSV, on stdout."""
+    if chosen is Format.JSON:
+        typer.echo(rows_json(rows), nl=False)
+    elif chosen is Format.CSV:
+        typer.echo(rows_csv(rows), nl=False)
+    else:
+        print_rows(rows, _wide_console())
 CheckpointsOption = Annotated[
     Path | None,
     typer.Option(
@@ -524,11 +648,12 @@ def run(
     scenario = load_scenario(file)
     url = _db_url(db, required=False)
     console = _wide_console()
-    if url is None:
-        with tempfile.TemporaryDirectory(prefix="escrow-") as tmp:
-            report = run_scenario(scenario, str(Path(tmp) / "ledger.db"), until=stop)
-    else:
-        report = run_scenario(scenario, url, until=stop)
+    show = _progress_shown(as_json) and len(scenario.actions) >= RUN_PROGRESS_FROM
+    with contextlib.ExitStack() as stack, _progress("running", show) as progress:
+        if url is None:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="escrow-"))
+            url = str(Path(tmp) / "ledger.db")
+        report = run_scenario(scenario, url, until=stop, progress=progress)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -551,20 +676,26 @@ def balance(
         str | None,
         typer.Option("--as-of", metavar="DATE", help="The balance as it stood on this date."),
     ] = None,
-    as_json: JsonOption = False,
+    output: FormatOption = None,
+    as_json: QueryJsonOption = False,
 ) -> None:
     """What a tenant sees (Art. 19): principal held per fund, its lots and interest so far.
 
+    In CSV, one row per fund (without the lots).
+
     Example: escrow balance --db ledger.db --filing-no JZ-2025-000001 --as-of 2025-10-12
     """
+    chosen = _format(output, as_json)
     day = _parse_date(as_of, "--as-of") if as_of is not None else None
     if (contract is None) == (filing_no is None):
         raise InputError("give exactly one of --contract or --filing-no")
     url = _existing_db(_db_url(db, required=True) or "")
     with open_ledger(url, read_only=True) as ledger:
         result = ledger.balances(contract, filing_no=filing_no, as_of=day)
-    if as_json:
+    if chosen is Format.JSON:
         _print_json(balance_json(result))
+    elif chosen is Format.CSV:
+        _print_rows(balance_rows(result), chosen)
     else:
         print_balance(result, _wide_console())
 
@@ -576,20 +707,112 @@ def deadlines(
         str | None,
         typer.Option("--as-of", metavar="DATE", help="The deadlines open on this date."),
     ] = None,
-    as_json: JsonOption = False,
+    contract: ContractFilter = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    output: FormatOption = None,
+    as_json: QueryJsonOption = False,
 ) -> None:
     """Open deadlines (refund opinions, tenant answers) and scheduled settlements and releases.
 
+    --from and --to keep the deadlines that fall due in that period.
+
     Example: escrow deadlines --db ledger.db --as-of 2025-10-12
     """
+    chosen = _format(output, as_json)
     day = _parse_date(as_of, "--as-of") if as_of is not None else None
+    first, last = _period(start, end)
     url = _existing_db(_db_url(db, required=True) or "")
     with open_ledger(url, read_only=True) as ledger:
-        result = ledger.deadlines(as_of=day)
-    if as_json:
-        _print_json([deadline_json(d) for d in result])
-    else:
-        print_deadlines(result, _wide_console())
+        result = ledger.deadlines(contract, as_of=day)
+    _print_rows(deadline_rows([d for d in result if _within(d.date, first, last)]), chosen)
+
+
+def _known_contract(ledger: Ledger, contract: str | None) -> None:
+    """Refuse a --contract the ledger does not hold (rather than print an empty result)."""
+    if contract is not None and contract not in ledger.contract_ids():
+        raise UnknownContract(f"--contract: the ledger holds no contract {contract!r}")
+
+
+@app.command("transfers")
+def transfers(
+    db: DbOption = None,
+    contract: ContractFilter = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    output: FormatOption = None,
+    as_json: QueryJsonOption = False,
+) -> None:
+    """Every money movement in the ledger, in the order the fund centre executed them.
+
+    Columns as in the run report's transfers (docs/report-format.md); --from and --to keep the
+    movements dated in that period.
+
+    Example: escrow transfers --db ledger.db --contract C1 --format csv
+    """
+    chosen = _format(output, as_json)
+    first, last = _period(start, end)
+    url = _existing_db(_db_url(db, required=True) or "")
+    with open_ledger(url, read_only=True) as ledger:
+        _known_contract(ledger, contract)
+        result = ledger.transfers(contract, as_of=last)
+    _print_rows(transfer_rows([t for t in result if _within(t.date, first, last)]), chosen)
+
+
+@app.command("notices")
+def notices(
+    db: DbOption = None,
+    contract: ContractFilter = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    output: FormatOption = None,
+    as_json: QueryJsonOption = False,
+) -> None:
+    """What the clock noticed: reminders, missed deadlines, deemed agreements, held releases,
+    payments short, late or in excess, notices due to the authority.
+
+    --from and --to keep the notices dated in that period.
+
+    Example: escrow notices --db ledger.db --from 2025-10-01 --to 2025-10-31
+    """
+    chosen = _format(output, as_json)
+    first, last = _period(start, end)
+    url = _existing_db(_db_url(db, required=True) or "")
+    with open_ledger(url, read_only=True) as ledger:
+        _known_contract(ledger, contract)
+        result = ledger.notices(contract, as_of=last)
+    _print_rows(notice_rows([n for n in result if _within(n.date, first, last)]), chosen)
+
+
+@app.command("contracts")
+def contracts(
+    db: DbOption = None,
+    contract: ContractFilter = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    output: FormatOption = None,
+    as_json: QueryJsonOption = False,
+) -> None:
+    """The contracts in the ledger: their terms, the day the home came back, whether releases
+    are suspended, and the principal still held per fund.
+
+    --from and --to keep the contracts whose tenancy (start to end) overlaps that period.
+
+    Example: escrow contracts --db ledger.db --format json
+    """
+    chosen = _format(output, as_json)
+    first, last = _period(start, end)
+    url = _existing_db(_db_url(db, required=True) or "")
+    with open_ledger(url, read_only=True) as ledger:
+        _known_contract(ledger, contract)
+        ids = [contract] if contract is not None else ledger.contract_ids()
+        states = [ledger.state_as_of(cid) for cid in ids]
+    kept = [
+        s
+        for s in states
+        if (first is None or s.terms.end >= first) and (last is None or s.terms.start <= last)
+    ]
+    _print_rows(contract_rows(kept), chosen)
 
 
 @app.command("replay")
@@ -601,7 +824,11 @@ def replay(db: DbOption = None, as_json: JsonOption = False) -> None:
     Example: escrow replay --db ledger.db --json
     """
     url = _existing_db(_db_url(db, required=True) or "")
-    with open_ledger(url, read_only=True) as ledger:
+    # The fold of every event has no count to show: a spinner with the time it has taken.
+    with (
+        _progress("replaying", _progress_shown(as_json)),
+        open_ledger(url, read_only=True) as ledger,
+    ):
         report = build_report(ledger, ledger.config.label)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))

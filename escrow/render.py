@@ -1,16 +1,28 @@
-"""Rich tables and summaries for the terminal; the JSON forms are the public contract."""
+"""Rich tables and summaries for the terminal; the JSON forms are the public contract.
+
+A query's result is a :class:`Rows` (one JSON object per row, keys in column order): printed as
+a rich table (an empty result as one line saying so), as JSON, or as CSV with one header row.
+Text from a scenario or a ledger is shown as data in every form (see :mod:`escrow.terminal`).
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 from rich.console import Console
 from rich.table import Table
 
+from escrow.domain.ledger import Transfer
+from escrow.domain.state import ContractState
 from escrow.money import ZERO, fmt
-from escrow.projections import Balance, Deadline
-from escrow.terminal import markup_safe
+from escrow.projections import Balance, Deadline, Notice
+from escrow.terminal import markup_safe, printable
+
+OutputFormat = Literal["table", "json", "csv"]
 
 
 def _cells(*values: str | None) -> list[str]:
@@ -112,9 +124,160 @@ def deadline_json(d: Deadline) -> dict[str, Any]:
 
 
 def print_deadlines(deadlines: list[Deadline], console: Console) -> None:
-    table = Table(title="Open deadlines and scheduled movements")
-    for col in ("date", "contract", "fund", "kind", "detail"):
-        table.add_column(col)
-    for d in deadlines:
-        table.add_row(*_cells(d.date.isoformat(), d.contract, d.fund, d.kind, d.detail))
+    print_rows(deadline_rows(deadlines), console)
+
+
+def transfer_json(t: Transfer) -> dict[str, Any]:
+    """One transfer as the run report lists it (docs/report-format.md ``transfers``)."""
+    return {
+        "date": t.date.isoformat(),
+        "contract": t.contract,
+        "fund": t.fund,
+        "kind": t.kind,
+        "from": t.source,
+        "to": t.target,
+        "principal": fmt(t.principal),
+        "interest": fmt(t.interest),
+    }
+
+
+def notice_json(n: Notice) -> dict[str, Any]:
+    """One notice as the run report lists it, with its detail (empty for most kinds)."""
+    return {
+        "date": n.date.isoformat(),
+        "contract": n.contract,
+        "fund": n.fund,
+        "kind": n.kind,
+        "detail": n.detail,
+    }
+
+
+class Rows(NamedTuple):
+    """A query's result: a title, its columns, one JSON object per row and what an empty
+    result says (``no transfers``)."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: list[dict[str, Any]]
+    empty: str
+    right: frozenset[str] = frozenset()
+    """Columns of amounts, right-justified in a table."""
+    shown: tuple[str, ...] | None = None
+    """The columns a table shows (default: all), when all would not fit a terminal."""
+
+
+TRANSFER_COLUMNS = ("date", "contract", "fund", "kind", "from", "to", "principal", "interest")
+NOTICE_COLUMNS = ("date", "contract", "fund", "kind", "detail")
+DEADLINE_COLUMNS = ("date", "contract", "fund", "kind", "detail")
+BALANCE_COLUMNS = ("contract", "filing_no", "as_of", "fund", "principal", "interest_accrued")
+MONEY = frozenset({"principal", "interest", "interest_accrued", "monthly_rent", "deposit"})
+
+
+CONTRACT_COLUMNS = (
+    "contract", "filing_no", "tenant", "enterprise", "start", "end", "monthly_rent", "deposit",
+    "affordable", "returned_on", "suspended", "held_deposit", "held_rent",
+)  # fmt: skip
+
+
+def contract_json(state: ContractState) -> dict[str, Any]:
+    """A contract's terms and where it stands: returned or not, releases suspended, principal
+    still held per fund."""
+    terms = state.terms
+    return {
+        "contract": terms.id,
+        "filing_no": terms.filing_no,
+        "tenant": terms.tenant,
+        "enterprise": terms.enterprise,
+        "start": terms.start.isoformat(),
+        "end": terms.end.isoformat(),
+        "monthly_rent": fmt(terms.monthly_rent),
+        "deposit": fmt(terms.deposit),
+        "affordable": terms.affordable,
+        "returned_on": None if state.returned_on is None else state.returned_on.isoformat(),
+        "suspended": state.suspended,
+        "held_deposit": fmt(state.held("deposit")),
+        "held_rent": fmt(state.held("rent")),
+    }
+
+
+def contract_rows(states: list[ContractState]) -> Rows:
+    return Rows(
+        "Contracts",
+        CONTRACT_COLUMNS,
+        [contract_json(s) for s in states],
+        "no contracts",
+        MONEY | {"held_deposit", "held_rent"},
+        tuple(c for c in CONTRACT_COLUMNS if c not in ("monthly_rent", "deposit", "affordable")),
+    )
+
+
+def transfer_rows(transfers: list[Transfer]) -> Rows:
+    return Rows(
+        "Transfers", TRANSFER_COLUMNS, [transfer_json(t) for t in transfers], "no transfers", MONEY
+    )
+
+
+def notice_rows(notices: list[Notice]) -> Rows:
+    return Rows("Notices", NOTICE_COLUMNS, [notice_json(n) for n in notices], "no notices")
+
+
+def deadline_rows(deadlines: list[Deadline]) -> Rows:
+    return Rows(
+        "Open deadlines and scheduled movements",
+        DEADLINE_COLUMNS,
+        [deadline_json(d) for d in deadlines],
+        "no open deadlines",
+    )
+
+
+def balance_rows(b: Balance) -> Rows:
+    """A balance flat, one row per fund (for CSV; the JSON form is :func:`balance_json`)."""
+    rows = [
+        {
+            "contract": b.contract,
+            "filing_no": b.filing_no,
+            "as_of": b.as_of.isoformat(),
+            "fund": f.fund,
+            "principal": fmt(f.principal),
+            "interest_accrued": fmt(f.interest_accrued),
+        }
+        for f in (b.deposit, b.rent)
+    ]
+    return Rows("Balance", BALANCE_COLUMNS, rows, "no balance", MONEY)
+
+
+def _text(value: object) -> str:
+    """A cell as text: null is empty, a flag is true/false, the rest as written."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def rows_csv(rows: Rows) -> str:
+    """CSV (RFC 4180 quoting, by the csv module) with one header row; every cell printable."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(rows.columns)
+    for row in rows.rows:
+        writer.writerow([printable(_text(row[c])) for c in rows.columns])
+    return out.getvalue()
+
+
+def rows_json(rows: Rows) -> str:
+    return json.dumps(rows.rows, ensure_ascii=False, indent=2) + "\n"
+
+
+def print_rows(rows: Rows, console: Console) -> None:
+    """A rich table of ``rows``, or one line saying the result is empty."""
+    if not rows.rows:
+        console.print(markup_safe(rows.empty))
+        return
+    columns = rows.shown or rows.columns
+    table = Table(title=markup_safe(rows.title))
+    for column in columns:
+        table.add_column(column, justify="right" if column in rows.right else "left")
+    for row in rows.rows:
+        table.add_row(*_cells(*(_text(row[c]) for c in columns)))
     console.print(table)

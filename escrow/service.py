@@ -16,6 +16,8 @@ import dataclasses
 import datetime as dt
 import gc
 import heapq
+import json
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -76,6 +78,10 @@ _OFF_THE_CLOCK = frozenset({ev.LedgerConfigured, ev.ActionRefused})
 """Events whose date does not move the ledger's clock (by exact type: events are final)."""
 
 CODEC = PydanticCodec(ev.EVENT_ADAPTER)
+
+log = logging.getLogger(__name__)
+"""``escrow.service``: acts (INFO; their arguments and clock ticks at DEBUG), refusals (INFO),
+retries after a concurrent append (WARNING) and clock runs (INFO). Never prints."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -260,6 +266,8 @@ class Ledger:
         )
         if result.duplicate and key is not None and key.key is not None:
             check_same_act(key.key, result.request, key.request)  # a concurrent delivery
+        if log.isEnabledFor(logging.DEBUG if key is None else logging.INFO):
+            _log_append(batch, key, result)
         if (
             not result.duplicate
             and result.recorded_at is not None
@@ -472,12 +480,18 @@ class Ledger:
             try:
                 attempt()
                 return
-            except ConcurrencyError:
+            except ConcurrencyError as exc:
                 if tries == MAX_RETRIES - 1:
+                    log.warning("still busy after %d tries, giving up: %s", MAX_RETRIES, exc)
                     raise
                 self.conflicts_retried += 1
-                time.sleep(backoff_delay(tries))
+                delay = backoff_delay(tries)
+                log.warning("concurrent append (%s): retry %d in %.3f s", exc, tries + 1, delay)
+                time.sleep(delay)
                 self._catch_up()
+            except EscrowError as exc:
+                log.info("refused: %s", exc)
+                raise
 
     def tick(self) -> dt.date:
         """Live mode: process what fell due up to the clock's today."""
@@ -498,6 +512,7 @@ class Ledger:
         if limit is not None:
             check_supported_date(limit, "the run's end")
         horizon = limit if limit is not None else LAST_DATE
+        started = self._today
         while True:
             self._catch_up()
             day = self._next_due()
@@ -511,6 +526,7 @@ class Ledger:
             self.advance_to(max(nxt, self.today))
         if limit is not None and limit > self.today:
             self.advance_to(limit)
+        log.info("clock ran from %s to %s", started, self.today)
         return self.today
 
     # --- acts --------------------------------------------------------------------------------
@@ -1021,6 +1037,26 @@ class _Key(NamedTuple):
 
 def _key(idempotency_key: str | None, act: str, **arguments: object) -> _Key:
     return _Key(idempotency_key, act_request(act, arguments))
+
+
+def _log_append(batch: Batch, key: _Key | None, result: BatchResult) -> None:
+    """Log one append: an act at INFO (its arguments at DEBUG), a clock tick at DEBUG."""
+    streams = ", ".join(stream for stream, events in batch if events)
+    span = f"events {result.first_position}-{result.last_position}"
+    if result.duplicate:
+        span = "already recorded"
+    if key is None:
+        kinds = ", ".join(type(e).__name__ for _, events in batch for e in events)
+        day = next((e.on for _, events in batch for e in events), None)
+        log.debug("clock on %s: %s on %s (%s)", day, kinds, streams, span)
+        return
+    act = json.loads(key.request).get("act", "act")
+    day = next((e.on for _, events in batch for e in events), None)
+    if any(isinstance(e, ev.ActionRefused) for _, events in batch for e in events):
+        log.info("%s on %s: the refusal recorded (%s)", act, day, span)
+    else:
+        log.info("%s on %s: %s (%s)", act, day, streams, span)
+    log.debug("%s: %s", act, key.request)
 
 
 def _receipt(day: dt.date, result: BatchResult) -> Receipt:

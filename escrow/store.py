@@ -26,6 +26,7 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import logging
 import os
 import sqlite3
 import stat
@@ -48,6 +49,9 @@ from escrow.clock import Clock, SystemClock
 from escrow.domain.event_base import Event
 from escrow.errors import ConcurrencyError, IntegrityError, StoreError
 from escrow.redaction import redact_text, redact_url
+
+log = logging.getLogger(__name__)
+"""``escrow.store``: store opens (INFO, the URL with its secrets masked)."""
 
 __all__ = [
     "GENESIS_HASH",
@@ -1488,7 +1492,9 @@ def open_store(
 ) -> EventStore:
     """Open the store at ``url`` (a SQLite file path or database URL); a writer creates it if
     needed, a ``read_only`` store never writes (see :class:`EventStore`)."""
-    return EventStore(url, codec, clock, read_only=read_only)
+    store = EventStore(url, codec, clock, read_only=read_only)
+    log.info("opened the store %s%s", store.url, " read-only" if read_only else "")
+    return store
 
 
 def migrate_store(url: str, codec: EventCodec) -> tuple[int, int]:

@@ -185,17 +185,28 @@ def test_the_readme_commands_run_in_order(tmp_path: Path) -> None:
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
     outputs = []
+    by_command: dict[str, str] = {}
     for command in commands:
         if command.startswith("export "):  # a variable the later commands read
             name, _, value = shlex.split(command, comments=True)[1].partition("=")
             env[name] = value
         else:
             outputs.append(run_shell(command, tmp_path, env))
+            by_command[command.split()[1]] = outputs[-1]
     # The summary line the README shows after the first run.
     assert (
         "money in 5000.00 · refunded 4700.00 · deducted 300.00 · released 0.00 · interest paid"
         " 6.30 · held 0.00" in outputs[0]
     )
+    # What the README says its query examples show: the refund of 4,700.00 + 5.89 on 10-10 and
+    # the deduction of 300.00 + 0.41 on 10-20 (in October), the reminder and the deemed agreement.
+    assert by_command["transfers"].splitlines()[1:] == [
+        "2025-10-10,C1,deposit,refund,custody,tenant:T1,4700.00,5.89",
+        "2025-10-20,C1,deposit,deduction,custody,enterprise:E1,300.00,0.41",
+    ]
+    notices = by_command["notices"]
+    assert "2025-10-15" in notices and "reminder" in notices
+    assert "2025-10-18" in notices and "deemed_agreed" in notices
 
 
 def test_the_readme_change_of_one_line_keeps_the_300_in_custody(tmp_path: Path) -> None:
