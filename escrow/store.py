@@ -28,8 +28,10 @@ import functools
 import hashlib
 import logging
 import os
+import random
 import sqlite3
 import stat
+import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -673,7 +675,7 @@ class _SqliteBackend:
             try:
                 cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
                 if not read_only:
-                    cursor.execute("PRAGMA journal_mode = WAL")
+                    _switch_to_wal(cursor)
                     cursor.execute(f"PRAGMA synchronous = {SQLITE_SYNCHRONOUS}")
             finally:
                 cursor.close()
@@ -744,6 +746,26 @@ class _SqliteBackend:
             finally:
                 tidier.close()
 
+
+def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
+    """``PRAGMA journal_mode = WAL``, waiting as a writer would for the lock it needs.
+
+    The switch takes an exclusive lock, and SQLite answers "database is locked" at once, without
+    calling the busy handler, when another connection is switching the same new file too (several
+    processes opening one new ledger). It is tried again, with a short random wait, until the busy
+    timeout has passed; once the file is in WAL the statement only confirms it."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(_WAL_WAIT.uniform(0.001, 0.02))
+
+
+_WAL_WAIT = random.Random()
 
 _COMPANIONS = ("-wal", "-shm", "-journal")
 
