@@ -21,7 +21,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -51,9 +51,11 @@ from escrow.checkpoint import (
 )
 from escrow.clock import SystemClock
 from escrow.config import LedgerConfig
+from escrow.domain.ledger import Transfer
 from escrow.errors import ConcurrencyError, EscrowError, InputError, UnknownContract
 from escrow.interest import BUILTIN_TABLES, DEFAULT_RATE_TABLE, RateTable, rate_table
 from escrow.logs import configure_logging, stop_logging
+from escrow.projections import Notice
 from escrow.render import (
     Rows,
     balance_json,
@@ -734,6 +736,25 @@ def _known_contract(ledger: Ledger, contract: str | None) -> None:
         raise UnknownContract(f"--contract: the ledger holds no contract {contract!r}")
 
 
+_Dated = TypeVar("_Dated", Transfer, Notice)
+
+
+def _dated(
+    db: str | None,
+    contract: str | None,
+    start: str | None,
+    end: str | None,
+    read: Callable[[Ledger, dt.date | None], list[_Dated]],
+) -> list[_Dated]:
+    """What ``read`` finds in the ledger (read-only) up to --to, dated from --from on."""
+    first, last = _period(start, end)
+    url = _existing_db(_db_url(db, required=True) or "")
+    with open_ledger(url, read_only=True) as ledger:
+        _known_contract(ledger, contract)
+        found = read(ledger, last)
+    return [item for item in found if _within(item.date, first, last)]
+
+
 @app.command("transfers")
 def transfers(
     db: DbOption = None,
@@ -751,12 +772,8 @@ def transfers(
     Example: escrow transfers --db ledger.db --contract C1 --format csv
     """
     chosen = _format(output, as_json)
-    first, last = _period(start, end)
-    url = _existing_db(_db_url(db, required=True) or "")
-    with open_ledger(url, read_only=True) as ledger:
-        _known_contract(ledger, contract)
-        result = ledger.transfers(contract, as_of=last)
-    _print_rows(transfer_rows([t for t in result if _within(t.date, first, last)]), chosen)
+    found = _dated(db, contract, start, end, lambda led, last: led.transfers(contract, as_of=last))
+    _print_rows(transfer_rows(found), chosen)
 
 
 @app.command("notices")
@@ -776,12 +793,8 @@ def notices(
     Example: escrow notices --db ledger.db --from 2025-10-01 --to 2025-10-31
     """
     chosen = _format(output, as_json)
-    first, last = _period(start, end)
-    url = _existing_db(_db_url(db, required=True) or "")
-    with open_ledger(url, read_only=True) as ledger:
-        _known_contract(ledger, contract)
-        result = ledger.notices(contract, as_of=last)
-    _print_rows(notice_rows([n for n in result if _within(n.date, first, last)]), chosen)
+    found = _dated(db, contract, start, end, lambda led, last: led.notices(contract, as_of=last))
+    _print_rows(notice_rows(found), chosen)
 
 
 @app.command("contracts")
