@@ -75,12 +75,23 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         for r in report["refused"]:
             refused.add_row(*_cells(r["date"], r["action"], r.get("contract"), r["reason"]))
         console.print(refused)
-    s = summary(report)
-    console.print(
-        f"money in {fmt(s['in'])} · refunded {fmt(s['refunded'])} · deducted {fmt(s['deducted'])}"
-        f" · released {fmt(s['released'])} · interest paid {fmt(s['interest'])}"
-        f" · held {fmt(s['held'])}"
-    )
+    print_summary(summary(report), console)
+
+
+def print_summary(s: dict[str, Decimal], console: Console) -> None:
+    """The run's totals on one line, or one figure a line where the terminal is too narrow for
+    it (never a figure split from its label)."""
+    items = [
+        f"money in {fmt(s['in'])}",
+        f"refunded {fmt(s['refunded'])}",
+        f"deducted {fmt(s['deducted'])}",
+        f"released {fmt(s['released'])}",
+        f"interest paid {fmt(s['interest'])}",
+        f"held {fmt(s['held'])}",
+    ]
+    line = " · ".join(items)
+    for text in [line] if len(line) <= console.width else items:
+        console.print(text, soft_wrap=True)
 
 
 def balance_json(b: Balance) -> dict[str, Any]:

@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from escrow.cli import app
@@ -125,3 +128,34 @@ def test_shell_completion_completes_commands_and_options() -> None:
     assert complete("escrow run --st").split() == ["--strict"]
     shown = runner.invoke(app, ["--show-completion", "bash"], prog_name="escrow")
     assert "_escrow_completion" in shown.output
+
+
+def test_the_summary_line_is_whole_on_a_wide_terminal_and_one_figure_a_line_on_a_narrow_one() -> None:
+    from escrow.render import print_summary
+
+    # The worked example's totals: 5,000.00 in, 4,700.00 refunded, 300.00 deducted, interest
+    # 5.89 + 0.41 = 6.30, nothing held.
+    totals = {
+        "in": Decimal("5000.00"),
+        "refunded": Decimal("4700.00"),
+        "deducted": Decimal("300.00"),
+        "released": Decimal("0.00"),
+        "interest": Decimal("6.30"),
+        "held": Decimal("0.00"),
+    }
+    wide, narrow = io.StringIO(), io.StringIO()
+    print_summary(totals, Console(file=wide, width=120, highlight=False))
+    print_summary(totals, Console(file=narrow, width=40, highlight=False))
+
+    assert wide.getvalue().splitlines() == [
+        "money in 5000.00 · refunded 4700.00 · deducted 300.00 · released 0.00"
+        " · interest paid 6.30 · held 0.00"
+    ]
+    assert narrow.getvalue().splitlines() == [
+        "money in 5000.00",
+        "refunded 4700.00",
+        "deducted 300.00",
+        "released 0.00",
+        "interest paid 6.30",
+        "held 0.00",
+    ]
