@@ -160,7 +160,9 @@ def _place(key: str) -> str:
     return f"contract {where}" if kind == "contract" else f"action #{int(where) + 1}"
 
 
-def _check_resumable(ledger: Ledger, scenario: Scenario, acts: dict[str, str], name: str) -> None:
+def _check_resumable(
+    ledger: Ledger, scenario: Scenario, acts: dict[str, str], name: str
+) -> set[str]:
     """Refuse, before writing anything, a scenario that contradicts what the ledger recorded.
 
     Every act a scenario file asks for is keyed by its place (a contract by its id, an action
@@ -168,7 +170,9 @@ def _check_resumable(ledger: Ledger, scenario: Scenario, acts: dict[str, str], n
     again finds each recorded act at its place unchanged (then it is not done twice) and does
     the acts not recorded yet (appended actions, or what a crash cut off). A recorded act that
     the file changed or no longer has, and contracts the file does not open, mean the file no
-    longer tells the ledger's history: the run is refused.
+    longer tells the ledger's history: the run is refused. A contract is the same when its terms
+    are: the day it was opened on follows the run (an earlier ``--until`` opens it sooner).
+    Returns the keys already recorded.
     """
     recorded = ledger.store.requests(KEY_PREFIX)
     for key in sorted(recorded, key=lambda k: (len(k), k)):
@@ -178,7 +182,7 @@ def _check_resumable(ledger: Ledger, scenario: Scenario, acts: dict[str, str], n
                 f"{name}: the ledger recorded {_shown(request)} as {_place(key)} of its scenario,"
                 " which this file no longer has: run it on a new database"
             )
-        if request is not None and request != acts[key]:
+        if request is not None and _as_filed(key, request) != _as_filed(key, acts[key]):
             raise ScenarioMismatch(
                 f"{name}: {_place(key)} is {_shown(acts[key])}, but the ledger recorded"
                 f" {_shown(request)} for it: run the changed scenario on a new database"
@@ -190,6 +194,15 @@ def _check_resumable(ledger: Ledger, scenario: Scenario, acts: dict[str, str], n
             f"{name}: the ledger holds contract {strangers[0]}, which this scenario does not"
             f" open ({len(strangers)} such): it was made by something else; run on a new database"
         )
+    return set(recorded)
+
+
+def _as_filed(key: str, request: str) -> str:
+    """What must not change at a key's place: a contract's terms, or an action as a whole."""
+    if not key.startswith(f"{KEY_PREFIX}contract:"):
+        return request
+    body = json.loads(request)
+    return json.dumps(body.get("terms"), sort_keys=True)
 
 
 def _shown(request: str | None) -> str:
@@ -229,8 +242,10 @@ def run_scenario(
     calls = {index: ledger_call(action) for index, action in timeline}
     acts.update({_action_key(i): act_request(n, args) for i, (n, args) in calls.items()})
     with open_ledger(url, ledger_config(scenario), clock=clock) as ledger:
-        _check_resumable(ledger, scenario, acts, scenario.name)
+        recorded = _check_resumable(ledger, scenario, acts, scenario.name)
         for t in terms:
+            if _contract_key(t.id) in recorded:
+                continue  # opened (or refused) by an earlier run of this scenario
             opening = {"terms": t, "on": first}
             perform(ledger, "open_contract", opening, _contract_key(t.id), t.start, contract=t.id)
         total = len(timeline)

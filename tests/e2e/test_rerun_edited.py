@@ -225,3 +225,31 @@ def test_simulate_refuses_a_database_holding_something_else(tmp_path: Path) -> N
     run_json(write(tmp_path / "a.toml", RETURNED_WHILE_HELD), scenario_db)
     assert simulate(scenario_db).exit_code == 2
     assert events(db) == count
+
+
+def test_a_run_stopped_before_the_first_date_resumes_to_the_uninterrupted_report(
+    tmp_path: Path,
+) -> None:
+    # --until before every date of the file opens the contracts on the stop day (the clock may
+    # not pass it); running the file again must recognise them by their terms, not by that day.
+    path = write(tmp_path / "s.toml", RETURNED_WHILE_HELD + OPINION)
+    fresh = run_json(path, tmp_path / "fresh.db")
+    db = tmp_path / "early.db"
+    early = invoke("run", path, "--db", db, "--until", "2025-06-01", "--json")
+    assert early.exit_code == 0, early.output
+    assert json.loads(early.stdout)["transfers"] == []
+
+    assert run_json(path, db) == fresh
+
+
+def test_a_contract_whose_terms_changed_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    run_json(write(tmp_path / "a.toml", RETURNED_WHILE_HELD), db)
+    count = events(db)
+    changed = RETURNED_WHILE_HELD.replace('monthly_rent = "2500.00"', 'monthly_rent = "2400.00"')
+
+    result = invoke("run", write(tmp_path / "b.toml", changed), "--db", db)
+
+    assert result.exit_code == 2
+    assert "contract C7" in result.output and "2400.00" in result.output
+    assert events(db) == count
