@@ -188,11 +188,18 @@ def _check_resumable(
                 f" {_shown(request)} for it: run the changed scenario on a new database"
             )
     opened = {c.id for c in scenario.contracts}
-    strangers = [c for c in ledger.contract_ids() if c not in opened]
+    held = ledger.contract_ids()
+    strangers = [c for c in held if c not in opened]
     if strangers:
         raise ScenarioMismatch(
             f"{name}: the ledger holds contract {strangers[0]}, which this scenario does not"
             f" open ({len(strangers)} such): it was made by something else; run on a new database"
+        )
+    unrecorded = [c for c in held if _contract_key(c) not in recorded]
+    if unrecorded:
+        raise ScenarioMismatch(
+            f"{name}: the ledger holds contract {unrecorded[0]} but no scenario run recorded it"
+            " (the library or an older escrow opened it): run this scenario on a new database"
         )
     return set(recorded)
 

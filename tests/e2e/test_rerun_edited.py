@@ -253,3 +253,34 @@ def test_a_contract_whose_terms_changed_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "contract C7" in result.output and "2400.00" in result.output
     assert events(db) == count
+
+
+def test_a_ledger_whose_contracts_no_scenario_run_recorded_is_refused(tmp_path: Path) -> None:
+    # The same contract opened through the library (no scenario keys): running the scenario on
+    # it would redo every act beside the history already there, so it is refused, untouched.
+    import datetime as dt
+    from decimal import Decimal
+
+    from escrow import ContractTerms, open_ledger
+
+    db = tmp_path / "library.db"
+    with open_ledger(db) as ledger:
+        terms = ContractTerms(
+            id="C7",
+            filing_no="JZ-2025-000777",
+            tenant="T7",
+            enterprise="E2",
+            start=dt.date(2025, 6, 16),
+            end=dt.date(2025, 12, 15),
+            monthly_rent=Decimal("2500.00"),
+            deposit=Decimal("0"),
+        )
+        ledger.open_contract(terms, on=dt.date(2025, 6, 16))
+        ledger.pay_rent("C7", Decimal("15000.00"), on=dt.date(2025, 6, 16))
+    count = events(db)
+
+    result = invoke("run", write(tmp_path / "a.toml", RETURNED_WHILE_HELD), "--db", db)
+
+    assert result.exit_code == 2
+    assert "contract C7 but no scenario run recorded it" in result.output
+    assert events(db) == count
