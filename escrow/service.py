@@ -1,13 +1,14 @@
-"""The ledger service: load → decide → append, and the clock that runs what falls due.
+"""The ledger service: load one contract → decide → append with the read models.
 
 Streams: ``ledger`` (configuration, clock, account changes, authority notices, refusals),
 ``contract:ID`` (one per contract) and ``enterprise:ID`` (suspensions, Art. 20). An act that
 touches several streams (a suspension fans out to the enterprise's contracts, an account change
 migrates every contract) is appended in one transaction.
 
-The in-memory projections follow the store's global order (``read_all``), so several processes
-can share one ledger: before each act the ledger catches up, and a concurrent append to the same
-stream (``ConcurrencyError``) is retried a bounded number of times on fresh state.
+Several processes share one ledger: each act is one write transaction of the store, which
+serialises writers, reads what it needs inside it and writes the events and their read models
+(:mod:`escrow.readmodel`) together; nothing is held in memory but a bounded cache of contract
+states checked against their stream's version.
 """
 
 from __future__ import annotations
@@ -15,24 +16,27 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import gc
-import heapq
 import json
 import logging
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import NamedTuple
 
+from sqlalchemy.engine import Connection
+
 from escrow import arguments as arg
+from escrow import readstore
 from escrow.calendar import LAST_DATE, WorkdayCalendar, check_supported_date
 from escrow.clock import Clock, SystemClock
 from escrow.config import LedgerConfig
 from escrow.delivery import Receipt, act_request, check_same_act
 from escrow.domain import commands as cmd
 from escrow.domain import events as ev
-from escrow.domain.decide import decide, next_due, open_contract
+from escrow.domain.decide import decide_folded, open_contract
 from escrow.domain.ledger import Transfer, transfers_of
 from escrow.domain.state import ContractState, evolve, open_state
 from escrow.domain.terms import Account, ContractTerms, Fund
@@ -55,27 +59,33 @@ from escrow.projections import (
     deadlines_of,
     notices_of,
 )
+from escrow.projector import (
+    BANK,
+    CONTRACT,
+    ENTERPRISE,
+    INITIAL_BANK,
+    LEDGER,
+    OFF_THE_CLOCK,
+    folded,
+    project_contract,
+    project_event,
+    replayed,
+    unfoldable,
+)
 from escrow.retry import backoff_delay
 from escrow.rules import RulePack
 from escrow.store import (
-    AppendResult,
+    READ_MODELS_KEY,
     BatchResult,
     EventStore,
     PydanticCodec,
-    StoredEvent,
     open_store,
 )
 
-LEDGER = "ledger"
-CONTRACT = "contract:"
-ENTERPRISE = "enterprise:"
-INITIAL_BANK = "initial"
 MAX_RETRIES = 8
-READ_CHUNK = 20_000
-"""Events read from the store at a time while catching up (bounds memory on a long replay)."""
-ONE_DAY = dt.timedelta(days=1)
-_OFF_THE_CLOCK = frozenset({ev.LedgerConfigured, ev.ActionRefused})
-"""Events whose date does not move the ledger's clock (by exact type: events are final)."""
+CACHE_SIZE = 4096
+"""Contract states kept between acts (least recently used first out)."""
+_OFF_THE_CLOCK = OFF_THE_CLOCK
 
 CODEC = PydanticCodec(ev.EVENT_ADAPTER)
 
@@ -107,9 +117,21 @@ class Entry(NamedTuple):
     notices: tuple[Notice, ...]
 
 
-Batch = list[tuple[str, list[ev.Event]]]
-Writes = list[tuple[str, int, list[ev.Event]]]
-"""A batch with each stream's expected version: one :meth:`EventStore.append_many`."""
+
+class Part(NamedTuple):
+    """One stream's share of an append: its events, and for a contract the states they fold to."""
+
+    stream: str
+    version: int
+    """The stream's version the events were decided on (the store checks it)."""
+    events: list[ev.Event]
+    contract: str | None = None
+    befores: Sequence[ContractState | None] = ()
+    """The contract's state just before each event (None before its opening)."""
+    after: ContractState | None = None
+
+
+Batch = list[Part]
 
 
 class Ledger:
@@ -118,6 +140,17 @@ class Ledger:
     Every act takes ``on`` (the business date it happens on; the clock's today when omitted) and
     an optional ``idempotency_key``: an act delivered twice with the same key is done once.
     Refused acts raise a named :class:`escrow.errors.EscrowError` and write nothing.
+
+    **One contract at a time.** Opening reads the configuration and nothing else. An act runs in
+    one write transaction of the store (:meth:`~escrow.store.EventStore.transaction`, which holds
+    the append lock, so writers are serial and what the act reads cannot change before it
+    commits): it takes from the ``schedule`` read model what falls due up to its date and runs
+    those contracts, loads the streams it concerns (its contract; for a suspension every contract
+    of the enterprise, found in the ``contracts`` read model), decides, appends, and writes the
+    read models of :mod:`escrow.readmodel` in the same transaction. States are kept in a bounded
+    cache keyed by stream version; a stale entry is brought forward by reading only the newer
+    events. Queries read the read-model tables, or fold the one contract's stream (``as_of``,
+    ``known_at``).
     """
 
     def __init__(
@@ -125,156 +158,168 @@ class Ledger:
     ) -> None:
         self.store = store
         self.clock: Clock = clock or SystemClock()
-        self._config: LedgerConfig | None = None
-        self._unit: list[tuple[Writes, str | None]] | None = None
-        """The appends of the open unit of work (None when there is none)."""
-        self._unit_keys: dict[str, str | None] = {}
-        """The idempotency keys among them, with the act each stands for."""
         self.conflicts_retried = 0
         """How many concurrent appends were refused and retried on fresh state."""
-        self._forget()
-        self._catch_up()
-        if self._config is None and store.read_only:
-            raise IntegrityError("not an escrow ledger: it holds no ledger configuration")
+        self._cache: OrderedDict[str, tuple[int, ContractState]] = OrderedDict()
+        """Recent contract states with the stream version they fold (LRU, :data:`CACHE_SIZE`)."""
+        self._checked: set[str] = set()
+        """Contracts whose cached state is known current in the open transaction."""
+        self._pending = readstore.Pending()
+        self._unit = False
+        self._check_read_models()
+        recorded = self._recorded_config()
+        if recorded is None:
+            if store.read_only:
+                raise IntegrityError("not an escrow ledger: it holds no ledger configuration")
 
-        def configure() -> bool:
-            # Inside the retry loop: several processes may open one new ledger at once.
-            if self._config is None:
-                first = config or LedgerConfig()
-                self._append([(LEDGER, [first.as_event(self.clock.today())])], None)
-            return True
+            def configure() -> bool:
+                # Inside the transaction: several processes may open one new ledger at once.
+                with self._transaction():
+                    if self._recorded_config() is None:
+                        first = config or LedgerConfig()
+                        event = first.as_event(self.clock.today())
+                        self._append([Part(LEDGER, 0, [event])], None)
+                return True
 
-        self._retrying(configure)
+            self._retrying(configure)
+            recorded = self._recorded_config()
+        assert recorded is not None
         if config is not None:
-            assert self._config is not None
-            _check_same_config(self._config, config)
-        assert self._config is not None
-        self.config: LedgerConfig = self._config
+            _check_same_config(recorded, config)
+        self.config: LedgerConfig = recorded
         self.rules: RulePack = self.config.rule_pack()
         self.calendar: WorkdayCalendar = self.config.calendar()
 
     # --- reading the store -------------------------------------------------------------------
 
-    def _forget(self) -> None:
-        """Drop every fold (before reading the store from its first event again)."""
-        self._contracts: dict[str, ContractState] = {}
-        self._filings: dict[str, str] = {}
-        """Contract ids by filing number (备案编号, Art. 19)."""
-        self._versions: dict[str, int] = {}
-        self._suspended: dict[str, bool] = {}
-        self._banks: dict[Account, str] = {"custody": INITIAL_BANK, "supervision": INITIAL_BANK}
-        self._pending_notices: list[ev.AccountChanged] = []
-        self._entries: list[Entry] = []
-        self._refusals: list[Refusal] = []
-        self._today: dt.date | None = None
-        self._position = 0
-        self._due: list[tuple[dt.date, str]] = []
-        """A heap of (day something falls due, contract); entries go stale as contracts move."""
-        self._unscheduled: set[str] = set()
-        """Contracts changed since their next due day was last put on the heap."""
-
-    def _catch_up(self) -> None:
-        if self._unit is not None:
-            return  # the unit's own events are folded already; the store sees them at the end
-        with _collector_paused():
-            while True:
-                chunk = self.store.read_all(after_position=self._position, limit=READ_CHUNK)
-                for stored in chunk:
-                    try:
-                        self._apply(stored)
-                    except (KeyError, ValueError, TypeError, AttributeError, AssertionError):
-                        raise _unfoldable(stored) from None
-                if len(chunk) < READ_CHUNK:
-                    return
-
-    def _rebuild(self) -> None:
-        """Fold the store again from its first event (after a unit of work was not written)."""
-        self._forget()
-        self._catch_up()
-
-    def _apply(self, stored: StoredEvent) -> None:
-        event, stream = stored.event, stored.stream
-        transfers: list[Transfer] = []
-        contract: str | None = None
-        if stream.startswith(CONTRACT):
-            contract = stream[len(CONTRACT) :]
-            if type(event) is ev.ContractOpened:  # events are final classes
-                state = open_state(event)
-                self._filings[event.terms.filing_no] = contract
-            else:
-                before = self._contracts[contract]
-                transfers = transfers_of(before, event)
-                state = evolve(before, event)
-            self._contracts[contract] = state
-            self._unscheduled.add(contract)
-        elif stream.startswith(ENTERPRISE):
-            enterprise = stream[len(ENTERPRISE) :]
-            if isinstance(event, ev.ReleasesSuspended):
-                self._suspended[enterprise] = True
-            elif isinstance(event, ev.ReleasesResumed):
-                self._suspended[enterprise] = False
-        else:
-            self._apply_ledger_event(event)
-        self._versions[stream] = stored.version
-        self._position = stored.position
-        if type(event) not in _OFF_THE_CLOCK and (self._today is None or event.on > self._today):
-            self._today = event.on
-        self._entries.append(
-            Entry(
-                stored.position,
-                stream,
-                event,
-                stored.recorded_at,
-                tuple(transfers),
-                tuple(notices_of(contract, event)),
+    def _check_read_models(self) -> None:
+        if self.store.meta_value(READ_MODELS_KEY) == "stale":
+            raise IntegrityError(
+                "the ledger's read models are not built from its events yet: run"
+                " `escrow rebuild --db …` (or `escrow migrate --db …`)"
             )
-        )
 
-    def _apply_ledger_event(self, event: ev.Event) -> None:
-        match event:
-            case ev.LedgerConfigured():
-                self._config = LedgerConfig.from_event(event)
-            case ev.AccountChanged(account=account, bank=bank):
-                self._banks[account] = bank
-                self._pending_notices.append(event)
-            case ev.AuthorityNoticeDue(account=account, bank=bank):
-                self._pending_notices = [
-                    n
-                    for n in self._pending_notices
-                    if not (n.account == account and n.bank == bank)
-                ]
-            case ev.ActionRefused():
-                self._refusals.append(
-                    Refusal(event.on, event.action, event.contract, event.reason, event.enterprise)
-                )
-            case _:
-                pass
+    def _recorded_config(self) -> LedgerConfig | None:
+        first = self.store.load(LEDGER, upto_version=1)
+        if not first:
+            return None
+        event = first[0].event
+        if not isinstance(event, ev.LedgerConfigured):
+            raise unfoldable(first[0])
+        return LedgerConfig.from_event(event)
+
+    def _current(self, contract: str) -> tuple[int, ContractState]:
+        """The contract's stream version and state now (cached; brought forward if stale)."""
+        cached = self._cache.get(contract)
+        if cached is not None and contract in self._checked:
+            self._cache.move_to_end(contract)
+            return cached
+        stream = CONTRACT + contract
+        version = self.store.stream_version(stream)
+        if version == 0:
+            raise UnknownContract(f"unknown contract {contract!r}")
+        if cached is None or cached[0] > version:
+            cached = None
+        elif cached[0] == version:
+            self._remember(contract, version, cached[1])
+            return cached
+        state = None if cached is None else cached[1]
+        newer = self.store.load(stream, after_version=0 if cached is None else cached[0])
+        for stored in newer:
+            state = folded(state, stored)
+        assert state is not None
+        self._remember(contract, version, state)
+        return version, state
+
+    def _remember(self, contract: str, version: int, state: ContractState) -> None:
+        self._cache[contract] = (version, state)
+        self._cache.move_to_end(contract)
+        if self.store.in_transaction:
+            self._checked.add(contract)
+        while len(self._cache) > CACHE_SIZE:
+            evicted, _ = self._cache.popitem(last=False)
+            self._checked.discard(evicted)
+
+    def _state(self, contract: str) -> ContractState:
+        return self._current(contract)[1]
+
+    # --- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """The store's write transaction (joined when one is open); on failure the states
+        cached during it are forgotten (they may fold events that were never written)."""
+        if self.store.in_transaction:
+            with self.store.connection() as conn:
+                yield conn
+            return
+        self._checked.clear()
+        try:
+            with self.store.transaction() as conn:
+                yield conn
+                self._pending.write(conn)
+        except BaseException:
+            self._pending = readstore.Pending()
+            self._cache.clear()
+            raise
+        finally:
+            self._checked.clear()
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A connection for a query: the open transaction's (its rows written first)."""
+        with self.store.connection() as conn:
+            if self.store.in_transaction:
+                self._pending.write(conn)
+            yield conn
 
     # --- writing -----------------------------------------------------------------------------
 
     def _append(self, batch: Batch, key: _Key | None = None) -> BatchResult:
-        """Append ``batch`` atomically (a duplicate of ``key``'s act writes nothing)."""
-        writes = [(s, self._versions.get(s, 0), events) for s, events in batch if events]
-        if not writes:
+        """Append ``batch`` atomically with its read models (a duplicate of ``key``'s act writes
+        nothing); call inside :meth:`_transaction`."""
+        parts = [p for p in batch if p.events]
+        if not parts:
             return BatchResult((), duplicate=False)
-        if self._unit is not None:
-            return self._append_to_unit(writes, key)
+        assert self.store.in_transaction, "appends run inside the ledger's transaction"
         result = self.store.append_many(
-            writes,
+            [(p.stream, p.version, p.events) for p in parts],
             idempotency_key=None if key is None else key.key,
             request=None if key is None else key.request,
         )
         if result.duplicate and key is not None and key.key is not None:
-            check_same_act(key.key, result.request, key.request)  # a concurrent delivery
+            check_same_act(key.key, result.request, key.request)
         if log.isEnabledFor(logging.DEBUG if key is None else logging.INFO):
             _log_append(batch, key, result)
-        if (
-            not result.duplicate
-            and result.recorded_at is not None
-            and result.first_position == self._position + 1
-        ):
-            self._fold_own(writes, result.recorded_at)  # nobody wrote in between
-        self._catch_up()
+        if result.duplicate:
+            return result
+        assert result.recorded_at is not None
+        recorded = readstore.recorded_text(result.recorded_at)
+        with self.store.connection() as conn:
+            latest: dt.date | None = None
+            for part, written in zip(parts, result.results, strict=True):
+                for offset, event in enumerate(part.events):
+                    before = part.befores[offset] if part.befores else None
+                    project_event(
+                        conn,
+                        self._pending,
+                        part.stream,
+                        written.first_position + offset,
+                        event,
+                        before,
+                        recorded,
+                    )
+                    if type(event) not in _OFF_THE_CLOCK and (latest is None or event.on > latest):
+                        latest = event.on
+                if part.contract is not None and part.after is not None:
+                    self._remember(part.contract, written.last_version, part.after)
+                    project_contract(
+                        conn, self._pending, part.contract, part.after, part.events[-1].on, recorded
+                    )
+            if latest is not None:
+                today = readstore.today(conn)
+                if today is None or latest > today:
+                    readstore.set_ledger_value(conn, readstore.TODAY, latest.isoformat())
         return result
 
     # --- units of work -----------------------------------------------------------------------
@@ -283,82 +328,30 @@ class Ledger:
     def unit_of_work(self) -> Iterator[None]:
         """Write every act of the block in one transaction when it ends: all of them, or none.
 
-        For bulk imports and simulations: acts are decided and folded as they come (a later
-        act sees the earlier ones, the clock runs as usual), and the store commits once, not
-        once per act. If the block raises, or the store refuses the unit (another writer got
-        in first: :class:`~escrow.errors.ConcurrencyError`), nothing of the block is written
-        and the ledger folds the store again. Idempotency keys hold inside the block as well.
-        Queries inside the block see its acts, except ``as_of``/``known_at`` history, which
-        reads the store. A unit inside a unit joins the outer one. Python's cyclic garbage
-        collector is paused inside the block (a fold makes many long-lived objects; the
-        collector's scans cost ~30 % of a simulation); reference counting frees as usual.
+        For bulk imports and simulations: acts are decided as they come (a later act sees the
+        earlier ones, the clock runs as usual), and the store commits once, not once per act.
+        The block holds the store's write lock from start to end (other writers wait). If the
+        block raises, nothing of it is written. Idempotency keys hold inside the block as well,
+        and queries inside it see its acts. A unit inside a unit joins the outer one. Python's
+        cyclic garbage collector is paused inside the block (the collector's scans of the many
+        long-lived objects a fold makes cost ~30 % of a simulation); reference counting frees
+        as usual.
         """
-        if self._unit is not None:
+        if self._unit:
             yield
             return
-        self._catch_up()
-        start_position, start_entries = self._position, len(self._entries)
-        self._unit, self._unit_keys = [], {}
+        self._unit = True
         try:
-            with _collector_paused():
+            with _collector_paused(), self._transaction():
                 yield
-            requests = {k: r for k, r in self._unit_keys.items() if r is not None}
-            results = self.store.append_batches(self._unit, requests) if self._unit else []
-        except BaseException:
-            self._unit = None
-            self._rebuild()
-            raise
-        self._unit = None
-        written = [r for r in results if r.first_position]
-        if any(r.duplicate for r in results) or (
-            written
-            and (
-                written[0].first_position != start_position + 1
-                or written[-1].last_position != self._position
-            )
-        ):
-            self._rebuild()  # another writer delivered a key, or wrote first: read what is
-            return
-        if written and written[0].recorded_at is not None:
-            recorded = written[0].recorded_at
-            self._entries[start_entries:] = [
-                Entry(e.position, e.stream, e.event, recorded, e.transfers, e.notices)
-                for e in self._entries[start_entries:]
-            ]
-
-    def _append_to_unit(self, writes: Writes, key: _Key | None) -> BatchResult:
-        assert self._unit is not None
-        if key is not None and key.key is not None:
-            if key.key in self._unit_keys:
-                return BatchResult((), duplicate=True, request=self._unit_keys[key.key])
-            self._unit_keys[key.key] = key.request
-        self._unit.append((writes, None if key is None else key.key))
-        # The recorded time is provisional: the store's commit time replaces it at the end.
-        return BatchResult(self._fold_own(writes, self.clock.now()), duplicate=False)
-
-    def _fold_own(self, writes: Writes, recorded_at: dt.datetime) -> tuple[AppendResult, ...]:
-        """Fold events this ledger wrote, without reading them back: they take the positions
-        after the last one folded, in the order of ``writes`` (as the store numbers them)."""
-        position = self._position
-        results = []
-        for stream, version, events in writes:
-            for offset, event in enumerate(events):
-                position += 1
-                self._apply(StoredEvent(position, stream, version + 1 + offset, event, recorded_at))
-            first = position - len(events) + 1
-            results.append(
-                AppendResult(stream, version + 1, version + len(events), first, position, False)
-            )
-        return tuple(results)
+        finally:
+            self._unit = False
 
     def _delivered(self, key: _Key, on: dt.date | None) -> Receipt | None:
-        """The receipt of an earlier delivery of ``key``'s act (stored, or in the open unit),
-        None when the key is new; IdempotencyKeyReused when it stood for another act."""
+        """The receipt of an earlier delivery of ``key``'s act, None when the key is new;
+        IdempotencyKeyReused when it stood for another act."""
         if key.key is None:
             return None
-        if self._unit is not None and key.key in self._unit_keys:
-            check_same_act(key.key, self._unit_keys[key.key], key.request)
-            return Receipt(on or self.today, 0, 0, duplicate=True)  # numbered at commit
         batch = self.store.delivered(key.key)
         if batch is None:
             return None
@@ -368,127 +361,105 @@ class Ledger:
     def _act(
         self, on: dt.date | None, key: _Key, build: Callable[[dt.date], Batch]
     ) -> Receipt:
-        """Catch up, advance the clock to ``on``, decide and append; retry on a conflict."""
-        self._catch_up()
-        earlier = self._delivered(key, on)
-        if earlier is not None:
-            return earlier
-        day = on if on is not None else self.clock.today()
-        check_supported_date(day, "the act's date")
-        if self._today is not None and day < self._today:
-            raise ClockError(f"{day} is before the ledger's clock ({self.today})")
+        """In one transaction: advance the clock to ``on``, decide and append."""
         receipts: list[Receipt] = []
 
         def attempt() -> bool:
-            earlier = self._delivered(key, on)
-            if earlier is not None:  # a concurrent writer delivered the same act
-                receipts.append(earlier)
-                return True
-            self._advance(day)
-            receipts.append(_receipt(day, self._append(build(day), key)))
+            with self._transaction():
+                earlier = self._delivered(key, on)
+                if earlier is not None:
+                    receipts.append(earlier)
+                    return True
+                day = on if on is not None else self.clock.today()
+                check_supported_date(day, "the act's date")
+                today = self._today()
+                if today is not None and day < today:
+                    raise ClockError(f"{day} is before the ledger's clock ({today})")
+                self._advance(day)
+                receipts.append(_receipt(day, self._append(build(day), key)))
             return True
 
         self._retrying(attempt)
         return receipts[-1]
 
     def _contract_batch(self, contract: str, command: cmd.Command, day: dt.date) -> Batch:
-        events = decide(self._state(contract), command, day, self.calendar, self.rules)
-        return [(CONTRACT + contract, events)]
-
-    def _state(self, contract: str) -> ContractState:
-        try:
-            return self._contracts[contract]
-        except KeyError:
-            raise UnknownContract(f"unknown contract {contract!r}") from None
+        version, state = self._current(contract)
+        decided = decide_folded(state, command, day, self.calendar, self.rules)
+        events, befores, after = decided
+        return [Part(CONTRACT + contract, version, events, contract, befores, after)]
 
     # --- the clock ---------------------------------------------------------------------------
+
+    def _today(self) -> dt.date | None:
+        with self._reading() as conn:
+            return readstore.today(conn)
 
     @property
     def today(self) -> dt.date:
         """The ledger's business date: the latest date it has processed."""
-        return self._today or self.clock.today()
+        return self._today() or self.clock.today()
 
     def _advance(self, until: dt.date) -> None:
-        """Everything due up to and including ``until``, earliest first, contracts by id."""
+        """Everything due up to and including ``until``, earliest first: on a day, the notices
+        to the authority (in the order of their account changes), then contracts by id. Takes
+        rows from the ``schedule`` read model: costs what falls due, not the ledger's size."""
         while True:
-            day = self._next_due()
-            notice_day = min((n.notice_due for n in self._pending_notices), default=None)
-            if (
-                notice_day is not None
-                and (day is None or notice_day <= day)
-                and notice_day <= until
-            ):
-                notice = min(self._pending_notices, key=lambda n: n.notice_due)
-                due = ev.AuthorityNoticeDue(
-                    on=notice.notice_due, account=notice.account, bank=notice.bank
-                )
-                self._append([(LEDGER, [due])], None)
-                continue
-            if day is None or day > until:
+            with self.store.connection() as conn:
+                due = readstore.due_on_first_day(conn, until)
+            if not due:
                 return
-            contracts = set()
-            while self._due and self._due[0][0] == day:  # ``day`` is the heap's least
-                contracts.add(heapq.heappop(self._due)[1])
-            try:
-                for contract in sorted(contracts):
-                    state = self._contracts[contract]
-                    if next_due(state) != day:
-                        continue
-                    self._append(self._contract_batch(contract, cmd.Tick(), day), None)
-            except BaseException:
-                # A conflict (or anything else) stopped the run: the contracts taken off the
-                # heap and not processed must be scheduled again, or their day is skipped.
-                self._unscheduled.update(contracts)
-                raise
-
-    def _next_due(self) -> dt.date | None:
-        for contract in self._unscheduled:  # once per contract, however many events it got
-            due = next_due(self._contracts[contract])
-            if due is not None:
-                heapq.heappush(self._due, (due, contract))
-        self._unscheduled.clear()
-        while self._due:
-            day, contract = self._due[0]
-            if next_due(self._contracts[contract]) == day:
-                return day
-            heapq.heappop(self._due)
-        return None
+            first = due[0]
+            if first.contract is None:
+                assert first.account is not None and first.bank is not None
+                notice = ev.AuthorityNoticeDue(
+                    on=first.day,
+                    account=first.account,  # type: ignore[arg-type]
+                    bank=first.bank,
+                )
+                self._append([Part(LEDGER, self.store.stream_version(LEDGER), [notice])], None)
+                continue
+            for item in due:
+                assert item.contract is not None
+                self._append(self._contract_batch(item.contract, cmd.Tick(), item.day), None)
 
     def advance_to(self, day: dt.date) -> None:
         """Run the clock to ``day``: every lapse, reminder, release and settlement due by then."""
         day = arg.day(day, "day")
         check_supported_date(day, "the clock's date")
-        self._catch_up()
-        if self._today is not None and day < self._today:
-            raise ClockError(f"{day} is before the ledger's clock ({self.today})")
 
         def attempt() -> bool:
-            self._advance(day)
-            if self._today is None or day > self._today:
-                self._append([(LEDGER, [ev.ClockAdvanced(on=day)])], None)
+            with self._transaction():
+                today = self._today()
+                if today is not None and day < today:
+                    raise ClockError(f"{day} is before the ledger's clock ({today})")
+                self._advance(day)
+                today = self._today()
+                if today is None or day > today:
+                    clock = ev.ClockAdvanced(on=day)
+                    self._append([Part(LEDGER, self.store.stream_version(LEDGER), [clock])])
             return True
 
         self._retrying(attempt)
 
     def _retrying(self, attempt: Callable[[], bool]) -> None:
-        """Run ``attempt``; on a concurrent append, wait a little, catch up and try again.
+        """Run ``attempt``; on a concurrent append, wait a little and try again.
 
-        At most :data:`MAX_RETRIES` tries, with an exponential backoff with full jitter between
-        them (:func:`escrow.retry.backoff_delay`) so that writers that collided spread out; the
-        conflict that survives them is raised (the CLI exits 75, "try again later")."""
+        Acts run under the store's write lock, so a conflict is rare (a writer that does not
+        go through this ledger); at most :data:`MAX_RETRIES` tries, with an exponential backoff
+        with full jitter between them (:func:`escrow.retry.backoff_delay`); the conflict that
+        survives them is raised (the CLI exits 75, "try again later")."""
         for tries in range(MAX_RETRIES):
             try:
                 attempt()
                 return
             except ConcurrencyError as exc:
-                if tries == MAX_RETRIES - 1:
-                    log.warning("still busy after %d tries, giving up: %s", MAX_RETRIES, exc)
+                if tries == MAX_RETRIES - 1 or self.store.in_transaction:
+                    log.warning("still busy after %d tries, giving up: %s", tries + 1, exc)
                     raise
                 self.conflicts_retried += 1
                 delay = backoff_delay(tries)
                 log.warning("concurrent append (%s): retry %d in %.3f s", exc, tries + 1, delay)
                 time.sleep(delay)
-                self._catch_up()
             except EscrowError as exc:
                 log.info("refused: %s", exc)
                 raise
@@ -496,10 +467,7 @@ class Ledger:
     def tick(self) -> dt.date:
         """Live mode: process what fell due up to the clock's today."""
         today = self.clock.today()
-        if today > self.today:
-            self.advance_to(today)
-        else:
-            self.advance_to(self.today)
+        self.advance_to(max(today, self.today))
         return self.today
 
     def run_until_idle(self, limit: dt.date | None = None) -> dt.date:
@@ -512,16 +480,11 @@ class Ledger:
         if limit is not None:
             check_supported_date(limit, "the run's end")
         horizon = limit if limit is not None else LAST_DATE
-        started = self._today
+        started = self._today()
         while True:
-            self._catch_up()
-            day = self._next_due()
-            notice_day = min((n.notice_due for n in self._pending_notices), default=None)
-            candidates = [d for d in (day, notice_day) if d is not None]
-            if not candidates:
-                break
-            nxt = min(candidates)
-            if nxt > horizon:
+            with self._reading() as conn:
+                nxt = readstore.next_day(conn)
+            if nxt is None or nxt > horizon:
                 break
             self.advance_to(max(nxt, self.today))
         if limit is not None and limit > self.today:
@@ -540,18 +503,25 @@ class Ledger:
         key = _key(idempotency_key, "open_contract", terms=terms, on=on)
 
         def build(day: dt.date) -> Batch:
+            with self.store.connection() as conn:
+                existing = readstore.has_contract(conn, terms.id)
+                filed = readstore.contract_for_filing(conn, terms.filing_no)
+                suspended = readstore.suspended(conn, terms.enterprise)
             events = open_contract(
                 cmd.OpenContract(terms),
                 day,
                 self.rules,
-                custody_bank=self._banks["custody"],
-                supervision_bank=self._banks["supervision"],
-                suspended=self._suspended.get(terms.enterprise, False),
-                existing=self._contracts.get(terms.id),
+                custody_bank=self._bank("custody"),
+                supervision_bank=self._bank("supervision"),
+                suspended=suspended,
+                existing=self._state(terms.id) if existing else None,
             )
-            if terms.filing_no in self._filings:
+            if filed is not None:
                 raise InputError(f"filing number {terms.filing_no!r} is already in the ledger")
-            return [(CONTRACT + terms.id, list(events))]
+            opened = events[0]
+            assert isinstance(opened, ev.ContractOpened)
+            state = open_state(opened)
+            return [Part(CONTRACT + terms.id, 0, list(events), terms.id, [None], state)]
 
         return self._act(on, key, build)
 
@@ -571,27 +541,23 @@ class Ledger:
         """A payment: dated ``on``, or booked today with ``on`` as its arrival when the clock
         has already passed ``on`` (decided afresh on every retry, as other writers move it)."""
         check_supported_date(on if on is not None else self.clock.today(), "the payment's date")
-        self._catch_up()
         self._state(contract)
         receipts: list[Receipt] = []
 
         def attempt() -> bool:
-            earlier = self._delivered(key, on)
-            if earlier is not None:
-                receipts.append(earlier)
-                return True
-            today = self._today
-            if on is not None and today is not None and on < today:
-                day, arrived = today, on
-            else:
-                day, arrived = (on if on is not None else self.clock.today()), None
-            self._advance(day)
-            if self._today is not None and self._today > day:
-                # Catching up while the clock ran brought in another process's later days:
-                # decide the booking day again rather than refuse the payment for the clock.
-                raise ConcurrencyError(f"the clock moved past {day} while it ran")
-            result = self._append(self._contract_batch(contract, make(arrived), day), key)
-            receipts.append(_receipt(day, result))
+            with self._transaction():
+                earlier = self._delivered(key, on)
+                if earlier is not None:
+                    receipts.append(earlier)
+                    return True
+                today = self._today()
+                if on is not None and today is not None and on < today:
+                    day, arrived = today, on
+                else:
+                    day, arrived = (on if on is not None else self.clock.today()), None
+                self._advance(day)
+                result = self._append(self._contract_batch(contract, make(arrived), day), key)
+                receipts.append(_receipt(day, result))
             return True
 
         self._retrying(attempt)
@@ -742,7 +708,15 @@ class Ledger:
         key: _Key,
     ) -> Receipt:
         def build(day: dt.date) -> Batch:
-            suspended = self._suspended.get(enterprise, False)
+            """Rule 13, atomically across the enterprise's contracts: the enterprise's event and
+            every one of its contracts' held releases and pending instructions are appended in
+            one transaction, decided under the store's write lock on the contracts the
+            ``contracts`` read model lists for the enterprise then (a contract being opened
+            concurrently waits for the lock, then sees the suspension)."""
+            with self.store.connection() as conn:
+                suspended = readstore.suspended(conn, enterprise)
+                contracts = readstore.contracts_of(conn, enterprise)
+            version = self.store.stream_version(ENTERPRISE + enterprise)
             if isinstance(command, cmd.SuspendReleases):
                 if suspended:
                     raise _already(enterprise)
@@ -751,10 +725,9 @@ class Ledger:
                 if not suspended:
                     raise _not_suspended(enterprise)
                 event = ev.ReleasesResumed(on=day, enterprise=enterprise)
-            batch: Batch = [(ENTERPRISE + enterprise, [event])]
-            for contract in sorted(self._contracts):
-                if self._contracts[contract].terms.enterprise == enterprise:
-                    batch += self._contract_batch(contract, command, day)
+            batch: Batch = [Part(ENTERPRISE + enterprise, version, [event])]
+            for contract in contracts:
+                batch += self._contract_batch(contract, command, day)
             return batch
 
         return self._act(on, key, build)
@@ -791,7 +764,7 @@ class Ledger:
         key = _key(idempotency_key, "change_account", account=account, bank=bank, on=on)
 
         def build(day: dt.date) -> Batch:
-            old = self._banks[account]
+            old = self._bank(account)
             if bank == old:
                 raise RuleViolation(f"the {account} account is already at {bank!r}")
             due = self.calendar.nth_working_day(day, self.rules.authority_notice_working_days)
@@ -803,9 +776,11 @@ class Ledger:
                 notice_due=due,
                 provisional=self.calendar.is_provisional_span(day, due),
             )
-            batch: Batch = [(LEDGER, [changed])]
+            batch: Batch = [Part(LEDGER, self.store.stream_version(LEDGER), [changed])]
             migrate = cmd.MigrateFunds(account, old, bank)
-            for contract in sorted(self._contracts):
+            with self.store.connection() as conn:
+                contracts = readstore.contract_ids(conn)
+            for contract in contracts:  # Art. 18 moves every contract's balance
                 batch += self._contract_batch(contract, migrate, day)
             return batch
 
@@ -845,27 +820,33 @@ class Ledger:
                 {"on": on, "action": action, "contract": contract, "enterprise": enterprise},
             )
         key = _Key(idempotency_key, request)
-        self._catch_up()
-        earlier = self._delivered(key, on)
-        if earlier is not None:
-            return earlier
-        if self._today is None or on > self._today:
-            self.advance_to(on)  # the refused act happened on its date: the clock has got there
-        return _receipt(on, self._append([(LEDGER, [refused])], key))
+        with self._transaction():
+            earlier = self._delivered(key, on)
+            if earlier is not None:
+                return earlier
+            today = self._today()
+            if today is None or on > today:
+                self.advance_to(on)  # the refused act happened on its date: the clock got there
+            version = self.store.stream_version(LEDGER)
+            return _receipt(on, self._append([Part(LEDGER, version, [refused])], key))
 
     # --- queries -----------------------------------------------------------------------------
 
+    def _bank(self, account: Account) -> str:
+        with self._reading() as conn:
+            return readstore.ledger_value(conn, BANK + account) or INITIAL_BANK
+
     def contract_ids(self) -> list[str]:
-        self._catch_up()
-        return sorted(self._contracts)
+        with self._reading() as conn:
+            return readstore.contract_ids(conn)
 
     def contract_for_filing(self, filing_no: str) -> str:
         filing_no = arg.filing_no(filing_no)
-        self._catch_up()
-        try:
-            return self._filings[filing_no]
-        except KeyError:
-            raise UnknownContract(f"no contract with filing number {filing_no!r}") from None
+        with self._reading() as conn:
+            found = readstore.contract_for_filing(conn, filing_no)
+        if found is None:
+            raise UnknownContract(f"no contract with filing number {filing_no!r}")
+        return found
 
     def state_as_of(
         self,
@@ -877,10 +858,10 @@ class Ledger:
 
         Bitemporal: events dated after ``as_of`` and events recorded after ``known_at`` are left
         out, so a backdated correction changes the past only from the time it was recorded.
+        Reads the contract's own stream and nothing else.
         """
         contract = arg.contract(contract)
         as_of, known_at = arg.optional_day(as_of, "as_of"), arg.known_at(known_at)
-        self._catch_up()
         current = self._state(contract)
         if known_at is None and (as_of is None or as_of >= self.today):
             return current
@@ -922,14 +903,25 @@ class Ledger:
         return balance_of(state, day, self.rules.rate_table, self.rules.day_basis)
 
     def entries(self) -> list[Entry]:
-        self._catch_up()
-        return list(self._entries)
-
-    def _known(self, known_at: dt.datetime | None) -> list[Entry]:
-        entries = self.entries()
-        if known_at is None:
-            return entries
-        return [e for e in entries if e.recorded_at <= known_at]
+        """Every event with what it did to money and what it noticed: the whole history,
+        folded again from the events (a rebuild's cost; for audits and tests)."""
+        out = []
+        for stored, before, _ in replayed(self.store):
+            contract = stored.stream[len(CONTRACT) :] if before is not None or (
+                type(stored.event) is ev.ContractOpened
+            ) else None
+            transfers = transfers_of(before, stored.event) if before is not None else []
+            out.append(
+                Entry(
+                    stored.position,
+                    stored.stream,
+                    stored.event,
+                    stored.recorded_at,
+                    tuple(transfers),
+                    tuple(notices_of(contract, stored.event)),
+                )
+            )
+        return out
 
     def transfers(
         self,
@@ -939,14 +931,20 @@ class Ledger:
         known_at: dt.datetime | None = None,
     ) -> list[Transfer]:
         """Every money movement in the order executed (to ``as_of``, as known at ``known_at``)."""
+        return list(self.iter_transfers(contract, as_of=as_of, known_at=known_at))
+
+    def iter_transfers(
+        self,
+        contract: str | None = None,
+        *,
+        as_of: dt.date | None = None,
+        known_at: dt.datetime | None = None,
+    ) -> Iterator[Transfer]:
+        """:meth:`transfers`, read from the table as they are consumed (bounded memory)."""
         contract = arg.optional_contract(contract)
         as_of, known_at = arg.optional_day(as_of, "as_of"), arg.known_at(known_at)
-        return [
-            t
-            for e in self._known(known_at)
-            for t in e.transfers
-            if (contract is None or t.contract == contract) and (as_of is None or t.date <= as_of)
-        ]
+        with self._reading() as conn:
+            yield from readstore.transfers(conn, contract, as_of, known_at)
 
     def notices(
         self,
@@ -956,14 +954,20 @@ class Ledger:
         known_at: dt.datetime | None = None,
     ) -> list[Notice]:
         """What the clock noticed (reminders, missed deadlines, held releases…)."""
+        return list(self.iter_notices(contract, as_of=as_of, known_at=known_at))
+
+    def iter_notices(
+        self,
+        contract: str | None = None,
+        *,
+        as_of: dt.date | None = None,
+        known_at: dt.datetime | None = None,
+    ) -> Iterator[Notice]:
+        """:meth:`notices`, read from the table as they are consumed (bounded memory)."""
         contract = arg.optional_contract(contract)
         as_of, known_at = arg.optional_day(as_of, "as_of"), arg.known_at(known_at)
-        return [
-            n
-            for e in self._known(known_at)
-            for n in e.notices
-            if (contract is None or n.contract == contract) and (as_of is None or n.date <= as_of)
-        ]
+        with self._reading() as conn:
+            yield from readstore.notices(conn, contract, as_of, known_at)
 
     def deadlines(
         self,
@@ -975,8 +979,13 @@ class Ledger:
         """Open deadlines and scheduled movements, as the ledger stood on ``as_of``."""
         contract = arg.optional_contract(contract)
         as_of, known_at = arg.optional_day(as_of, "as_of"), arg.known_at(known_at)
-        self._catch_up()
-        ids = [contract] if contract is not None else sorted(self._contracts)
+        if known_at is None and (as_of is None or as_of >= self.today):
+            if contract is not None:
+                self._state(contract)  # UnknownContract
+            with self._reading() as conn:
+                now = readstore.deadlines(conn, contract)
+            return sorted(now, key=lambda d: (d.date, d.contract, d.fund, d.kind))
+        ids = [contract] if contract is not None else self.contract_ids()
         out: list[Deadline] = []
         for cid in ids:
             try:
@@ -989,15 +998,16 @@ class Ledger:
         return sorted(out, key=lambda d: (d.date, d.contract, d.fund, d.kind))
 
     def refusals(self) -> list[Refusal]:
-        self._catch_up()
-        return list(self._refusals)
+        with self._reading() as conn:
+            return [Refusal(*row) for row in readstore.refusals(conn)]
 
     def held(self) -> dict[str, dict[Fund, Decimal]]:
-        self._catch_up()
-        return {
-            c: {"deposit": s.held("deposit"), "rent": s.held("rent")}
-            for c, s in sorted(self._contracts.items())
-        }
+        return {c: {"deposit": d, "rent": r} for c, d, r in self.iter_held()}
+
+    def iter_held(self) -> Iterator[tuple[str, Decimal, Decimal]]:
+        """(contract, deposit, rent) held now, by contract id, as they are read."""
+        with self._reading() as conn:
+            yield from readstore.held(conn)
 
     def close(self) -> None:
         self.store.close()
@@ -1041,18 +1051,18 @@ def _key(idempotency_key: str | None, act: str, **arguments: object) -> _Key:
 
 def _log_append(batch: Batch, key: _Key | None, result: BatchResult) -> None:
     """Log one append: an act at INFO (its arguments at DEBUG), a clock tick at DEBUG."""
-    streams = ", ".join(stream for stream, events in batch if events)
+    streams = ", ".join(p.stream for p in batch if p.events)
     span = f"events {result.first_position}-{result.last_position}"
     if result.duplicate:
         span = "already recorded"
     if key is None:
-        kinds = ", ".join(type(e).__name__ for _, events in batch for e in events)
-        day = next((e.on for _, events in batch for e in events), None)
+        kinds = ", ".join(type(e).__name__ for p in batch for e in p.events)
+        day = next((e.on for p in batch for e in p.events), None)
         log.debug("clock on %s: %s on %s (%s)", day, kinds, streams, span)
         return
     act = json.loads(key.request).get("act", "act")
-    day = next((e.on for _, events in batch for e in events), None)
-    if any(isinstance(e, ev.ActionRefused) for _, events in batch for e in events):
+    day = next((e.on for p in batch for e in p.events), None)
+    if any(isinstance(e, ev.ActionRefused) for p in batch for e in p.events):
         log.info("%s on %s: the refusal recorded (%s)", act, day, span)
     else:
         log.info("%s on %s: %s (%s)", act, day, streams, span)
@@ -1078,15 +1088,6 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _unfoldable(stored: StoredEvent) -> IntegrityError:
-    """A stored event the ledger cannot fold: the store was changed (``escrow verify`` says how)."""
-    return IntegrityError(
-        f"cannot read the ledger: the event at position {stored.position}"
-        f" ({stored.event.type} on stream {stored.stream!r}) does not follow from the ones"
-        " before it; run `escrow verify`"
-    )
 
 
 def _already(enterprise: str) -> EscrowError:

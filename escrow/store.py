@@ -46,7 +46,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from escrow import merkle
+from escrow import merkle, readmodel
 from escrow.clock import Clock, SystemClock
 from escrow.domain.event_base import Event
 from escrow.errors import ConcurrencyError, IntegrityError, StoreError
@@ -308,7 +308,7 @@ TREE_LEVEL = 4
 
 # --- schema version ---------------------------------------------------------------------------
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The version of the tables this escrow writes, kept in the ``escrow_meta`` table.
 
 A ledger made before the table existed is version 0 (the same three tables, no version). A
@@ -359,6 +359,24 @@ def _add_tree_and_requests(conn: Connection) -> None:
 
 
 register_migration(1, _add_tree_and_requests)
+
+READ_MODELS_KEY = "read_models"
+"""``escrow_meta`` key set to ``stale`` while the read models do not follow from the events (a
+migration created them empty, or a rebuild was interrupted): the ledger then refuses to act or
+answer until ``escrow rebuild`` (which ``escrow migrate`` runs) fills them."""
+
+
+def _add_read_models(conn: Connection) -> None:
+    """Version 2 -> 3: the read-model tables (:mod:`escrow.readmodel`), created empty and marked
+    stale; ``escrow migrate`` then rebuilds them from the events."""
+    for table in readmodel.tables():
+        conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
+        for index in table.indexes:
+            conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+    conn.execute(_meta.insert().values(key=READ_MODELS_KEY, value="stale"))
+
+
+register_migration(2, _add_read_models)
 
 _ADDED_COLUMNS = {"idempotency_keys": {"request"}}
 """Columns later versions added to the tables every version has: an older ledger lacks them."""
@@ -609,8 +627,10 @@ def _readable_version(conn: Connection, *, sole_owner: bool) -> int:
 
 def _create_tables(conn: Connection) -> None:
     """Create what is missing; call inside a write transaction (the head is seeded from the log)."""
-    for table in _metadata.sorted_tables:
+    for table in [*_metadata.sorted_tables, *readmodel.tables()]:
         conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
+        for index in table.indexes:
+            conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
     if conn.execute(_HEAD).first() is None:
         last = conn.execute(_LAST_ROW).first()
         position, digest = (last[0], last[1]) if last is not None else (0, GENESIS_HASH)
@@ -995,6 +1015,8 @@ class EventStore:
         self._codec = codec
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._closed = False
+        self._tx: Connection | None = None
+        """The connection of the open :meth:`transaction` (None outside one)."""
         self._tree: tuple[str, merkle.CompactRange] | None = None
         """The Merkle tree's peaks after this store's last append, keyed by the chain head's
         hash then (which commits to every row): reused when the head has not moved since."""
@@ -1018,6 +1040,65 @@ class EventStore:
     def url(self) -> str:
         """The database URL (plain paths become ``sqlite:///path``; secrets show as ``***``)."""
         return self._url
+
+    # --- transactions -------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction holding the append lock (SQLite ``BEGIN IMMEDIATE``, PostgreSQL
+        ``LOCK TABLE events IN EXCLUSIVE MODE``) for the whole block: every read and append of
+        this store inside it goes through it, sees the latest committed state and its own
+        writes, and commits at the end (nothing of it, if the block raises). Writers are serial
+        per database, so what is read inside cannot change before the commit. A transaction
+        inside a transaction joins it."""
+        self._check_open()
+        if self._tx is not None:
+            yield self._tx
+            return
+        if self.read_only:
+            raise StoreError(f"the store at {self._url} is open read-only: nothing is written")
+        with self._errors():
+            try:
+                with self._backend.write(self._engine) as conn:
+                    self._tx = conn
+                    try:
+                        yield conn
+                    finally:
+                        self._tx = None
+            except sa_exc.IntegrityError as exc:
+                raise ConcurrencyError(
+                    f"concurrent append refused by the store: {exc.orig}"
+                ) from None
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """The open transaction's connection, or a fresh connection for one read."""
+        self._check_open()
+        if self._tx is not None:
+            yield self._tx
+            return
+        with self._engine.connect() as conn:
+            yield conn
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._tx is not None
+
+    def meta_value(self, key: str) -> str | None:
+        """A value of the ``escrow_meta`` table (None when absent, or on an older ledger)."""
+        query = sa.select(_meta.c.value).where(_meta.c.key == key)
+        with self._errors(), self.connection() as conn:
+            if self.schema_versions[1] < 1:
+                return None
+            value = conn.execute(query).scalar()
+        return None if value is None else str(value)
+
+    @staticmethod
+    def set_meta(conn: Connection, key: str, value: str | None) -> None:
+        """Set (None: remove) a value of ``escrow_meta``, inside ``conn``'s transaction."""
+        conn.execute(_meta.delete().where(_meta.c.key == key))
+        if value is not None:
+            conn.execute(_meta.insert().values(key=key, value=value))
 
     def _errors(self) -> AbstractContextManager[None]:
         return _database_errors()
@@ -1055,7 +1136,7 @@ class EventStore:
         encoded = self._encode_writes(writes)
         requests = {idempotency_key: request} if idempotency_key and request else None
         if not any(rows for _, _, rows in encoded):
-            with self._errors(), self._engine.connect() as conn:
+            with self._errors(), self.connection() as conn:
                 return self._append_nothing(conn, encoded, idempotency_key)
         return self._write([(encoded, idempotency_key)], requests)[0]
 
@@ -1076,7 +1157,7 @@ class EventStore:
         self._check_open()
         encoded = [(self._encode_writes(writes), key) for writes, key in batches]
         if not any(rows for writes, _ in encoded for _, _, rows in writes):
-            with self._errors(), self._engine.connect() as conn:
+            with self._errors(), self.connection() as conn:
                 return [self._append_nothing(conn, writes, key) for writes, key in encoded]
         return self._write(encoded, requests)
 
@@ -1098,6 +1179,8 @@ class EventStore:
             raise StoreError(f"the store at {self._url} is open read-only: nothing is written")
         with self._errors():
             try:
+                if self._tx is not None:
+                    return self._append_rows(self._tx, batches, requests or {})
                 with self._backend.write(self._engine) as conn:
                     return self._append_rows(conn, batches, requests or {})
             except sa_exc.IntegrityError as exc:
@@ -1262,17 +1345,22 @@ class EventStore:
 
     # --- reading ------------------------------------------------------------------------------
 
-    def load(self, stream: str, upto_version: int | None = None) -> list[StoredEvent]:
-        """The events of ``stream`` in version order (up to and including ``upto_version``)."""
+    def load(
+        self, stream: str, upto_version: int | None = None, *, after_version: int = 0
+    ) -> list[StoredEvent]:
+        """The events of ``stream`` in version order, after ``after_version`` and up to and
+        including ``upto_version``."""
         query = sa.select(*_STORED_COLUMNS).where(_events.c.stream == stream)
         if upto_version is not None:
             query = query.where(_events.c.version <= upto_version)
+        if after_version:
+            query = query.where(_events.c.version > after_version)
         return self._stored(query.order_by(_events.c.version))
 
     def stream_version(self, stream: str) -> int:
         """The stream's current version: the number of its events (0 for an unknown stream)."""
         self._check_open()
-        with self._errors(), self._engine.connect() as conn:
+        with self._errors(), self.connection() as conn:
             return self._stream_head(conn, stream)[0]
 
     def read_all(self, after_position: int = 0, limit: int | None = None) -> list[StoredEvent]:
@@ -1289,7 +1377,7 @@ class EventStore:
     def last_position(self) -> int:
         """The position of the last event stored (0 for an empty store)."""
         self._check_open()
-        with self._errors(), self._engine.connect() as conn:
+        with self._errors(), self.connection() as conn:
             return int(conn.execute(_LAST_POSITION).scalar_one())
 
     def streams(self, prefix: str = "") -> list[str]:
@@ -1298,7 +1386,7 @@ class EventStore:
         query = sa.select(_events.c.stream).distinct()
         if prefix:
             query = query.where(sa.func.substr(_events.c.stream, 1, len(prefix)) == prefix)
-        with self._errors(), self._engine.connect() as conn:
+        with self._errors(), self.connection() as conn:
             names = conn.execute(query).scalars().all()
         return sorted(n for n in names if n.startswith(prefix))
 
@@ -1310,7 +1398,7 @@ class EventStore:
     def delivered(self, key: str) -> BatchResult | None:
         """The whole result of the append that stored ``key``, with its request, or None."""
         self._check_open()
-        with self._errors(), self._engine.connect() as conn:
+        with self._errors(), self.connection() as conn:
             return self._key_result(conn, key)
 
     def requests(self, prefix: str) -> dict[str, str | None]:
@@ -1319,12 +1407,12 @@ class EventStore:
         query = sa.select(_idempotency.c.key, _idempotency.c.request).where(
             sa.func.substr(_idempotency.c.key, 1, len(prefix)) == prefix
         )
-        with self._errors(), self._engine.connect() as conn:
+        with self._errors(), self.connection() as conn:
             return {str(k): r for k, r in conn.execute(query) if str(k).startswith(prefix)}
 
     def _stored(self, query: sa.Select[Any]) -> list[StoredEvent]:
         self._check_open()
-        with self._errors(), self._engine.connect() as conn:
+        with self._errors(), self.connection() as conn:
             rows = conn.execute(query).all()
         decode = self._decode
         recorded: dict[str, dt.datetime] = {}  # an append's rows share their recorded time

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import NamedTuple
 
 from escrow.calendar import WorkdayCalendar
 from escrow.domain import commands as cmd
@@ -51,6 +52,15 @@ def open_contract(
     ]
 
 
+class Decided(NamedTuple):
+    """What a command decided: its events, the state before each of them, and the state after
+    the last one. The fold is done once, while deciding (the service does not evolve again)."""
+
+    events: list[ev.Event]
+    befores: list[ContractState]
+    state: ContractState
+
+
 def decide(
     state: ContractState,
     command: cmd.Command,
@@ -59,6 +69,17 @@ def decide(
     rules: RulePack,
 ) -> list[ev.Event]:
     """The events ``command`` on ``today`` produces; raises a RuleViolation when refused."""
+    return decide_folded(state, command, today, calendar, rules).events
+
+
+def decide_folded(
+    state: ContractState,
+    command: cmd.Command,
+    today: dt.date,
+    calendar: WorkdayCalendar,
+    rules: RulePack,
+) -> Decided:
+    """:func:`decide`, with the states the events fold to (see :class:`Decided`)."""
     if state.last_date is not None and today < state.last_date:
         raise ClockError(
             f"contract {state.terms.id}: {today} is before {state.last_date}, the last date"
@@ -68,7 +89,7 @@ def decide(
     run_due(d, today)
     _HANDLERS[type(command)](d, command)
     run_due(d, today)
-    return d.events
+    return Decided(d.events, d.befores, d.state)
 
 
 def _migrate(d: Decision, c: cmd.MigrateFunds) -> None:

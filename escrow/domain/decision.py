@@ -22,6 +22,8 @@ class Decision:
     calendar: WorkdayCalendar
     rules: RulePack
     events: list[ev.Event] = dataclasses.field(default_factory=list)
+    befores: list[ContractState] = dataclasses.field(default_factory=list)
+    """The state just before each of ``events`` (what its transfers are computed from)."""
     guard: OverdraftGuard = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
@@ -31,6 +33,7 @@ class Decision:
         """Add ``event``; raises Overdraft (nothing added) if it would overdraw an account."""
         self.guard.admit(self.state, event)
         self.events.append(event)
+        self.befores.append(self.state)
         self.state = evolve(self.state, event)
 
     def settlement_day(self, day: dt.date) -> dt.date:

@@ -1,0 +1,186 @@
+"""Projecting events into the read models: the one place where an event becomes rows.
+
+:func:`project_event` writes what one event adds (transfers, notices, refusals, the contract's
+row, the clock's facts, suspensions, pending notices to the authority); :func:`project_contract`
+what a contract's state is now (held, open deadlines, next due day). The service calls both in
+the transaction that appends the events; :func:`rebuild` calls them for every stored event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from escrow import readstore
+from escrow.domain import events as ev
+from escrow.domain.decide import next_due
+from escrow.domain.ledger import transfers_of
+from escrow.domain.state import ContractState, evolve, open_state
+from escrow.errors import IntegrityError
+from escrow.projections import deadlines_of, notices_of
+from escrow.store import EventStore, StoredEvent
+
+LEDGER = "ledger"
+CONTRACT = "contract:"
+ENTERPRISE = "enterprise:"
+BANK = "bank:"
+INITIAL_BANK = "initial"
+REBUILD_CHUNK = 20_000
+"""Events read from the store at a time by a rebuild (bounds its memory on a long history)."""
+
+OFF_THE_CLOCK = frozenset({ev.LedgerConfigured, ev.ActionRefused})
+"""Events whose date does not move the ledger's clock (by exact type: events are final)."""
+
+
+def project_event(
+    conn: Connection,
+    pending: readstore.Pending,
+    stream: str,
+    position: int,
+    event: ev.Event,
+    before: ContractState | None,
+    recorded: str,
+) -> None:
+    """The rows ``event`` (stored at ``position`` on ``stream``) adds; ``before`` is its
+    contract's state just before it (None for other streams and for the opening)."""
+    kind = type(event)
+    if stream.startswith(CONTRACT):
+        contract = stream[len(CONTRACT) :]
+        if before is not None:
+            pending.add_transfers(position, recorded, transfers_of(before, event))
+        pending.add_notices(position, recorded, notices_of(contract, event))
+        if kind is ev.ContractOpened:
+            assert isinstance(event, ev.ContractOpened)
+            readstore.add_contract(
+                conn,
+                {
+                    "contract": contract,
+                    "enterprise": event.terms.enterprise,
+                    "tenant": event.terms.tenant,
+                    "filing_no": event.terms.filing_no,
+                    "opened_on": event.on.isoformat(),
+                    "recorded_at": recorded,
+                },
+            )
+        return
+    pending.add_notices(position, recorded, notices_of(None, event))
+    if stream.startswith(ENTERPRISE):
+        if kind is ev.ReleasesSuspended or kind is ev.ReleasesResumed:
+            enterprise = stream[len(ENTERPRISE) :]
+            readstore.set_suspended(conn, enterprise, kind is ev.ReleasesSuspended)
+        return
+    match event:
+        case ev.AccountChanged(account=account, bank=bank, notice_due=due):
+            readstore.set_ledger_value(conn, BANK + account, bank)
+            readstore.add_notice(conn, position, due, account, bank)
+        case ev.AuthorityNoticeDue(account=account, bank=bank):
+            readstore.drop_notices(conn, account, bank)
+        case ev.ActionRefused():
+            pending.add_refusal(
+                position,
+                recorded,
+                {
+                    "date": event.on.isoformat(),
+                    "action": event.action,
+                    "contract": event.contract,
+                    "enterprise": event.enterprise,
+                    "reason": event.reason,
+                },
+            )
+        case _:
+            pass
+
+
+def project_contract(
+    conn: Connection,
+    pending: readstore.Pending,
+    contract: str,
+    state: ContractState,
+    day: dt.date,
+    recorded: str,
+) -> None:
+    """The contract's current rows: what it holds, its open deadlines, its next due day."""
+    pending.set_held(contract, state.held("deposit"), state.held("rent"), day, recorded)
+    pending.set_deadlines(contract, deadlines_of(state))
+    readstore.set_due(conn, contract, next_due(state))
+
+
+def folded(state: ContractState | None, stored: StoredEvent) -> ContractState:
+    """``state`` with the contract event ``stored`` folded in (IntegrityError if it cannot be)."""
+    try:
+        if type(stored.event) is ev.ContractOpened:
+            return open_state(stored.event)  # type: ignore[arg-type]
+        if state is None:
+            raise KeyError(stored.stream)
+        return evolve(state, stored.event)
+    except (KeyError, ValueError, TypeError, AttributeError, AssertionError):
+        raise unfoldable(stored) from None
+
+
+def unfoldable(stored: StoredEvent) -> IntegrityError:
+    """A stored event the ledger cannot fold: the store was changed (``escrow verify`` says how)."""
+    return IntegrityError(
+        f"cannot read the ledger: the event at position {stored.position}"
+        f" ({stored.event.type} on stream {stored.stream!r}) does not follow from the ones"
+        " before it; run `escrow verify`"
+    )
+
+
+Replayed = tuple[StoredEvent, ContractState | None, ContractState | None]
+
+
+def replayed(store: EventStore) -> Iterator[Replayed]:
+    """Every stored event in position order, with its contract's state just before it (None
+    for other streams and the opening) and just after it (None for other streams). Keeps every
+    contract's state: a rebuild's memory."""
+    states: dict[str, ContractState] = {}
+    position = 0
+    while True:
+        chunk = store.read_all(after_position=position, limit=REBUILD_CHUNK)
+        for stored in chunk:
+            before = after = None
+            if stored.stream.startswith(CONTRACT):
+                contract = stored.stream[len(CONTRACT) :]
+                before = states.get(contract)
+                after = states[contract] = folded(before, stored)
+            yield stored, before, after
+            position = stored.position
+        if len(chunk) < REBUILD_CHUNK:
+            return
+
+
+def rebuild(store: EventStore) -> dict[str, Any]:
+    """Every read model made again from the events alone, in one transaction (all or none).
+
+    Returns counts of what was written. The store's ``read_models`` mark (set by a migration)
+    is cleared at the end."""
+    pending = readstore.Pending()
+    states: dict[str, tuple[ContractState, dt.date, str]] = {}
+    latest: dt.date | None = None
+    events = 0
+    with store.transaction() as conn:
+        readstore.clear(conn)
+        for stored, before, after in replayed(store):
+            recorded = readstore.recorded_text(stored.recorded_at)
+            project_event(
+                conn, pending, stored.stream, stored.position, stored.event, before, recorded
+            )
+            if after is not None:
+                states[stored.stream[len(CONTRACT) :]] = (after, stored.event.on, recorded)
+            if type(stored.event) not in OFF_THE_CLOCK and (
+                latest is None or stored.event.on > latest
+            ):
+                latest = stored.event.on
+            events += 1
+            if len(pending.transfers) + len(pending.notices) > REBUILD_CHUNK:
+                pending.write(conn)
+        for contract, (state, day, recorded) in states.items():
+            project_contract(conn, pending, contract, state, day, recorded)
+        if latest is not None:
+            readstore.set_ledger_value(conn, readstore.TODAY, latest.isoformat())
+        pending.write(conn)
+        store.set_meta(conn, "read_models", None)
+    return {"events": events, "contracts": len(states)}

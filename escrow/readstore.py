@@ -1,0 +1,399 @@
+"""The SQL of the read models (:mod:`escrow.readmodel`): what the service writes and asks.
+
+Every function takes the connection to use: inside an act it is the store's write transaction
+(:meth:`escrow.store.EventStore.transaction`), so the rows commit with their events or not at all.
+Rows the acts only write (transfers, notices, refusals, held, deadlines) are collected in a
+:class:`Pending` and written with one ``executemany`` per table when the transaction ends (or
+before a query inside it); the rows the acts read (schedule, clock, banks, contracts,
+suspensions) are written at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from escrow.domain.ledger import Transfer
+from escrow.projections import Deadline, Notice
+from escrow.readmodel import (
+    ContractRow,
+    DeadlineRow,
+    EnterpriseRow,
+    HeldRow,
+    LedgerRow,
+    NoticeRow,
+    RefusalRow,
+    ScheduleRow,
+    TransferRow,
+    tables,
+)
+
+_contracts: sa.Table = ContractRow.__table__  # type: ignore[attr-defined]
+_schedule: sa.Table = ScheduleRow.__table__  # type: ignore[attr-defined]
+_transfers: sa.Table = TransferRow.__table__  # type: ignore[attr-defined]
+_notices: sa.Table = NoticeRow.__table__  # type: ignore[attr-defined]
+_refusals: sa.Table = RefusalRow.__table__  # type: ignore[attr-defined]
+_held: sa.Table = HeldRow.__table__  # type: ignore[attr-defined]
+_deadlines: sa.Table = DeadlineRow.__table__  # type: ignore[attr-defined]
+_ledger: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
+_enterprises: sa.Table = EnterpriseRow.__table__  # type: ignore[attr-defined]
+
+TODAY = "today"
+CONTRACT_KEY = "contract:"
+NOTICE_KEY = "notice:"
+NOTICE_RANK, CONTRACT_RANK = 0, 1
+
+
+def recorded_text(at: dt.datetime) -> str:
+    """A recorded time as the tables keep it (UTC, microseconds: sorts as text)."""
+    return at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _upsert(conn: Connection, table: sa.Table, keys: Sequence[str], row: dict[str, Any]) -> None:
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(table).values(row)
+    changed = {k: stmt.excluded[k] for k in row if k not in keys}
+    conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=changed))
+
+
+# --- the ledger's own facts -------------------------------------------------------------------
+
+
+def ledger_value(conn: Connection, key: str) -> str | None:
+    value = conn.execute(sa.select(_ledger.c.value).where(_ledger.c.key == key)).scalar()
+    return None if value is None else str(value)
+
+
+def set_ledger_value(conn: Connection, key: str, value: str) -> None:
+    _upsert(conn, _ledger, ["key"], {"key": key, "value": value})
+
+
+def today(conn: Connection) -> dt.date | None:
+    value = ledger_value(conn, TODAY)
+    return None if value is None else dt.date.fromisoformat(value)
+
+
+def suspended(conn: Connection, enterprise: str) -> bool:
+    query = sa.select(_enterprises.c.suspended).where(_enterprises.c.enterprise == enterprise)
+    return bool(conn.execute(query).scalar())
+
+
+def set_suspended(conn: Connection, enterprise: str, value: bool) -> None:
+    _upsert(conn, _enterprises, ["enterprise"], {"enterprise": enterprise, "suspended": value})
+
+
+# --- contracts --------------------------------------------------------------------------------
+
+
+def add_contract(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(_contracts.insert(), row)
+
+
+def contract_ids(conn: Connection) -> list[str]:
+    query = sa.select(_contracts.c.contract).order_by(_contracts.c.contract)
+    return [str(c) for c in conn.execute(query).scalars()]
+
+
+def has_contract(conn: Connection, contract: str) -> bool:
+    query = sa.select(_contracts.c.contract).where(_contracts.c.contract == contract)
+    return conn.execute(query).first() is not None
+
+
+def contract_for_filing(conn: Connection, filing_no: str) -> str | None:
+    query = sa.select(_contracts.c.contract).where(_contracts.c.filing_no == filing_no)
+    found = conn.execute(query).scalar()
+    return None if found is None else str(found)
+
+
+def contracts_of(conn: Connection, enterprise: str) -> list[str]:
+    query = (
+        sa.select(_contracts.c.contract)
+        .where(_contracts.c.enterprise == enterprise)
+        .order_by(_contracts.c.contract)
+    )
+    return [str(c) for c in conn.execute(query).scalars()]
+
+
+# --- the schedule -----------------------------------------------------------------------------
+
+
+def set_due(conn: Connection, contract: str, due: dt.date | None) -> None:
+    """The contract's next due day (None: nothing pending, the row goes)."""
+    key = CONTRACT_KEY + contract
+    if due is None:
+        conn.execute(_schedule.delete().where(_schedule.c.key == key))
+        return
+    row = {"key": key, "due": due.isoformat(), "rank": CONTRACT_RANK, "seq": 0}
+    _upsert(conn, _schedule, ["key"], row)
+
+
+def add_notice(conn: Connection, position: int, due: dt.date, account: str, bank: str) -> None:
+    row = {
+        "key": f"{NOTICE_KEY}{position}",
+        "due": due.isoformat(),
+        "rank": NOTICE_RANK,
+        "seq": position,
+        "account": account,
+        "bank": bank,
+    }
+    conn.execute(_schedule.insert(), row)
+
+
+def drop_notices(conn: Connection, account: str, bank: str) -> None:
+    """Rule 18: the authority was told of the account's move to ``bank``."""
+    conn.execute(
+        _schedule.delete().where(
+            _schedule.c.rank == NOTICE_RANK,
+            _schedule.c.account == account,
+            _schedule.c.bank == bank,
+        )
+    )
+
+
+def next_day(conn: Connection) -> dt.date | None:
+    """The earliest day anything is due on."""
+    value = conn.execute(sa.select(sa.func.min(_schedule.c.due))).scalar()
+    return None if value is None else dt.date.fromisoformat(str(value))
+
+
+@dataclasses.dataclass(frozen=True)
+class Due:
+    """A schedule row: a contract (``contract``) or an authority notice (``account``, ``bank``)."""
+
+    day: dt.date
+    contract: str | None
+    account: str | None
+    bank: str | None
+
+
+def due_on_first_day(conn: Connection, until: dt.date) -> list[Due]:
+    """Everything due on the earliest due day that is not after ``until``, in clock order."""
+    first = (
+        sa.select(sa.func.min(_schedule.c.due))
+        .where(_schedule.c.due <= until.isoformat())
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(_schedule.c.key, _schedule.c.due, _schedule.c.account, _schedule.c.bank)
+        .where(_schedule.c.due == first)
+        .order_by(_schedule.c.rank, _schedule.c.seq, _schedule.c.key)
+    )
+    out = []
+    for key, due, account, bank in conn.execute(query):
+        contract = key[len(CONTRACT_KEY) :] if key.startswith(CONTRACT_KEY) else None
+        out.append(Due(dt.date.fromisoformat(due), contract, account, bank))
+    return out
+
+
+# --- rows the acts only write -----------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Pending:
+    """Rows collected during a transaction, written at its end (or before a query inside it)."""
+
+    transfers: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    notices: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    refusals: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    held: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    deadlines: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.transfers or self.notices or self.refusals or self.held or self.deadlines)
+
+    def add_transfers(self, position: int, recorded: str, transfers: Iterable[Transfer]) -> None:
+        for seq, t in enumerate(transfers):
+            self.transfers.append(
+                {
+                    "position": position,
+                    "seq": seq,
+                    "contract": t.contract,
+                    "date": t.date.isoformat(),
+                    "recorded_at": recorded,
+                    "fund": t.fund,
+                    "kind": t.kind,
+                    "source": t.source,
+                    "target": t.target,
+                    "principal": str(t.principal),
+                    "interest": str(t.interest),
+                    "debit": t.debit,
+                    "credit": t.credit,
+                    "channel": t.channel,
+                }
+            )
+
+    def add_notices(self, position: int, recorded: str, notices: Iterable[Notice]) -> None:
+        for seq, n in enumerate(notices):
+            self.notices.append(
+                {
+                    "position": position,
+                    "seq": seq,
+                    "contract": n.contract,
+                    "date": n.date.isoformat(),
+                    "recorded_at": recorded,
+                    "kind": n.kind,
+                    "fund": n.fund,
+                    "detail": n.detail,
+                }
+            )
+
+    def add_refusal(self, position: int, recorded: str, row: dict[str, Any]) -> None:
+        self.refusals.append({"position": position, "recorded_at": recorded, **row})
+
+    def set_held(
+        self, contract: str, deposit: Decimal, rent: Decimal, day: dt.date, recorded: str
+    ) -> None:
+        self.held[contract] = {
+            "contract": contract,
+            "deposit": str(deposit),
+            "rent": str(rent),
+            "date": day.isoformat(),
+            "recorded_at": recorded,
+        }
+
+    def set_deadlines(self, contract: str, deadlines: Iterable[Deadline]) -> None:
+        self.deadlines[contract] = [
+            {
+                "contract": contract,
+                "seq": seq,
+                "date": d.date.isoformat(),
+                "fund": d.fund,
+                "kind": d.kind,
+                "detail": d.detail,
+            }
+            for seq, d in enumerate(deadlines)
+        ]
+
+    def write(self, conn: Connection) -> None:
+        """Write what was collected (one statement per table) and forget it."""
+        for table, rows in (
+            (_transfers, self.transfers),
+            (_notices, self.notices),
+            (_refusals, self.refusals),
+        ):
+            if rows:
+                conn.execute(table.insert(), rows)
+        for table, keys in ((_held, list(self.held)), (_deadlines, list(self.deadlines))):
+            for first in range(0, len(keys), 500):
+                chunk = keys[first : first + 500]
+                conn.execute(table.delete().where(table.c.contract.in_(chunk)))
+        if self.held:
+            conn.execute(_held.insert(), list(self.held.values()))
+        deadline_rows = [row for rows in self.deadlines.values() for row in rows]
+        if deadline_rows:
+            conn.execute(_deadlines.insert(), deadline_rows)
+        self.transfers, self.notices, self.refusals = [], [], []
+        self.held, self.deadlines = {}, {}
+
+
+# --- queries ----------------------------------------------------------------------------------
+
+
+def _filtered(
+    table: sa.Table,
+    query: sa.Select[Any],
+    contract: str | None,
+    as_of: dt.date | None,
+    known_at: dt.datetime | None,
+) -> sa.Select[Any]:
+    if contract is not None:
+        query = query.where(table.c.contract == contract)
+    if as_of is not None:
+        query = query.where(table.c.date <= as_of.isoformat())
+    if known_at is not None:
+        query = query.where(table.c.recorded_at <= recorded_text(known_at))
+    return query
+
+
+_TRANSFER_COLUMNS = (
+    "date",
+    "contract",
+    "fund",
+    "kind",
+    "source",
+    "target",
+    "principal",
+    "interest",
+    "debit",
+    "credit",
+    "channel",
+)
+
+
+def transfers(
+    conn: Connection,
+    contract: str | None,
+    as_of: dt.date | None,
+    known_at: dt.datetime | None,
+) -> Iterator[Transfer]:
+    """Transfers in the order executed (position, then order within the event)."""
+    columns = [_transfers.c[name] for name in _TRANSFER_COLUMNS]
+    query = _filtered(_transfers, sa.select(*columns), contract, as_of, known_at)
+    query = query.order_by(_transfers.c.position, _transfers.c.seq)
+    for row in conn.execute(query):
+        yield Transfer(
+            dt.date.fromisoformat(row[0]),
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            Decimal(row[6]),
+            Decimal(row[7]),
+            row[8],
+            row[9],
+            row[10],
+        )
+
+
+def notices(
+    conn: Connection,
+    contract: str | None,
+    as_of: dt.date | None,
+    known_at: dt.datetime | None,
+) -> Iterator[Notice]:
+    c = _notices.c
+    query = _filtered(
+        _notices, sa.select(c.date, c.kind, c.contract, c.fund, c.detail), contract, as_of, known_at
+    )
+    for date, kind, contract_id, fund, detail in conn.execute(query.order_by(c.position, c.seq)):
+        yield Notice(dt.date.fromisoformat(date), kind, contract_id, fund, detail)
+
+
+def refusals(conn: Connection) -> Iterator[tuple[dt.date, str, str | None, str, str | None]]:
+    c = _refusals.c
+    query = sa.select(c.date, c.action, c.contract, c.reason, c.enterprise).order_by(c.position)
+    for date, action, contract, reason, enterprise in conn.execute(query):
+        yield dt.date.fromisoformat(date), action, contract, reason, enterprise
+
+
+def held(conn: Connection) -> Iterator[tuple[str, Decimal, Decimal]]:
+    c = _held.c
+    for contract, deposit, rent in conn.execute(
+        sa.select(c.contract, c.deposit, c.rent).order_by(c.contract)
+    ):
+        yield contract, Decimal(deposit), Decimal(rent)
+
+
+def deadlines(conn: Connection, contract: str | None) -> list[Deadline]:
+    c = _deadlines.c
+    query = sa.select(c.date, c.contract, c.fund, c.kind, c.detail)
+    if contract is not None:
+        query = query.where(c.contract == contract)
+    return [
+        Deadline(dt.date.fromisoformat(date), cid, fund, kind, detail)
+        for date, cid, fund, kind, detail in conn.execute(query.order_by(c.contract, c.seq))
+    ]
+
+
+def clear(conn: Connection) -> None:
+    """Delete every read-model row (before a rebuild)."""
+    for table in tables():
+        conn.execute(table.delete())
