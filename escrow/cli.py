@@ -12,6 +12,7 @@ holds no ledger. The queries print a table, JSON or CSV (``--format``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import enum
 import json
@@ -35,7 +36,7 @@ from rich.progress import (
 from rich.table import Table
 from typer.core import TyperGroup
 
-from escrow import __version__
+from escrow import __version__, readstore
 from escrow.audit import AuditReport, audit
 from escrow.calendar import WorkdayCalendar, check_supported_date
 from escrow.checkpoint import (
@@ -62,6 +63,8 @@ from escrow.errors import ConcurrencyError, EscrowError, InputError, UnknownCont
 from escrow.interest import BUILTIN_TABLES, DEFAULT_RATE_TABLE, RateTable, rate_table
 from escrow.logs import configure_logging, stop_logging
 from escrow.projections import Notice
+from escrow.projector import drift, private_read_models, rebuild_into
+from escrow.projector import rebuild as rebuild_read_models
 from escrow.render import (
     Rows,
     balance_json,
@@ -76,12 +79,26 @@ from escrow.render import (
     rows_json,
     transfer_rows,
 )
-from escrow.report import build_report
-from escrow.runner import run_scenario
+from escrow.report import (
+    report_held,
+    report_notice,
+    report_refusal,
+    report_transfer,
+    write_report,
+)
+from escrow.runner import run_scenario, run_scenario_json
 from escrow.scenario import load_scenario
 from escrow.service import CODEC, Ledger, open_ledger
 from escrow.simulate import simulate, simulation_label
-from escrow.store import TreeHead, check_database_path, migrate_store, open_store
+from escrow.store import (
+    READ_MODELS_KEY,
+    SCHEMA_VERSION,
+    EventStore,
+    TreeHead,
+    check_database_path,
+    migrate_store,
+    open_store,
+)
 from escrow.terminal import printable
 
 __all__ = ["app", "main"]
@@ -595,6 +612,8 @@ def _print_rows(rows: Rows, chosen: Format) -> None:
         typer.echo(rows_csv(rows), nl=False)
     else:
         print_rows(rows, _wide_console())
+
+
 CheckpointsOption = Annotated[
     Path | None,
     typer.Option(
@@ -669,13 +688,14 @@ def run(
         if url is None:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="escrow-"))
             url = str(Path(tmp) / "ledger.db")
-        report = run_scenario(scenario, url, until=stop, progress=progress)
-    if as_json:
-        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
-    else:
-        print_report(report, console)
-    if strict and report["refused"]:
-        raise typer.Exit(code=1)
+        if as_json:
+            # Written as it is read from the read models: bounded memory on any ledger.
+            run_scenario_json(scenario, sys.stdout, url, until=stop, progress=progress)
+        else:
+            report = run_scenario(scenario, url, until=stop, progress=progress)
+            print_report(report, console)
+        if strict and _refused_any(url):
+            raise typer.Exit(code=1)
 
 
 @app.command("balance")
@@ -842,25 +862,60 @@ def contracts(
     _print_rows(contract_rows(kept), chosen)
 
 
+def _refused_any(url: str) -> bool:
+    with open_ledger(url, read_only=True) as ledger:
+        return bool(ledger.refusals())
+
+
 @app.command("replay")
 def replay(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Rebuild every projection from the stored events alone and print the run report.
+    """Rebuild every read model from the stored events alone and print the run report.
 
-    The report is the one `escrow run` printed for the scenario that wrote the database.
+    The read models are rebuilt in a private temporary database (the ledger is only read), and
+    the report is the one `escrow run` printed for the scenario that wrote the database, byte
+    for byte. With --json it is written as it is read (bounded memory).
 
     Example: escrow replay --db ledger.db --json
     """
     url = _existing_db(_db_url(db, required=True) or "")
     # The fold of every event has no count to show: a spinner with the time it has taken.
     with (
-        _progress("replaying", _progress_shown(as_json)),
         open_ledger(url, read_only=True) as ledger,
+        private_read_models() as conn,
     ):
-        report = build_report(ledger, ledger.config.label)
-    if as_json:
-        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
-    else:
-        print_report(report, _wide_console())
+        with _progress("replaying", _progress_shown(as_json)):
+            rebuild_into(ledger.store, conn)
+        clock = readstore.today(conn) or ledger.clock.today()
+        if as_json:
+            write_report(sys.stdout, conn, ledger.config.label, clock)
+            return
+        report = {
+            "scenario": ledger.config.label,
+            "clock": clock.isoformat(),
+            "transfers": [report_transfer(t) for t in readstore.transfers(conn, None, None, None)],
+            "notices": [report_notice(n) for n in readstore.notices(conn, None, None, None)],
+            "held": {c: report_held(d, r) for c, d, r in readstore.held(conn)},
+            "refused": [report_refusal(d, a, c, r) for d, a, c, r, _ in readstore.refusals(conn)],
+        }
+    print_report(report, _wide_console())
+
+
+@app.command("rebuild")
+def rebuild_cmd(db: DbOption = None) -> None:
+    """Rebuild every read model of the ledger (balances, transfers, notices, deadlines,
+    refusals, the filing index and the schedule) from its events alone, in one transaction.
+
+    For a ledger whose read models `escrow verify` found drifting, or after `escrow migrate`
+    (which runs it). Other writers wait until it ends. Prints what it went through.
+
+    Example: escrow rebuild --db ledger.db
+    """
+    url = _existing_db(_db_url(db, required=True) or "")
+    with open_store(url, CODEC) as store, _progress("rebuilding", _progress_shown(False)):
+        counts = rebuild_read_models(store)
+    typer.echo(
+        f"rebuilt the read models from {counts['events']} events ({counts['contracts']} contracts)"
+    )
 
 
 @app.command("verify")
@@ -885,7 +940,20 @@ def verify(
     key = load_private_key(signing_key) if signing_key is not None else None
     with open_store(url, CODEC, read_only=True) as store:
         result = audit(store, [cp.events for _, cp in kept])
+        if result.ok:
+            result = _read_models_checked(store, result)
     _verified_against_checkpoints(result, kept, checkpoints, public, key)
+
+
+def _read_models_checked(store: EventStore, result: AuditReport) -> AuditReport:
+    """The audit, failed when the read models differ from a rebuild from the events."""
+    if store.schema_versions[0] < SCHEMA_VERSION or store.meta_value(READ_MODELS_KEY):
+        return result  # an older or migrating ledger: no read models to compare yet
+    drifted = drift(store)
+    if not drifted:
+        return result
+    reason = "; ".join(drifted) + " (run `escrow rebuild`)"
+    return dataclasses.replace(result, ok=False, problem=reason)
 
 
 @app.command("migrate")
@@ -897,6 +965,9 @@ def migrate(db: DbOption = None) -> None:
     """
     url = _existing_db(_db_url(db, required=True) or "")
     found, now = migrate_store(url, CODEC)
+    with open_store(url, CODEC) as store:
+        if store.meta_value(READ_MODELS_KEY):
+            rebuild_read_models(store)
     if found == now:
         typer.echo(f"the ledger's schema is version {now}: nothing to migrate")
     else:

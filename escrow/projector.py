@@ -9,9 +9,14 @@ the transaction that appends the events; :func:`rebuild` calls them for every st
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import itertools
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from escrow import readstore
@@ -21,7 +26,8 @@ from escrow.domain.ledger import transfers_of
 from escrow.domain.state import ContractState, evolve, open_state
 from escrow.errors import IntegrityError
 from escrow.projections import deadlines_of, notices_of
-from escrow.store import EventStore, StoredEvent
+from escrow.readmodel import tables
+from escrow.store import READ_MODELS_KEY, EventStore, StoredEvent
 
 LEDGER = "ledger"
 CONTRACT = "contract:"
@@ -112,7 +118,7 @@ def folded(state: ContractState | None, stored: StoredEvent) -> ContractState:
     """``state`` with the contract event ``stored`` folded in (IntegrityError if it cannot be)."""
     try:
         if type(stored.event) is ev.ContractOpened:
-            return open_state(stored.event)  # type: ignore[arg-type]
+            return open_state(stored.event)
         if state is None:
             raise KeyError(stored.stream)
         return evolve(state, stored.event)
@@ -152,35 +158,89 @@ def replayed(store: EventStore) -> Iterator[Replayed]:
             return
 
 
-def rebuild(store: EventStore) -> dict[str, Any]:
-    """Every read model made again from the events alone, in one transaction (all or none).
-
-    Returns counts of what was written. The store's ``read_models`` mark (set by a migration)
-    is cleared at the end."""
+def rebuild_into(store: EventStore, conn: Connection) -> dict[str, int]:
+    """Fill the read-model tables seen by ``conn`` from ``store``'s events alone (deleting
+    what they held first). ``conn`` is the store's own transaction (``escrow rebuild``) or a
+    private database's (:func:`private_read_models`, for ``replay`` and ``verify``).
+    Returns how many events and contracts it went through."""
     pending = readstore.Pending()
     states: dict[str, tuple[ContractState, dt.date, str]] = {}
     latest: dt.date | None = None
     events = 0
-    with store.transaction() as conn:
-        readstore.clear(conn)
-        for stored, before, after in replayed(store):
-            recorded = readstore.recorded_text(stored.recorded_at)
-            project_event(
-                conn, pending, stored.stream, stored.position, stored.event, before, recorded
-            )
-            if after is not None:
-                states[stored.stream[len(CONTRACT) :]] = (after, stored.event.on, recorded)
-            if type(stored.event) not in OFF_THE_CLOCK and (
-                latest is None or stored.event.on > latest
-            ):
-                latest = stored.event.on
-            events += 1
-            if len(pending.transfers) + len(pending.notices) > REBUILD_CHUNK:
-                pending.write(conn)
-        for contract, (state, day, recorded) in states.items():
-            project_contract(conn, pending, contract, state, day, recorded)
-        if latest is not None:
-            readstore.set_ledger_value(conn, readstore.TODAY, latest.isoformat())
-        pending.write(conn)
-        store.set_meta(conn, "read_models", None)
+    readstore.clear(conn)
+    for stored, before, after in replayed(store):
+        recorded = readstore.recorded_text(stored.recorded_at)
+        project_event(conn, pending, stored.stream, stored.position, stored.event, before, recorded)
+        if after is not None:
+            states[stored.stream[len(CONTRACT) :]] = (after, stored.event.on, recorded)
+        if type(stored.event) not in OFF_THE_CLOCK and (latest is None or stored.event.on > latest):
+            latest = stored.event.on
+        events += 1
+        if len(pending.transfers) + len(pending.notices) > REBUILD_CHUNK:
+            pending.write(conn)
+    for contract, (state, day, recorded) in states.items():
+        project_contract(conn, pending, contract, state, day, recorded)
+        if len(pending.held) > REBUILD_CHUNK:
+            pending.write(conn)
+    if latest is not None:
+        readstore.set_ledger_value(conn, readstore.TODAY, latest.isoformat())
+    pending.write(conn)
     return {"events": events, "contracts": len(states)}
+
+
+def rebuild(store: EventStore) -> dict[str, int]:
+    """Every read model of the ledger made again from its events alone, in one transaction
+    (all or none); clears the ``read_models`` mark a migration set."""
+    with store.transaction() as conn:
+        counts = rebuild_into(store, conn)
+        store.set_meta(conn, READ_MODELS_KEY, None)
+    return counts
+
+
+@contextmanager
+def private_read_models() -> Iterator[Connection]:
+    """An empty set of read-model tables in a private temporary SQLite database, inside one
+    transaction; the database is deleted at the end."""
+    with tempfile.TemporaryDirectory(prefix="escrow-rebuild-") as tmp:
+        engine = sa.create_engine(f"sqlite:///{Path(tmp) / 'read-models.db'}")
+        try:
+            with engine.begin() as conn:
+                for table in tables():
+                    table.create(conn)
+                yield conn
+        finally:
+            engine.dispose()
+
+
+def drift(store: EventStore) -> list[str]:
+    """Where the ledger's read models differ from a rebuild from its events: one line per table
+    that differs (its first differing row and the number of rows each side), [] when none.
+
+    The rebuild goes to a private temporary database; both sides are read in key order and
+    compared row by row, so memory stays bounded whatever the size of the tables."""
+    found: list[str] = []
+    with private_read_models() as rebuilt:
+        rebuild_into(store, rebuilt)
+        with store.connection() as ledger:
+            for table in tables():
+                keys = list(table.primary_key.columns)
+                query = sa.select(*table.columns).order_by(*keys)
+                line = _table_drift(table.name, ledger.execute(query), rebuilt.execute(query))
+                if line is not None:
+                    found.append(line)
+    return found
+
+
+def _table_drift(name: str, stored: Iterable[Any], rebuilt: Iterable[Any]) -> str | None:
+    first: str | None = None
+    counts = [0, 0]
+    for mine, theirs in itertools.zip_longest(stored, rebuilt):
+        counts[0] += mine is not None
+        counts[1] += theirs is not None
+        if first is None and (mine is None or theirs is None or tuple(mine) != tuple(theirs)):
+            shown = tuple(mine) if mine is not None else "nothing"
+            expected = tuple(theirs) if theirs is not None else "nothing"
+            first = f"holds {shown} where the events give {expected}"
+    if first is None:
+        return None
+    return f"read model {name}: {first} ({counts[0]} rows stored, {counts[1]} from the events)"

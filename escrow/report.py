@@ -6,12 +6,19 @@ pydantic models, from which ``escrow schema report`` prints the JSON Schema.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import datetime as dt
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.engine import Connection
 
-from escrow.domain.ledger import TransferKind
+from escrow import readstore
+from escrow.domain.ledger import Transfer, TransferKind
 from escrow.money import fmt
+from escrow.projections import Notice
 from escrow.service import Ledger
 
 __all__ = [
@@ -21,6 +28,11 @@ __all__ = [
     "ReportTransfer",
     "RunReport",
     "build_report",
+    "report_held",
+    "report_notice",
+    "report_refusal",
+    "report_transfer",
+    "write_report",
 ]
 
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -99,41 +111,83 @@ class RunReport(_Part):
     refused: list[ReportRefusal]
 
 
+def report_transfer(t: Transfer) -> dict[str, Any]:
+    return {
+        "date": t.date.isoformat(),
+        "contract": t.contract,
+        "fund": t.fund,
+        "kind": t.kind,
+        "from": t.source,
+        "to": t.target,
+        "principal": fmt(t.principal),
+        "interest": fmt(t.interest),
+    }
+
+
+def report_notice(n: Notice) -> dict[str, Any]:
+    return {"date": n.date.isoformat(), "contract": n.contract, "fund": n.fund, "kind": n.kind}
+
+
+def report_refusal(date: dt.date, action: str, contract: str | None, reason: str) -> dict[str, Any]:
+    item: dict[str, Any] = {"date": date.isoformat(), "action": action}
+    if contract is not None:
+        item["contract"] = contract
+    item["reason"] = reason
+    return item
+
+
+def report_held(deposit: Decimal, rent: Decimal) -> dict[str, str]:
+    return {"deposit": fmt(deposit), "rent": fmt(rent)}
+
+
 def build_report(ledger: Ledger, scenario: str) -> dict[str, Any]:
     """``{scenario, clock, transfers, notices, held, refused}``: a :class:`RunReport` as data."""
-    transfers = [
-        {
-            "date": t.date.isoformat(),
-            "contract": t.contract,
-            "fund": t.fund,
-            "kind": t.kind,
-            "from": t.source,
-            "to": t.target,
-            "principal": fmt(t.principal),
-            "interest": fmt(t.interest),
-        }
-        for t in ledger.transfers()
-    ]
-    notices = [
-        {"date": n.date.isoformat(), "contract": n.contract, "fund": n.fund, "kind": n.kind}
-        for n in ledger.notices()
-    ]
-    held = {
-        contract: {fund: fmt(amount) for fund, amount in funds.items()}
-        for contract, funds in ledger.held().items()
-    }
-    refused: list[dict[str, Any]] = []
-    for r in ledger.refusals():
-        item: dict[str, Any] = {"date": r.date.isoformat(), "action": r.action}
-        if r.contract is not None:
-            item["contract"] = r.contract
-        item["reason"] = r.reason
-        refused.append(item)
     return {
         "scenario": scenario,
         "clock": ledger.today.isoformat(),
-        "transfers": transfers,
-        "notices": notices,
-        "held": held,
-        "refused": refused,
+        "transfers": [report_transfer(t) for t in ledger.iter_transfers()],
+        "notices": [report_notice(n) for n in ledger.iter_notices()],
+        "held": {c: report_held(d, r) for c, d, r in ledger.iter_held()},
+        "refused": [
+            report_refusal(r.date, r.action, r.contract, r.reason) for r in ledger.refusals()
+        ],
     }
+
+
+def write_report(out: TextIO, conn: Connection, scenario: str, clock: dt.date) -> None:
+    """Write the report of the read models ``conn`` sees as it reads them (bounded memory):
+    the same text as ``json.dumps(report, ensure_ascii=False, indent=2)`` and a newline."""
+    out.write("{\n")
+    out.write(f'  "scenario": {_json(scenario)},\n  "clock": {_json(clock.isoformat())},\n')
+    _write_items(
+        out, "transfers", "[]", map(report_transfer, readstore.transfers(conn, None, None, None))
+    )
+    out.write(",\n")
+    _write_items(
+        out, "notices", "[]", map(report_notice, readstore.notices(conn, None, None, None))
+    )
+    out.write(",\n")
+    held = ((c, report_held(d, r)) for c, d, r in readstore.held(conn))
+    _write_items(out, "held", "{}", held)
+    out.write(",\n")
+    refused = (report_refusal(d, a, c, r) for d, a, c, r, _ in readstore.refusals(conn))
+    _write_items(out, "refused", "[]", refused)
+    out.write("\n}\n")
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def _write_items(out: TextIO, name: str, brackets: str, items: Iterable[Any]) -> None:
+    """One member of the report: a list of items, or (``{}``) an object of (key, item) pairs."""
+    out.write(f'  "{name}": {brackets[0]}')
+    first = True
+    for item in items:
+        out.write("\n    " if first else ",\n    ")
+        first = False
+        if brackets == "{}":
+            key, item = item
+            out.write(f"{_json(key)}: ")
+        out.write(_json(item).replace("\n", "\n    "))
+    out.write(brackets[1] if first else f"\n  {brackets[1]}")

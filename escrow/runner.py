@@ -12,14 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TextIO, TypeVar
 
 from escrow.clock import Clock
 from escrow.config import LedgerConfig
 from escrow.delivery import act_request
 from escrow.domain.terms import ContractTerms
 from escrow.errors import InputError, RuleViolation
-from escrow.report import build_report
+from escrow.report import build_report, write_report
 from escrow.scenario import (
     ActionSpec,
     ChangeAccountAction,
@@ -36,6 +36,8 @@ from escrow.scenario import (
     TenantDisagreeAction,
 )
 from escrow.service import Ledger, open_ledger
+
+_T = TypeVar("_T")
 
 KEY_PREFIX = "scenario:"
 """Idempotency keys of scenario acts: ``scenario:contract:ID`` and ``scenario:action:N``."""
@@ -237,6 +239,43 @@ def run_scenario(
     Run again on the same ledger, the scenario resumes: acts already recorded are recognised by
     their place and not done again, new ones are done (see :func:`_check_resumable`).
     """
+    return _run(
+        scenario, url, until, clock, progress, lambda ledger: build_report(ledger, scenario.name)
+    )
+
+
+def run_scenario_json(
+    scenario: Scenario,
+    out: TextIO,
+    url: str,
+    *,
+    until: dt.date | None = None,
+    clock: Clock | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """:func:`run_scenario`, writing the report to ``out`` as JSON as it reads it from the
+    read models (bounded memory, whatever the size of the ledger)."""
+
+    def write(ledger: Ledger) -> None:
+        with ledger.store.connection() as conn:
+            write_report(out, conn, scenario.name, ledger.today)
+
+    _run(scenario, url, until, clock, progress, write)
+
+
+def _run(
+    scenario: Scenario,
+    url: str,
+    until: dt.date | None,
+    clock: Clock | None,
+    progress: Callable[[int, int], None] | None,
+    finish: Callable[[Ledger], _T],
+) -> _T:
+    """Run ``scenario`` on the ledger at ``url``, then ``finish`` (the report) on it.
+
+    Run again on the same ledger, the scenario resumes: acts already recorded are recognised by
+    their place and not done again, new ones are done (see :func:`_check_resumable`).
+    """
     stop = until if until is not None else scenario.until
     timeline = scenario.timeline()
     first = min([c.start for c in scenario.contracts] + [a.date for _, a in timeline])
@@ -264,4 +303,4 @@ def run_scenario(
             if progress is not None:
                 progress(done, total)
         ledger.run_until_idle(limit=stop)
-        return build_report(ledger, scenario.name)
+        return finish(ledger)

@@ -61,7 +61,6 @@ from escrow.projections import (
 )
 from escrow.projector import (
     BANK,
-    CONTRACT,
     ENTERPRISE,
     INITIAL_BANK,
     LEDGER,
@@ -71,6 +70,9 @@ from escrow.projector import (
     project_event,
     replayed,
     unfoldable,
+)
+from escrow.projector import (
+    CONTRACT as CONTRACT,
 )
 from escrow.retry import backoff_delay
 from escrow.rules import RulePack
@@ -115,7 +117,6 @@ class Entry(NamedTuple):
     recorded_at: dt.datetime
     transfers: tuple[Transfer, ...]
     notices: tuple[Notice, ...]
-
 
 
 class Part(NamedTuple):
@@ -358,9 +359,7 @@ class Ledger:
         check_same_act(key.key, batch.request, key.request)
         return Receipt(on or self.today, batch.first_position, batch.last_position, True)
 
-    def _act(
-        self, on: dt.date | None, key: _Key, build: Callable[[dt.date], Batch]
-    ) -> Receipt:
+    def _act(self, on: dt.date | None, key: _Key, build: Callable[[dt.date], Batch]) -> Receipt:
         """In one transaction: advance the clock to ``on``, decide and append."""
         receipts: list[Receipt] = []
 
@@ -413,7 +412,7 @@ class Ledger:
                 assert first.account is not None and first.bank is not None
                 notice = ev.AuthorityNoticeDue(
                     on=first.day,
-                    account=first.account,  # type: ignore[arg-type]
+                    account=first.account,
                     bank=first.bank,
                 )
                 self._append([Part(LEDGER, self.store.stream_version(LEDGER), [notice])], None)
@@ -604,9 +603,7 @@ class Ledger:
         key = _key(
             idempotency_key, "pay_rent", contract=contract, amount=paid, channel=channel, on=on
         )
-        return self._payment(
-            contract, lambda arrived: cmd.PayRent(paid, channel, arrived), on, key
-        )
+        return self._payment(contract, lambda arrived: cmd.PayRent(paid, channel, arrived), on, key)
 
     def return_home(
         self,
@@ -907,9 +904,11 @@ class Ledger:
         folded again from the events (a rebuild's cost; for audits and tests)."""
         out = []
         for stored, before, _ in replayed(self.store):
-            contract = stored.stream[len(CONTRACT) :] if before is not None or (
-                type(stored.event) is ev.ContractOpened
-            ) else None
+            contract = (
+                stored.stream[len(CONTRACT) :]
+                if before is not None or (type(stored.event) is ev.ContractOpened)
+                else None
+            )
             transfers = transfers_of(before, stored.event) if before is not None else []
             out.append(
                 Entry(

@@ -194,28 +194,40 @@ def _resume(enterprise: str, day: dt.date) -> Deed:
 
 
 def _summary(ledger: Ledger, contracts: int, months: int, seed: int) -> Summary:
-    entries = ledger.entries()
-    transfers = [t for e in entries for t in e.transfers]
-    refunds = [t for t in transfers if t.kind == "refund"]
-    defaults = sum(1 for e in entries if isinstance(e.event, ev.EnterpriseDeadlineMissed))
-    deemed = sum(1 for e in entries if isinstance(e.event, ev.DeemedAgreed))
+    """The summary, from the read models and per-type counts (bounded memory)."""
+    counts = ledger.store.count_by_type()
+    transfers = refunds = 0
+    interest = ZERO
+    for t in ledger.iter_transfers():
+        transfers += 1
+        refunds += 1 if t.kind == "refund" else 0
+        interest += t.interest
+    defaults = counts.get(_type(ev.EnterpriseDeadlineMissed), 0)
+    deemed = counts.get(_type(ev.DeemedAgreed), 0)
     disputes = sum(
-        1 for e in entries if isinstance(e.event, ev.TenantAnswered) and not e.event.agreed
+        1
+        for stored in ledger.store.load_type(_type(ev.TenantAnswered))
+        if isinstance(stored.event, ev.TenantAnswered) and not stored.event.agreed
     )
-    held = sum((v for funds in ledger.held().values() for v in funds.values()), ZERO)
+    held = sum((d + r for _, d, r in ledger.iter_held()), ZERO)
     return Summary(
         contracts=contracts,
         months=months,
         seed=seed,
         clock=ledger.today,
-        events=len(entries),
-        transfers=len(transfers),
-        interest_paid=sum((t.interest for t in transfers), ZERO),
-        refunds=len(refunds),
-        refunds_on_time=len(refunds) - defaults,
+        events=sum(counts.values()),
+        transfers=transfers,
+        interest_paid=interest,
+        refunds=refunds,
+        refunds_on_time=refunds - defaults,
         refunds_after_default=defaults,
         deemed_agreements=deemed,
         disputes=disputes,
         refused=len(ledger.refusals()),
         held=held,
     )
+
+
+def _type(event_class: type[ev.Event]) -> str:
+    """The stored type of an event class (its ``type`` discriminator)."""
+    return str(event_class.model_fields["type"].default)

@@ -1374,6 +1374,17 @@ class EventStore:
             query = query.limit(limit)
         return self._stored(query)
 
+    def count_by_type(self) -> dict[str, int]:
+        """How many events of each type the store holds (one aggregate query)."""
+        query = sa.select(_events.c.type, sa.func.count()).group_by(_events.c.type)
+        with self._errors(), self.connection() as conn:
+            return {str(t): int(n) for t, n in conn.execute(query)}
+
+    def load_type(self, type_: str) -> list[StoredEvent]:
+        """Every event of one type, in position order."""
+        query = sa.select(*_STORED_COLUMNS).where(_events.c.type == type_)
+        return self._stored(query.order_by(_events.c.position))
+
     def last_position(self) -> int:
         """The position of the last event stored (0 for an empty store)."""
         self._check_open()
