@@ -1294,6 +1294,7 @@ def measure_act(b: Bench) -> None:
     finally:
         ledger.close()
         rows = raw.close()
+        shutil.rmtree(copy.parent)  # a copy of the store: its size again on disk
     if rows != warm + samples:
         raise RuntimeError(f"raw sqlite3 stored {rows} rows, not {warm + samples}")
     acts.sort()
@@ -1333,7 +1334,10 @@ def measure_rebuild(b: Bench) -> None:
     plan = scale_plan(b)
     copy = copy_store(plan.path, b.fresh("rebuild-copy"))
     b.err.log(f"rebuild: escrow rebuild --db <copy of {plan.path.name}>")
-    child = run_child([*escrow_command(), "rebuild", "--db", str(copy)], b.workdir, check=False)
+    try:
+        child = run_child([*escrow_command(), "rebuild", "--db", str(copy)], b.workdir, check=False)
+    finally:
+        shutil.rmtree(copy.parent)
     fig = b.results.figures
     if child.returncode == 2 and "no such command" in child.stderr.lower():
         scaled(b, "rebuild_{}_s", None)
