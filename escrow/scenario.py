@@ -262,7 +262,9 @@ _DATE_SCHEMA = {
 }
 _AMOUNT_PATTERN = "^[0-9]+(\\.[0-9]{1,2})?$"
 
-TomlDate: TypeAlias = Annotated[dt.date, BeforeValidator(_toml_date), WithJsonSchema(_DATE_SCHEMA)]
+TomlDate: TypeAlias = Annotated[
+    dt.date, BeforeValidator(_toml_date), WithJsonSchema(_DATE_SCHEMA)
+]
 """A TOML local date (``2025-06-03``) from 2000-01-01 to 2099-12-31; a string, a date-time or a
 date outside that range is refused."""
 
@@ -273,7 +275,7 @@ Amount: TypeAlias = Annotated[
         {
             "type": "string",
             "pattern": _AMOUNT_PATTERN,
-            "description": 'Decimal yuan >= 0, at most two decimals ("1234.50").',
+            "description": "Decimal yuan >= 0, at most two decimals (\"1234.50\").",
         }
     ),
 ]
@@ -288,7 +290,7 @@ PositiveAmount: TypeAlias = Annotated[
             "type": "string",
             "pattern": _AMOUNT_PATTERN,
             "not": {"pattern": "^0*(\\.0*)?$"},
-            "description": 'Decimal yuan > 0, at most two decimals ("1234.50").',
+            "description": "Decimal yuan > 0, at most two decimals (\"1234.50\").",
         }
     ),
 ]
@@ -328,14 +330,9 @@ class _Model(BaseModel):
 class Parameters(_Model):
     """``[parameters]``: overrides of the rule pack's parameters; ``None`` = the pack's."""
 
-    day_basis: (
-        Annotated[
-            int,
-            BeforeValidator(_day_basis),
-            WithJsonSchema({"type": "integer", "enum": [360, 365]}),
-        ]
-        | None
-    ) = None
+    day_basis: Annotated[
+        int, BeforeValidator(_day_basis), WithJsonSchema({"type": "integer", "enum": [360, 365]})
+    ] | None = None
     """Days in the interest year (rule 16)."""
     settle_on_working_days: bool | None = None
     """Outgoing transfers execute on working days only (rule 11)."""

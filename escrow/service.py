@@ -61,6 +61,7 @@ from escrow.projections import (
 )
 from escrow.projector import (
     BANK,
+    CONTRACT,
     ENTERPRISE,
     INITIAL_BANK,
     LEDGER,
@@ -70,9 +71,6 @@ from escrow.projector import (
     project_event,
     replayed,
     unfoldable,
-)
-from escrow.projector import (
-    CONTRACT as CONTRACT,
 )
 from escrow.retry import backoff_delay
 from escrow.rules import RulePack

@@ -1017,6 +1017,8 @@ class EventStore:
         self._closed = False
         self._tx: Connection | None = None
         """The connection of the open :meth:`transaction` (None outside one)."""
+        self._tx_recorded: str | None = None
+        """The recorded time of the open transaction's rows, from its first append."""
         self._tree: tuple[str, merkle.CompactRange] | None = None
         """The Merkle tree's peaks after this store's last append, keyed by the chain head's
         hash then (which commits to every row): reused when the head has not moved since."""
@@ -1060,11 +1062,11 @@ class EventStore:
         with self._errors():
             try:
                 with self._backend.write(self._engine) as conn:
-                    self._tx = conn
+                    self._tx, self._tx_recorded = conn, None
                     try:
                         yield conn
                     finally:
-                        self._tx = None
+                        self._tx = self._tx_recorded = None
             except sa_exc.IntegrityError as exc:
                 raise ConcurrencyError(
                     f"concurrent append refused by the store: {exc.orig}"
@@ -1217,7 +1219,8 @@ class EventStore:
             raise IntegrityError("the store has no chain head: it was not created by escrow")
         position, prev_hash = int(head[0]), str(head[1])
         size_before = position
-        recorded_at = _utc_text(self._clock.now())
+        # One recorded time per transaction: a unit of work's rows share its first append's.
+        recorded_at = self._tx_recorded or _utc_text(self._clock.now())
         recorded = _parse_recorded(recorded_at)
         if position:
             # recorded_at runs forward (verify checks it): a wall clock stepped back records the
@@ -1225,6 +1228,8 @@ class EventStore:
             last = conn.execute(_RECORDED_AT, {"position": position}).scalar()
             if last is not None and _parse_recorded(str(last)) > recorded:
                 recorded_at, recorded = str(last), _parse_recorded(str(last))
+        if self._tx is not None:
+            self._tx_recorded = recorded_at
         rows: list[tuple[Any, ...]] = []
         key_rows: list[dict[str, Any]] = []
         stream_heads = self._stream_heads(

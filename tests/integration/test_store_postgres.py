@@ -144,6 +144,16 @@ def test_positions_are_bigint_on_postgresql(url: str) -> None:
         ("idempotency_keys", "last_position", "bigint"),
         ("merkle_nodes", "idx", "bigint"),  # a node index runs up to the number of events
         ("merkle_nodes", "level", "integer"),  # at most 63
+        # The read models: positions are the events' (bigint); the rest count within one event,
+        # one contract or one day (small).
+        ("rm_deadlines", "seq", "integer"),
+        ("rm_notices", "position", "bigint"),
+        ("rm_notices", "seq", "integer"),
+        ("rm_refusals", "position", "bigint"),
+        ("rm_schedule", "rank", "integer"),
+        ("rm_schedule", "seq", "bigint"),  # an account change's position
+        ("rm_transfers", "position", "bigint"),
+        ("rm_transfers", "seq", "integer"),
     ]
 
 

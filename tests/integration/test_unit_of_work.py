@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 import escrow
 from escrow.audit import audit
 from escrow.clock import BEIJING, FixedClock
-from escrow.errors import ConcurrencyError, RuleViolation
+from escrow.errors import RuleViolation
 from escrow.service import CODEC
 from escrow.store import open_store
 
@@ -72,12 +73,13 @@ def test_a_unit_commits_once_and_ends_where_acting_one_by_one_ends(tmp_path: Pat
     # month (4,000) on 07-20 and on 08-20 -> 4,000.00 still held on 08-20.
     assert expected_balance.rent.principal == Decimal("4000.00")
     assert expected_balance.deposit.principal == Decimal("4000.00")
-    # One by one: one recorded time per act (13:00, 14:00, 15:00 Beijing). In the unit: every
-    # row carries the commit's time (15:00 Beijing = 07:00 UTC), and so do the live entries.
+    # One by one: one recorded time per act (12:00, 13:00, 14:00, 15:00 Beijing). In the unit:
+    # every row carries the one time of its transaction, taken at its first append (the
+    # opening, 12:00 Beijing = 04:00 UTC), and so do the entries.
     assert len(set(recorded(one_by_one)[1:])) == 4
     unit_times = set(recorded(in_unit)[1:])
-    assert unit_times == {"2025-06-20T07:00:00.000000+00:00"}
-    assert {e.recorded_at for e in entries[1:]} == {at(START, 15)}
+    assert unit_times == {"2025-06-20T04:00:00.000000+00:00"}
+    assert {e.recorded_at for e in entries[1:]} == {at(START, 12)}
     with open_store(str(in_unit), CODEC) as store:
         assert audit(store).ok
 
@@ -130,7 +132,11 @@ def test_a_key_delivered_twice_inside_a_unit_and_again_after_it_is_done_once(
         assert ledger.store.idempotency_result("bank-7") is not None
 
 
-def test_another_writer_on_other_streams_is_read_in_after_the_unit(tmp_path: Path) -> None:
+def test_another_writer_waits_for_the_unit_and_then_acts_on_what_it_wrote(
+    tmp_path: Path,
+) -> None:
+    """A unit holds the store's write lock from its first act to its commit: another writer (a
+    thread here, with its own connection) waits, then decides on the unit's committed acts."""
     path = str(tmp_path / "l.db")
     clock = FixedClock(at(START))
     with (
@@ -138,34 +144,22 @@ def test_another_writer_on_other_streams_is_read_in_after_the_unit(tmp_path: Pat
         escrow.open_ledger(path, clock=clock) as other,
     ):
         mine.open_contract(terms("C1", "JZ-1"), on=START)
+        other.balances("C1")  # C1 cached by the other writer at its opening
+        done: list[escrow.Receipt] = []
+        waiter = threading.Thread(
+            target=lambda: done.append(other.pay_deposit("C1", Decimal("50.00"), on=START))
+        )
         with mine.unit_of_work():
             mine.pay_deposit("C1", Decimal("4000.00"), on=START)
-            other.open_contract(terms("C2", "JZ-2"), on=START)  # commits first
-        # The unit's positions were taken by C2's event: the fold is rebuilt from the store.
+            waiter.start()
+            waiter.join(timeout=1.0)
+            assert waiter.is_alive() and not done  # waiting for the lock
+            mine.open_contract(terms("C2", "JZ-2"), on=START)
+        waiter.join(timeout=30)
+        assert done and not done[0].duplicate
+        # 4,000.00 (mine, first) + 50.00 (the other's, decided after mine committed).
+        assert mine.balances("C1").deposit.principal == Decimal("4050.00")
         assert mine.contract_ids() == ["C1", "C2"]
-        assert mine.balances("C1").deposit.principal == Decimal("4000.00")
-        assert [e.position for e in mine.entries()] == list(
-            range(1, mine.store.last_position() + 1)
-        )
+        lots = [t.principal for t in mine.transfers("C1") if t.kind == "payment_in"]
+        assert lots == [Decimal("4000.00"), Decimal("50.00")]
         assert audit(mine.store).ok
-
-
-def test_another_writer_on_the_same_contract_refuses_the_whole_unit(tmp_path: Path) -> None:
-    path = str(tmp_path / "l.db")
-    clock = FixedClock(at(START))
-    with (
-        escrow.open_ledger(path, clock=clock) as mine,
-        escrow.open_ledger(path, clock=clock) as other,
-    ):
-        mine.open_contract(terms("C1", "JZ-1"), on=START)
-        other.open_contract(terms("C2", "JZ-2"), on=START)
-        written = mine.store.last_position()
-        with pytest.raises(ConcurrencyError), mine.unit_of_work():
-            mine.pay_deposit("C2", Decimal("1.00"), on=START)
-            mine.pay_deposit("C1", Decimal("4000.00"), on=START)
-            other.pay_deposit("C1", Decimal("50.00"), on=START)  # C1 moved on under the unit
-
-        # Only the other writer's payment: DepositReceived + PaymentFlagged (short, rule 1).
-        assert mine.store.last_position() == written + 2
-        assert mine.balances("C1").deposit.principal == Decimal("50.00")
-        assert mine.balances("C2").deposit.principal == Decimal("0.00")

@@ -22,7 +22,8 @@ from typing import Any
 from escrow import merkle
 from escrow.domain import events as ev
 from escrow.domain.ledger import postings_of
-from escrow.service import CONTRACT, Ledger
+from escrow.projector import CONTRACT
+from escrow.service import Ledger
 from escrow.store import TREE_LEVEL, StoredRow, row_hash
 
 ZERO = Decimal("0.00")

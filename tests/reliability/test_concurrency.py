@@ -7,10 +7,10 @@ together on a barrier:
 - workers 2 and 3 both act on the SAME contract: deposit lots with distinct idempotency keys,
   and each also re-delivers the other's keys (a bank notice delivered to two processes).
 
-Every act is delivered twice by its worker as well. A concurrent append to the same stream is
-refused by the store (``ConcurrencyError``) and the service retries it on fresh state a bounded
-number of times (``MAX_RETRIES``); should it still surface, the worker delivers the act again
-with the same key. Afterwards: every key landed exactly once (one payment event per key, none
+Every act is delivered twice by its worker as well. Each act is one write transaction that holds
+the store's append lock while it reads, decides and appends, so writers never conflict: no
+``ConcurrencyError`` is retried or surfaces (should one surface, the worker delivers the act
+again with the same key, and the test fails on the count). Afterwards: every key landed exactly once (one payment event per key, none
 without a key), the sums match, the invariants hold, ``audit`` is sound and a replay gives the
 live report.
 
@@ -179,8 +179,10 @@ def test_four_processes_on_one_ledger_lose_nothing_and_duplicate_nothing(tmp_pat
     record("concurrency_conflicts_surfaced", sum(r["surfaced"] for r in results))
     record("concurrency_seconds", round(time.perf_counter() - started, 1))
     record("concurrency_max_retries", MAX_RETRIES)
-    # The two workers on the same contract do collide; the service absorbs it.
-    assert retried > 0, results
+    # Writers are serial (one write transaction per act, under the append lock): the two
+    # workers on one contract wait for each other instead of colliding.
+    assert retried == 0, results
+    assert sum(r["surfaced"] for r in results) == 0, results
 
 
 def test_processes_moving_the_clock_lose_no_payment(tmp_path: Path) -> None:
@@ -193,34 +195,38 @@ def test_processes_moving_the_clock_lose_no_payment(tmp_path: Path) -> None:
     check_every_act_landed_once(path, results)
 
 
-# --- the retry, deterministically ------------------------------------------------------------------
+# --- another process's writes, deterministically --------------------------------------------------
 
 
 def theirs_write_first(ours: Any, theirs: Any, monkeypatch: Any, contract: str) -> None:
-    """Another process pays 1.00 into ``contract`` just before our next append."""
-    append = ours.store.append_many
+    """Another process pays 1.00 into ``contract`` just before our next transaction begins:
+    after we last read (and cached) that contract, before we act again."""
+    transaction = ours.store.transaction
     sneaked: list[bool] = []
 
-    def theirs_first(writes: Any, idempotency_key: str | None = None, request: Any = None) -> Any:
+    def theirs_first() -> Any:
         if not sneaked:
             sneaked.append(True)
             theirs.pay_deposit(contract, Decimal("1.00"), on=START, idempotency_key="theirs")
-        return append(writes, idempotency_key=idempotency_key, request=request)
+        return transaction()
 
-    monkeypatch.setattr(ours.store, "append_many", theirs_first)
+    monkeypatch.setattr(ours.store, "transaction", theirs_first)
 
 
-def test_a_real_conflict_is_retried_on_fresh_state(tmp_path: Path, monkeypatch: Any) -> None:
-    """Another process appends to the same contract between this one's decision and its append:
-    the store refuses the append (ConcurrencyError), the service catches up and retries."""
+def test_another_process_write_is_read_before_acting(tmp_path: Path, monkeypatch: Any) -> None:
+    """Another process appends to a contract this one holds in its cache: the act reads the
+    stream's version inside its transaction, folds the newer event, and decides on it."""
     path = str(tmp_path / "shared.db")
     with open_ledger(path) as ours, open_ledger(path) as theirs:
         ours.open_contract(terms("S"), on=START)
+        ours.balances("S")  # S cached at version 1
         theirs_write_first(ours, theirs, monkeypatch, "S")
         ours.pay_deposit("S", Decimal("2.00"), on=START, idempotency_key="ours")
-        assert ours.conflicts_retried == 1
+        assert ours.conflicts_retried == 0
         lots = [t.principal for t in ours.transfers("S") if t.kind == "payment_in"]
         assert lots == [Decimal("1.00"), Decimal("2.00")]
+        # 5,000 deposit asked; 1.00 + 2.00 paid: both short payments flagged, in order.
+        assert ours.balances("S").deposit.principal == Decimal("3.00")
         check_invariants(ours)
 
 
@@ -244,34 +250,33 @@ def releases_on(ledger: Any, day: dt.date) -> list[tuple[int, str]]:
     ]
 
 
-def test_a_conflict_while_the_clock_runs_leaves_no_contract_behind(
+def test_the_clock_runs_every_due_contract_after_another_process_wrote_to_one(
     tmp_path: Path, monkeypatch: Any
 ) -> None:
-    """The clock takes every contract due on a day off its schedule, then ticks them in id order.
-    Our tick of A is refused (another process wrote to A); the service catches up and runs the
-    clock again. B, taken off the schedule with A but not yet ticked, must still be released."""
+    """The clock takes the contracts due on a day from the schedule table and ticks them in id
+    order. Another process wrote to A since this one cached it: A is brought forward, and B
+    (due the same day) is released too."""
     path = str(tmp_path / "shared.db")
     with open_ledger(path) as ours, open_ledger(path) as theirs:
         day = two_contracts_due_together(ours)
         theirs_write_first(ours, theirs, monkeypatch, "A")
         ours.advance_to(day)
-        assert ours.conflicts_retried == 1
+        assert ours.conflicts_retried == 0
         assert [stream for _, stream in releases_on(ours, day)] == ["contract:A", "contract:B"]
         assert all(d.date > day for d in ours.deadlines())  # nothing left behind
         check_invariants(ours)
 
 
-def test_a_payment_after_a_conflict_in_its_clock_run_is_its_keys_first_row(
+def test_a_payment_whose_clock_run_comes_first_is_its_keys_first_row(
     tmp_path: Path, monkeypatch: Any
 ) -> None:
-    """The same conflict inside a payment's clock run: B's release is the clock's, not folded
-    into the payment's decision, so the payment is the first row of its append (with the key)."""
+    """A payment on a day releases fall due: the clock's releases (A's, then B's) are appended
+    before the payment, so the payment is the first row of its own append (with the key)."""
     path = str(tmp_path / "shared.db")
     with open_ledger(path) as ours, open_ledger(path) as theirs:
         day = two_contracts_due_together(ours)
         theirs_write_first(ours, theirs, monkeypatch, "A")
         ours.pay_deposit("B", Decimal("2.00"), on=day, idempotency_key="ours")
-        assert ours.conflicts_retried == 1
         with ours.store._engine.connect() as conn:
             (key_position,) = conn.exec_driver_sql(
                 "SELECT position FROM events WHERE idempotency_key = 'ours'"

@@ -29,7 +29,8 @@ from escrow.cli import EXIT_TEMPFAIL, app
 from escrow.clock import FixedClock
 from escrow.domain import events as ev
 from escrow.retry import BACKOFF_BASE_S, BACKOFF_CAP_S, backoff_delay
-from escrow.service import MAX_RETRIES, open_ledger
+from escrow.service import CODEC, MAX_RETRIES, Ledger, open_ledger
+from escrow.store import open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "postgres"))
 from pg_support import fresh_schema
@@ -40,34 +41,32 @@ SCENARIO = ROOT / "scenarios" / "rule-10-monthly-releases.toml"
 T0 = dt.datetime(2025, 1, 31, 2, 0, tzinfo=dt.UTC)
 
 
-class OtherOpensFirst(FixedClock):
-    """A clock whose first ``today()`` (asked as the ledger dates its configuration) lets another
-    process create the same new ledger: the race of two first opens, made deterministic."""
+def test_a_new_ledger_created_first_by_another_process_is_read_not_configured_twice(
+    tmp_path: Path,
+) -> None:
+    """Two first opens race: the other process creates the ledger after ours found it empty,
+    before our configuring transaction begins. Inside it (under the write lock) ours reads the
+    other's configuration and writes none."""
+    path = str(tmp_path / "new.db")
+    store = open_store(path, CODEC, FixedClock(T0))
+    transaction = store.transaction
+    opened: list[bool] = []
 
-    def __init__(self, url: str) -> None:
-        super().__init__(T0)
-        self.url = url
-        self.done = False
+    def other_opens_first() -> Any:
+        if not opened:
+            opened.append(True)
+            open_ledger(path, clock=FixedClock(T0)).close()
+        return transaction()
 
-    def today(self) -> dt.date:
-        if not self.done:
-            self.done = True
-            open_ledger(self.url, clock=FixedClock(T0)).close()
-        return super().today()
+    store.transaction = other_opens_first  # type: ignore[method-assign]
+    with Ledger(store, None, FixedClock(T0)) as ours:
+        assert opened == [True]
+        assert ours.conflicts_retried == 0
+        assert configurations(ours) == 1  # the other's, read back; not a second one
 
 
 def configurations(ledger: Any) -> int:
     return sum(isinstance(e.event, ev.LedgerConfigured) for e in ledger.entries())
-
-
-def test_a_new_ledger_created_first_by_another_process_is_a_retried_conflict(
-    tmp_path: Path,
-) -> None:
-    path = str(tmp_path / "new.db")
-
-    with open_ledger(path, clock=OtherOpensFirst(path)) as ours:
-        assert ours.conflicts_retried == 1
-        assert configurations(ours) == 1  # the other's, read back; not a second one
 
 
 # --- many processes opening one new ledger at once ------------------------------------------------

@@ -1,0 +1,143 @@
+"""Cost follows the work: a query or an act on one contract reads no other contract's events.
+
+Every SQL statement the ledger sends to its SQLite file is captured (SQLAlchemy's
+``before_cursor_execute``); each one that reads the ``events`` table is run again on its own
+connection to list the rows it read, and its query plan is checked to be an index search (a
+``SCAN`` of the table would read every row, whatever the rows it returns).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Engine
+
+import escrow
+from escrow.service import Ledger
+
+START = dt.date(2025, 3, 1)
+
+
+def _terms(n: int) -> escrow.ContractTerms:
+    return escrow.ContractTerms(
+        id=f"C{n}",
+        filing_no=f"JZ-2025-{n:06d}",
+        tenant=f"T{n}",
+        enterprise="E1",
+        start=START,
+        end=dt.date(2026, 2, 28),
+        monthly_rent=Decimal("3000.00"),
+        deposit=Decimal("3000.00"),
+    )
+
+
+def _ledger_with_three_contracts(path: Path) -> None:
+    """Three contracts, each with a deposit, 6 months' rent (3 released at once, then monthly)
+    and five months of the clock: every contract's stream holds many events."""
+    with escrow.open_ledger(path) as ledger:
+        for n in (1, 2, 3):
+            ledger.open_contract(_terms(n), on=START)
+            ledger.pay_deposit(f"C{n}", "3000.00", on=START)
+            ledger.pay_rent(f"C{n}", "18000.00", on=START)
+        ledger.advance_to(dt.date(2025, 8, 10))
+
+
+@contextmanager
+def _reads_of_events(ledger: Ledger) -> Iterator[list[tuple[str, Any]]]:
+    """The statements (SQL, parameters) the ledger sends that read the events table."""
+    seen: list[tuple[str, Any]] = []
+    engine = ledger.store._engine
+
+    def capture(_c: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        lowered = statement.lower()
+        if lowered.lstrip().startswith("select") and " events" in lowered:
+            seen.append((statement, parameters))
+
+    sa_event.listen(engine, "before_cursor_execute", capture)
+    try:
+        yield seen
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", capture)
+
+
+def _streams_read(path: Path, statements: list[tuple[str, Any]]) -> dict[str, int]:
+    """Run every captured statement again: the streams of the event rows it read, counted.
+
+    Statements that return rows of ``events`` are re-run selecting the rows' positions; every
+    plan must search an index rather than scan the table."""
+    counts: dict[str, int] = {}
+    con = sqlite3.connect(path)
+    try:
+        for sql, params in statements:
+            plan = " | ".join(row[-1] for row in con.execute("EXPLAIN QUERY PLAN " + sql, params))
+            assert "SCAN events" not in plan, f"{sql!r} scans the events table: {plan}"
+            parts = re.split(r"\sFROM events\b", sql, maxsplit=1)
+            if len(parts) < 2 or "count(" in parts[0].lower():
+                continue
+            for (stream,) in con.execute("SELECT events.stream FROM events" + parts[1], params):
+                counts[stream] = counts.get(stream, 0) + 1
+    finally:
+        con.close()
+    return counts
+
+
+def test_a_query_on_one_contract_reads_none_of_the_other_contracts_events(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ledger.db"
+    _ledger_with_three_contracts(path)
+    with escrow.open_ledger(path) as ledger, _reads_of_events(ledger) as seen:
+        as_of = dt.date(2025, 6, 5)
+        ledger.balances("C2", as_of=as_of)
+        ledger.transfers("C2", as_of=as_of)
+        ledger.deadlines("C2", as_of=as_of)
+        ledger.balances("C2")
+        c2_events = ledger.store.stream_version("contract:C2")
+    read = _streams_read(path, seen)
+    assert set(read) <= {"contract:C2", "ledger"}, read
+    assert read["contract:C2"] >= c2_events  # the capture works: C2's history was read
+    # Every event of C2 is read at most twice (once for the current state, once as of the
+    # date); the ledger stream only for its first event (the configuration).
+    assert read.get("contract:C2", 0) <= 2 * c2_events
+    assert read.get("ledger", 0) <= 1
+
+
+def test_an_act_on_one_contract_reads_none_of_the_other_contracts_events(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ledger.db"
+    _ledger_with_three_contracts(path)
+    with escrow.open_ledger(path) as ledger, _reads_of_events(ledger) as seen:
+        # 08-10 is the clock's day and nothing else falls due on it: the act is C1's alone.
+        ledger.pay_deposit("C1", "1.00", on=dt.date(2025, 8, 10))
+    read = _streams_read(path, seen)
+    assert set(read) <= {"contract:C1", "ledger"}, read
+    assert "contract:C1" in read  # C1's state was loaded (a fresh process: nothing cached)
+
+
+def test_opening_a_ledger_reads_its_configuration_and_nothing_else(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    _ledger_with_three_contracts(path)
+    opened: list[tuple[str, Any]] = []
+
+    def capture(_c: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        lowered = statement.lower()
+        if lowered.lstrip().startswith("select") and " events" in lowered:
+            opened.append((statement, parameters))
+
+    # Every engine (the store makes its own on open): the whole open is captured.
+    sa_event.listen(Engine, "before_cursor_execute", capture)
+    try:
+        escrow.open_ledger(path).close()
+    finally:
+        sa_event.remove(Engine, "before_cursor_execute", capture)
+    read = _streams_read(path, opened)
+    assert read == {"ledger": 1}, read  # the configuration: the ledger stream's first event
