@@ -766,7 +766,7 @@ def deadlines(
 
 def _known_contract(ledger: Ledger, contract: str | None) -> None:
     """Refuse a --contract the ledger does not hold (rather than print an empty result)."""
-    if contract is not None and contract not in ledger.contract_ids():
+    if contract is not None and not ledger.has_contract(contract):
         raise UnknownContract(f"--contract: the ledger holds no contract {contract!r}")
 
 

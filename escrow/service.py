@@ -835,6 +835,12 @@ class Ledger:
         with self._reading() as conn:
             return readstore.contract_ids(conn)
 
+    def has_contract(self, contract: str) -> bool:
+        """Whether the ledger holds ``contract`` (one row of the contracts read model)."""
+        contract = arg.contract(contract)
+        with self._reading() as conn:
+            return readstore.has_contract(conn, contract)
+
     def contract_for_filing(self, filing_no: str) -> str:
         filing_no = arg.filing_no(filing_no)
         with self._reading() as conn:
@@ -857,11 +863,13 @@ class Ledger:
         """
         contract = arg.contract(contract)
         as_of, known_at = arg.optional_day(as_of, "as_of"), arg.known_at(known_at)
-        current = self._state(contract)
         if known_at is None and (as_of is None or as_of >= self.today):
-            return current
+            return self._state(contract)
+        stream = self.store.load(CONTRACT + contract)
+        if not stream:
+            raise UnknownContract(f"unknown contract {contract!r}")
         state: ContractState | None = None
-        for stored in self.store.load(CONTRACT + contract):
+        for stored in stream:
             event = stored.event
             if as_of is not None and event.on > as_of:
                 continue

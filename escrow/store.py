@@ -281,12 +281,17 @@ _idempotency = sa.Table(
 
 # The anchor of the hash chain: the position and hash of the last row, updated in the same
 # transaction as every append. Without it, deleting the last rows would leave a valid chain.
+# Since schema version 3 it also keeps the last row's recorded time and the Merkle tree's peaks
+# at the head (hex, comma-separated): an append reads them here instead of the log's last rows,
+# so it reads no other stream's rows. NULL (a ledger from before): read from the rows.
 _chain_head = sa.Table(
     "chain_head",
     _metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("position", _COUNTER, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("recorded_at", sa.String, nullable=True),
+    sa.Column("peaks", sa.Text, nullable=True),
 )
 _HEAD_ID = 1
 
@@ -368,17 +373,22 @@ answer until ``escrow rebuild`` (which ``escrow migrate`` runs) fills them."""
 
 def _add_read_models(conn: Connection) -> None:
     """Version 2 -> 3: the read-model tables (:mod:`escrow.readmodel`), created empty and marked
-    stale; ``escrow migrate`` then rebuilds them from the events."""
+    stale (``escrow migrate`` then rebuilds them from the events), and the chain head's
+    ``recorded_at`` and ``peaks`` (NULL until the next append)."""
     for table in readmodel.tables():
         conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
         for index in table.indexes:
             conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+    present = {c["name"] for c in sa.inspect(conn).get_columns("chain_head")}
+    for name in ("recorded_at", "peaks"):
+        if name not in present:
+            conn.exec_driver_sql(f"ALTER TABLE chain_head ADD COLUMN {name} TEXT")
     conn.execute(_meta.insert().values(key=READ_MODELS_KEY, value="stale"))
 
 
 register_migration(2, _add_read_models)
 
-_ADDED_COLUMNS = {"idempotency_keys": {"request"}}
+_ADDED_COLUMNS = {"idempotency_keys": {"request"}, "chain_head": {"recorded_at", "peaks"}}
 """Columns later versions added to the tables every version has: an older ledger lacks them."""
 
 
@@ -473,10 +483,18 @@ _LAST_ROW = (
     sa.select(_events.c.position, _events.c.hash).order_by(_events.c.position.desc()).limit(1)
 )
 _HEAD = sa.select(_chain_head.c.position, _chain_head.c.hash).where(_chain_head.c.id == _HEAD_ID)
+_HEAD_STATE = sa.select(
+    _chain_head.c.position, _chain_head.c.hash, _chain_head.c.recorded_at, _chain_head.c.peaks
+).where(_chain_head.c.id == _HEAD_ID)
 _MOVE_HEAD = (
     _chain_head.update()
     .where(_chain_head.c.id == _HEAD_ID)
-    .values(position=sa.bindparam("head_position"), hash=sa.bindparam("head_hash"))
+    .values(
+        position=sa.bindparam("head_position"),
+        hash=sa.bindparam("head_hash"),
+        recorded_at=sa.bindparam("head_recorded_at"),
+        peaks=sa.bindparam("head_peaks"),
+    )
 )
 _ALL_KEYS = sa.select(
     _idempotency.c.key, _idempotency.c.first_position, _idempotency.c.last_position
@@ -1214,10 +1232,11 @@ class EventStore:
         requests: Mapping[str, str],
     ) -> list[BatchResult]:
         """Number, chain and insert the rows of ``batches`` (inside the write transaction)."""
-        head = conn.execute(_HEAD).first()
+        head = conn.execute(_HEAD_STATE).first()
         if head is None:
             raise IntegrityError("the store has no chain head: it was not created by escrow")
         position, prev_hash = int(head[0]), str(head[1])
+        head_recorded, head_peaks = head[2], head[3]
         size_before = position
         # One recorded time per transaction: a unit of work's rows share its first append's.
         recorded_at = self._tx_recorded or _utc_text(self._clock.now())
@@ -1225,7 +1244,9 @@ class EventStore:
         if position:
             # recorded_at runs forward (verify checks it): a wall clock stepped back records the
             # time of the row before instead.
-            last = conn.execute(_RECORDED_AT, {"position": position}).scalar()
+            last = head_recorded
+            if last is None:
+                last = conn.execute(_RECORDED_AT, {"position": position}).scalar()
             if last is not None and _parse_recorded(str(last)) > recorded:
                 recorded_at, recorded = str(last), _parse_recorded(str(last))
         if self._tx is not None:
@@ -1288,19 +1309,33 @@ class EventStore:
                 keys_written[key] = _as_duplicate(batch, request)
         if rows:
             self._insert(conn, rows)
-            self._tree = (prev_hash, self._grown_tree(conn, size_before, rows))
-            conn.execute(_MOVE_HEAD, {"head_position": position, "head_hash": prev_hash})
+            tree = self._grown_tree(conn, size_before, rows, _peaks_of(size_before, head_peaks))
+            self._tree = (prev_hash, tree)
+            conn.execute(
+                _MOVE_HEAD,
+                {
+                    "head_position": position,
+                    "head_hash": prev_hash,
+                    "head_recorded_at": recorded_at,
+                    "head_peaks": _peaks_text(tree),
+                },
+            )
         if key_rows:
             conn.execute(_INSERT_KEY, key_rows)
         return out
 
     def _grown_tree(
-        self, conn: Connection, size: int, rows: list[tuple[Any, ...]]
+        self,
+        conn: Connection,
+        size: int,
+        rows: list[tuple[Any, ...]],
+        stored: merkle.CompactRange | None,
     ) -> merkle.CompactRange:
-        """The tree's peaks once ``rows`` (following position ``size``) are added to it."""
+        """The tree's peaks once ``rows`` (following position ``size``) are added to it;
+        ``stored``: the peaks the chain head keeps (None on a ledger from before them)."""
         cached = self._tree
         head = rows[0][-2]  # the prev_hash of the first new row: the head before the append
-        tree = None
+        tree = stored
         if cached is not None and cached[0] == head and cached[1].size == size:
             tree = cached[1]
         return _grow_tree(conn, size, [row[-1] for row in rows], tree)
@@ -1475,8 +1510,13 @@ class EventStore:
         if 0 in wanted:
             roots[0] = tree.root()
         last_at: dt.datetime | None = None
+        last_recorded: str | None = None
         with self._errors(), self._backend.snapshot(self._engine) as conn:
-            head = conn.execute(_HEAD).first()
+            head = conn.execute(
+                _HEAD_STATE
+                if "peaks" in {c["name"] for c in sa.inspect(conn).get_columns("chain_head")}
+                else sa.select(_chain_head.c.position, _chain_head.c.hash, sa.null(), sa.null())
+            ).first()
             stored_nodes = (  # none in a ledger made before the tree and not written to since
                 {(int(lv), int(ix)): h for lv, ix, h in conn.execute(_ALL_NODES)}
                 if sa.inspect(conn).has_table(_tree_nodes.name)
@@ -1522,13 +1562,16 @@ class EventStore:
                     keys[key] = position
                 versions[stream] = version
                 prev_hash = digest
+                last_recorded = recorded
                 expected_position += 1
                 checked += 1
                 if checked in wanted:
                     roots[checked] = tree.root()
             roots[checked] = tree.root()
+            extras = _check_head_extras(head, tree, last_recorded)
             problem_at = (
                 _check_head(head, checked, prev_hash)
+                or (None if extras is None else (max(checked, 1), extras))
                 or _check_keys(conn.execute(_ALL_KEYS), keys, checked)
                 or _check_extra_nodes(stored_nodes)
             )
@@ -1825,6 +1868,34 @@ def _check_extra_nodes(stored: dict[merkle.Node, str]) -> tuple[int, str] | None
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _peaks_text(tree: merkle.CompactRange) -> str:
+    return ",".join(peak.hex() for peak in tree.peaks)
+
+
+def _peaks_of(size: int, text: object) -> merkle.CompactRange | None:
+    """The tree's peaks kept in the chain head (None when it keeps none, or not a tree's)."""
+    if text is None:
+        return None
+    try:
+        peaks = [bytes.fromhex(p) for p in str(text).split(",")] if text else []
+        if any(len(p) != 32 for p in peaks):
+            return None
+        return merkle.CompactRange(size, peaks)
+    except ValueError:
+        return None
+
+
+def _check_head_extras(head: Any, tree: merkle.CompactRange, last_at: str | None) -> str | None:
+    """The chain head's recorded time and tree peaks, where kept, against the rows'."""
+    if head is None:
+        return None
+    if head[2] is not None and head[2] != last_at:
+        return "the chain head's recorded time does not match the last row's"
+    if head[3] is not None and head[3] != _peaks_text(tree):
+        return "the chain head's Merkle peaks do not match the rows"
+    return None
 
 
 def _check_head(head: Any, last: int, last_hash: str) -> tuple[int, str] | None:

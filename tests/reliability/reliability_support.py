@@ -153,7 +153,9 @@ def recompute(con: sqlite3.Connection) -> None:
     prev = "0" * 64
     tree = merkle.CompactRange()
     nodes = []
+    recorded = None
     for row in rows(con):
+        recorded = row.recorded_at
         fixed = row._replace(prev_hash=prev)
         digest = row_hash(fixed)
         con.execute(
@@ -164,7 +166,11 @@ def recompute(con: sqlite3.Connection) -> None:
             if level >= TREE_LEVEL:
                 nodes.append((level, index, node.hex()))
         prev = digest
-    con.execute("UPDATE chain_head SET position = ?, hash = ?", (tree.size, prev))
+    peaks = ",".join(peak.hex() for peak in tree.peaks)
+    con.execute(
+        "UPDATE chain_head SET position = ?, hash = ?, recorded_at = ?, peaks = ?",
+        (tree.size, prev, recorded, peaks),
+    )
     con.execute("DELETE FROM merkle_nodes")
     con.executemany("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
 

@@ -2,8 +2,8 @@
 
 Every row of the issue's attack table is done to a copy of a ledger AFTER a signed checkpoint of
 it was kept, by an attacker who can write the SQLite file and runs escrow's own code to recompute
-everything the database holds: the rows' hashes from the changed row to the end, the chain head
-and the Merkle tree's kept nodes. Without the checkpoint, `escrow verify` finds nothing wrong
+everything the database holds: the rows' hashes from the changed row to the end, the chain head,
+the Merkle tree's kept nodes and the read models (rebuilt from the edited events). Without the checkpoint, `escrow verify` finds nothing wrong
 (shown for each row); with ``--checkpoints`` it exits 1 naming the checkpoint that no longer
 matches. Receipts and consistency proofs are checked in a separate process that has no database.
 """
@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 
 from escrow import merkle
 from escrow.cli import app
+from escrow.projector import rebuild
 from escrow.runner import run_scenario
 from escrow.scenario import parse_scenario
 from escrow.service import CODEC, open_ledger
@@ -80,12 +81,16 @@ def rows_of(db: Path) -> list[StoredRow]:
 
 
 def attack(db: Path, edit: Callable[[sqlite3.Connection], None]) -> None:
+    """``edit`` the file, then rebuild its read models from the edited events with escrow's own
+    code (so that they agree with the events, as ``verify`` checks)."""
     con = sqlite3.connect(db)
     try:
         with con:
             edit(con)
     finally:
         con.close()
+    with open_store(str(db), CODEC) as store:
+        rebuild(store)
 
 
 def set_data(con: sqlite3.Connection, position: int, data: str) -> None:
@@ -132,7 +137,11 @@ def cut_last_rows(con: sqlite3.Connection, drop_head: bool = False) -> None:
         "UPDATE idempotency_keys SET last_position = ? WHERE last_position > ?", (keep, keep)
     )
     (digest,) = con.execute("SELECT hash FROM events WHERE position = ?", (keep,)).fetchone()
-    con.execute("UPDATE chain_head SET position = ?, hash = ?", (keep, digest))
+    # The head's recorded time and tree peaks are left unknown (NULL, as in an older ledger).
+    con.execute(
+        "UPDATE chain_head SET position = ?, hash = ?, recorded_at = NULL, peaks = NULL",
+        (keep, digest),
+    )
     for level, index in con.execute("SELECT level, idx FROM merkle_nodes").fetchall():
         if (index + 1) << level > keep:
             con.execute("DELETE FROM merkle_nodes WHERE level = ? AND idx = ?", (level, index))
