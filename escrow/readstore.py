@@ -17,10 +17,10 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from escrow.domain.ledger import Transfer
+from escrow.prepared import Prepared
 from escrow.projections import Deadline, Notice
 from escrow.readmodel import (
     ContractRow,
@@ -56,23 +56,60 @@ def recorded_text(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-def _upsert(conn: Connection, table: sa.Table, keys: Sequence[str], row: dict[str, Any]) -> None:
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(table).values(row)
-    changed = {k: stmt.excluded[k] for k in row if k not in keys}
-    conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=changed))
+def _upsert(
+    table: sa.Table, keys: Sequence[str], columns: Sequence[str], where: str = ""
+) -> Prepared:
+    """``INSERT … ON CONFLICT (keys) DO UPDATE`` (SQLite 3.24+ and PostgreSQL say it alike)."""
+    names = [*keys, *columns]
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(names)})"
+        f" VALUES ({', '.join(':' + n for n in names)})"
+        f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET"
+        f" {', '.join(f'{c} = excluded.{c}' for c in columns)}{where}"
+    )
+    return Prepared(sa.text(sql))
+
+
+_LEDGER_VALUE = Prepared(sa.select(_ledger.c.value).where(_ledger.c.key == sa.bindparam("key")))
+_SET_LEDGER_VALUE = _upsert(_ledger, ["key"], ["value"])
+_RAISE_TODAY = _upsert(_ledger, ["key"], ["value"], f" WHERE {_ledger.name}.value < excluded.value")
+_SUSPENDED = Prepared(
+    sa.select(_enterprises.c.suspended).where(
+        _enterprises.c.enterprise == sa.bindparam("enterprise")
+    )
+)
+_SET_SUSPENDED = _upsert(_enterprises, ["enterprise"], ["suspended"])
+_ADD_CONTRACT = Prepared(_contracts.insert())
+_HAS_CONTRACT = Prepared(
+    sa.select(_contracts.c.contract).where(_contracts.c.contract == sa.bindparam("contract"))
+)
+_BY_FILING = Prepared(
+    sa.select(_contracts.c.contract).where(_contracts.c.filing_no == sa.bindparam("filing_no"))
+)
+_SET_DUE = _upsert(_schedule, ["key"], ["due", "rank", "seq"])
+_DROP_DUE = Prepared(_schedule.delete().where(_schedule.c.key == sa.bindparam("key")))
+_FIRST_DUE = Prepared(
+    sa.select(_schedule.c.key, _schedule.c.due, _schedule.c.account, _schedule.c.bank)
+    .where(
+        _schedule.c.due
+        == sa.select(sa.func.min(_schedule.c.due))
+        .where(_schedule.c.due <= sa.bindparam("until"))
+        .scalar_subquery()
+    )
+    .order_by(_schedule.c.rank, _schedule.c.seq, _schedule.c.key)
+)
 
 
 # --- the ledger's own facts -------------------------------------------------------------------
 
 
 def ledger_value(conn: Connection, key: str) -> str | None:
-    value = conn.execute(sa.select(_ledger.c.value).where(_ledger.c.key == key)).scalar()
+    value = _LEDGER_VALUE(conn, {"key": key}).scalar()
     return None if value is None else str(value)
 
 
 def set_ledger_value(conn: Connection, key: str, value: str) -> None:
-    _upsert(conn, _ledger, ["key"], {"key": key, "value": value})
+    _SET_LEDGER_VALUE(conn, {"key": key, "value": value})
 
 
 def today(conn: Connection) -> dt.date | None:
@@ -80,20 +117,24 @@ def today(conn: Connection) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(value)
 
 
+def raise_today(conn: Connection, day: dt.date) -> None:
+    """The ledger's clock moves to ``day`` if it is later (ISO dates sort as text)."""
+    _RAISE_TODAY(conn, {"key": TODAY, "value": day.isoformat()})
+
+
 def suspended(conn: Connection, enterprise: str) -> bool:
-    query = sa.select(_enterprises.c.suspended).where(_enterprises.c.enterprise == enterprise)
-    return bool(conn.execute(query).scalar())
+    return bool(_SUSPENDED(conn, {"enterprise": enterprise}).scalar())
 
 
 def set_suspended(conn: Connection, enterprise: str, value: bool) -> None:
-    _upsert(conn, _enterprises, ["enterprise"], {"enterprise": enterprise, "suspended": value})
+    _SET_SUSPENDED(conn, {"enterprise": enterprise, "suspended": value})
 
 
 # --- contracts --------------------------------------------------------------------------------
 
 
 def add_contract(conn: Connection, row: dict[str, Any]) -> None:
-    conn.execute(_contracts.insert(), row)
+    _ADD_CONTRACT(conn, row)
 
 
 def contract_ids(conn: Connection) -> list[str]:
@@ -102,13 +143,11 @@ def contract_ids(conn: Connection) -> list[str]:
 
 
 def has_contract(conn: Connection, contract: str) -> bool:
-    query = sa.select(_contracts.c.contract).where(_contracts.c.contract == contract)
-    return conn.execute(query).first() is not None
+    return _HAS_CONTRACT(conn, {"contract": contract}).first() is not None
 
 
 def contract_for_filing(conn: Connection, filing_no: str) -> str | None:
-    query = sa.select(_contracts.c.contract).where(_contracts.c.filing_no == filing_no)
-    found = conn.execute(query).scalar()
+    found = _BY_FILING(conn, {"filing_no": filing_no}).scalar()
     return None if found is None else str(found)
 
 
@@ -128,10 +167,9 @@ def set_due(conn: Connection, contract: str, due: dt.date | None) -> None:
     """The contract's next due day (None: nothing pending, the row goes)."""
     key = CONTRACT_KEY + contract
     if due is None:
-        conn.execute(_schedule.delete().where(_schedule.c.key == key))
+        _DROP_DUE(conn, {"key": key})
         return
-    row = {"key": key, "due": due.isoformat(), "rank": CONTRACT_RANK, "seq": 0}
-    _upsert(conn, _schedule, ["key"], row)
+    _SET_DUE(conn, {"key": key, "due": due.isoformat(), "rank": CONTRACT_RANK, "seq": 0})
 
 
 def add_notice(conn: Connection, position: int, due: dt.date, account: str, bank: str) -> None:
@@ -175,18 +213,9 @@ class Due:
 
 def due_on_first_day(conn: Connection, until: dt.date) -> list[Due]:
     """Everything due on the earliest due day that is not after ``until``, in clock order."""
-    first = (
-        sa.select(sa.func.min(_schedule.c.due))
-        .where(_schedule.c.due <= until.isoformat())
-        .scalar_subquery()
-    )
-    query = (
-        sa.select(_schedule.c.key, _schedule.c.due, _schedule.c.account, _schedule.c.bank)
-        .where(_schedule.c.due == first)
-        .order_by(_schedule.c.rank, _schedule.c.seq, _schedule.c.key)
-    )
     out = []
-    for key, due, account, bank in conn.execute(query):
+    for row in _FIRST_DUE(conn, {"until": until.isoformat()}):
+        key, due, account, bank = tuple(row)
         contract = key[len(CONTRACT_KEY) :] if key.startswith(CONTRACT_KEY) else None
         out.append(Due(dt.date.fromisoformat(due), contract, account, bank))
     return out

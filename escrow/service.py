@@ -266,9 +266,10 @@ class Ledger:
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
-        """A connection for a query: the open transaction's (its rows written first)."""
+        """A connection for a query of the collected tables (transfers, notices, refusals,
+        held, deadlines): the open transaction's, its collected rows written first."""
         with self.store.connection() as conn:
-            if self.store.in_transaction:
+            if self.store.in_transaction and self._pending:
                 self._pending.write(conn)
             yield conn
 
@@ -316,9 +317,7 @@ class Ledger:
                         conn, self._pending, part.contract, part.after, part.events[-1].on, recorded
                     )
             if latest is not None:
-                today = readstore.today(conn)
-                if today is None or latest > today:
-                    readstore.set_ledger_value(conn, readstore.TODAY, latest.isoformat())
+                readstore.raise_today(conn, latest)
         return result
 
     # --- units of work -----------------------------------------------------------------------
@@ -388,7 +387,7 @@ class Ledger:
     # --- the clock ---------------------------------------------------------------------------
 
     def _today(self) -> dt.date | None:
-        with self._reading() as conn:
+        with self.store.connection() as conn:  # not a collected table: nothing to write first
             return readstore.today(conn)
 
     @property
@@ -479,7 +478,7 @@ class Ledger:
         horizon = limit if limit is not None else LAST_DATE
         started = self._today()
         while True:
-            with self._reading() as conn:
+            with self.store.connection() as conn:
                 nxt = readstore.next_day(conn)
             if nxt is None or nxt > horizon:
                 break
@@ -828,22 +827,22 @@ class Ledger:
     # --- queries -----------------------------------------------------------------------------
 
     def _bank(self, account: Account) -> str:
-        with self._reading() as conn:
+        with self.store.connection() as conn:
             return readstore.ledger_value(conn, BANK + account) or INITIAL_BANK
 
     def contract_ids(self) -> list[str]:
-        with self._reading() as conn:
+        with self.store.connection() as conn:
             return readstore.contract_ids(conn)
 
     def has_contract(self, contract: str) -> bool:
         """Whether the ledger holds ``contract`` (one row of the contracts read model)."""
         contract = arg.contract(contract)
-        with self._reading() as conn:
+        with self.store.connection() as conn:
             return readstore.has_contract(conn, contract)
 
     def contract_for_filing(self, filing_no: str) -> str:
         filing_no = arg.filing_no(filing_no)
-        with self._reading() as conn:
+        with self.store.connection() as conn:
             found = readstore.contract_for_filing(conn, filing_no)
         if found is None:
             raise UnknownContract(f"no contract with filing number {filing_no!r}")

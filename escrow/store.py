@@ -50,6 +50,7 @@ from escrow import merkle, readmodel
 from escrow.clock import Clock, SystemClock
 from escrow.domain.event_base import Event
 from escrow.errors import ConcurrencyError, IntegrityError, StoreError
+from escrow.prepared import Prepared
 from escrow.redaction import redact_text, redact_url
 
 log = logging.getLogger(__name__)
@@ -515,6 +516,7 @@ _STREAM_HEADS = sa.select(
     _events.c.stream, sa.func.max(_events.c.version), sa.func.max(_events.c.position)
 ).group_by(_events.c.stream)
 _STREAMS_PER_QUERY = 500  # bound parameters per IN list (old SQLite builds allow 999)
+_MAX_VERSION = 2**62
 
 _STORED_COLUMNS = (
     _events.c.position,
@@ -531,6 +533,25 @@ _RANGE_ROWS = (
     sa.select(_events.c.position, _events.c.stream, _events.c.version)
     .where(_events.c.position.between(sa.bindparam("lo"), sa.bindparam("hi")))
     .order_by(_events.c.position)
+)
+# The statements of every act, compiled once per dialect (escrow.prepared).
+_P_HEAD_STATE = Prepared(_HEAD_STATE)
+_P_MOVE_HEAD = Prepared(_MOVE_HEAD)
+_P_INSERT_KEY = Prepared(
+    _idempotency.insert().values({c.name: sa.bindparam(c.name) for c in _idempotency.columns})
+)
+_P_STREAM_HEAD = Prepared(_STREAM_HEAD)
+_P_KEY_RANGE = Prepared(_KEY_RANGE)
+_P_RANGE_ROWS = Prepared(_RANGE_ROWS)
+_P_RECORDED_AT = Prepared(_RECORDED_AT)
+_P_LOAD = Prepared(
+    sa.select(*_STORED_COLUMNS)
+    .where(
+        _events.c.stream == sa.bindparam("stream"),
+        _events.c.version > sa.bindparam("after"),
+        _events.c.version <= sa.bindparam("upto"),
+    )
+    .order_by(_events.c.version)
 )
 _ALL_ROWS = sa.select(
     _events.c.position,
@@ -1232,7 +1253,7 @@ class EventStore:
         requests: Mapping[str, str],
     ) -> list[BatchResult]:
         """Number, chain and insert the rows of ``batches`` (inside the write transaction)."""
-        head = conn.execute(_HEAD_STATE).first()
+        head = _P_HEAD_STATE(conn).first()
         if head is None:
             raise IntegrityError("the store has no chain head: it was not created by escrow")
         position, prev_hash = int(head[0]), str(head[1])
@@ -1246,7 +1267,7 @@ class EventStore:
             # time of the row before instead.
             last = head_recorded
             if last is None:
-                last = conn.execute(_RECORDED_AT, {"position": position}).scalar()
+                last = _P_RECORDED_AT(conn, {"position": position}).scalar()
             if last is not None and _parse_recorded(str(last)) > recorded:
                 recorded_at, recorded = str(last), _parse_recorded(str(last))
         if self._tx is not None:
@@ -1311,8 +1332,8 @@ class EventStore:
             self._insert(conn, rows)
             tree = self._grown_tree(conn, size_before, rows, _peaks_of(size_before, head_peaks))
             self._tree = (prev_hash, tree)
-            conn.execute(
-                _MOVE_HEAD,
+            _P_MOVE_HEAD(
+                conn,
                 {
                     "head_position": position,
                     "head_hash": prev_hash,
@@ -1320,8 +1341,7 @@ class EventStore:
                     "head_peaks": _peaks_text(tree),
                 },
             )
-        if key_rows:
-            conn.execute(_INSERT_KEY, key_rows)
+        _P_INSERT_KEY.many(conn, key_rows)
         return out
 
     def _grown_tree(
@@ -1352,6 +1372,10 @@ class EventStore:
     def _stream_heads(conn: Connection, streams: set[str]) -> dict[str, tuple[int, int]]:
         """(version, position) of each stream's last event, for streams that have one."""
         heads: dict[str, tuple[int, int]] = {}
+        if len(streams) == 1:  # an act's usual append: one indexed lookup
+            (stream,) = streams
+            row = _P_STREAM_HEAD(conn, {"stream": stream}).first()
+            return {stream: (int(row[0]), int(row[1]))} if row is not None else {}
         names = sorted(streams)
         for first in range(0, len(names), _STREAMS_PER_QUERY):
             query = _STREAM_HEADS.where(
@@ -1363,17 +1387,17 @@ class EventStore:
 
     @staticmethod
     def _stream_head(conn: Connection, stream: str) -> tuple[int, int]:
-        row = conn.execute(_STREAM_HEAD, {"stream": stream}).first()
+        row = _P_STREAM_HEAD(conn, {"stream": stream}).first()
         return (row[0], row[1]) if row is not None else (0, 0)
 
     @staticmethod
     def _key_result(conn: Connection, key: str) -> BatchResult | None:
-        span = conn.execute(_KEY_RANGE, {"key": key}).first()
+        span = _P_KEY_RANGE(conn, {"key": key}).first()
         if span is None:
             return None
         request = None if span[2] is None else str(span[2])
         results: list[AppendResult] = []
-        for position, stream, version in conn.execute(_RANGE_ROWS, {"lo": span[0], "hi": span[1]}):
+        for position, stream, version in _P_RANGE_ROWS(conn, {"lo": span[0], "hi": span[1]}):
             last = results[-1] if results else None
             if last is not None and last.stream == stream:
                 results[-1] = AppendResult(
@@ -1390,12 +1414,11 @@ class EventStore:
     ) -> list[StoredEvent]:
         """The events of ``stream`` in version order, after ``after_version`` and up to and
         including ``upto_version``."""
-        query = sa.select(*_STORED_COLUMNS).where(_events.c.stream == stream)
-        if upto_version is not None:
-            query = query.where(_events.c.version <= upto_version)
-        if after_version:
-            query = query.where(_events.c.version > after_version)
-        return self._stored(query.order_by(_events.c.version))
+        upto = _MAX_VERSION if upto_version is None else upto_version
+        self._check_open()
+        with self._errors(), self.connection() as conn:
+            rows = _P_LOAD(conn, {"stream": stream, "after": after_version, "upto": upto}).all()
+        return self._decoded(rows)
 
     def stream_version(self, stream: str) -> int:
         """The stream's current version: the number of its events (0 for an unknown stream)."""
@@ -1465,6 +1488,9 @@ class EventStore:
         self._check_open()
         with self._errors(), self.connection() as conn:
             rows = conn.execute(query).all()
+        return self._decoded(rows)
+
+    def _decoded(self, rows: Sequence[Any]) -> list[StoredEvent]:
         decode = self._decode
         recorded: dict[str, dt.datetime] = {}  # an append's rows share their recorded time
         out = []

@@ -1,0 +1,108 @@
+"""SQL statements compiled once per database dialect and run straight on the driver.
+
+An act runs a dozen small statements. Built and executed through SQLAlchemy Core each time, a
+statement costs more in building, cache-key generation, parameter processing and result set-up
+(about 40 µs) than in SQLite (about 5 µs); compiled once and run on the connection's own DB-API
+cursor, inside the same transaction, it costs what the database does. Only for statements whose
+parameters the driver takes as they are (text, integers, booleans): no type processing happens
+on the way in or out. Driver errors come out as SQLAlchemy's exceptions, as from Core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import sqlalchemy.exc as sa_exc
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ClauseElement
+
+
+class Prepared:
+    """A Core statement with named bind parameters, compiled once per dialect."""
+
+    __slots__ = ("_compiled", "statement")
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    def _for(self, conn: Connection) -> _Compiled:
+        dialect = conn.dialect
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            compiled = self.statement.compile(dialect=dialect)
+            order = getattr(compiled, "positiontup", None) or ()  # SQLCompiler's bind order
+            names = tuple(order) if dialect.positional else None
+            # Literals in the statement (``id == 1``) are bind parameters with their values.
+            fixed = {k: v for k, v in compiled.params.items() if v is not None}
+            found = self._compiled[dialect.name] = _Compiled(compiled.string, names, fixed)
+        return found
+
+    def __call__(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Rows:
+        """Run the statement with ``params`` (by bind-parameter name); its rows, as the driver
+        gives them (no column types applied)."""
+        compiled = self._for(conn)
+        arguments = compiled.arguments(params or {})
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(compiled.sql, arguments)
+            return Rows(cursor.fetchall() if cursor.description is not None else [])
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(conn, compiled.sql, arguments, exc) from exc
+        finally:
+            cursor.close()
+
+    def many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run the statement once per row (one ``executemany``)."""
+        if not rows:
+            return
+        compiled = self._for(conn)
+        arguments = [compiled.arguments(r) for r in rows]
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(compiled.sql, arguments)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(conn, compiled.sql, arguments, exc) from exc
+        finally:
+            cursor.close()
+
+
+def _wrapped(conn: Connection, sql: str, arguments: Any, exc: Exception) -> Exception:
+    """The driver's error as SQLAlchemy's (IntegrityError, OperationalError…)."""
+    dbapi = conn.dialect.loaded_dbapi
+    return sa_exc.DBAPIError.instance(sql, arguments, exc, dbapi.Error, dialect=conn.dialect)
+
+
+class Rows:
+    """The rows of one statement: iterate, or take ``first()``, ``scalar()`` or ``all()``."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: Sequence[Any]) -> None:
+        self._rows = rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+    def first(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def scalar(self) -> Any:
+        return self._rows[0][0] if self._rows else None
+
+    def all(self) -> Sequence[Any]:
+        return self._rows
+
+
+class _Compiled(NamedTuple):
+    sql: str
+    names: tuple[str, ...] | None
+    """The bind parameters in order (positional drivers), None for named ones."""
+    fixed: dict[str, Any]
+
+    def arguments(self, params: Mapping[str, Any]) -> Any:
+        given = {**self.fixed, **params} if self.fixed else params
+        if self.names is not None:
+            return tuple(given[n] for n in self.names)
+        return dict(given)
