@@ -21,12 +21,16 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 _COUNTER = sa.Integer().with_variant(sa.BigInteger(), "postgresql")
+_ONE_BTREE = {"sqlite_with_rowid": False}
+"""SQLite: the primary key is the table (one B-tree to write per row, not a table and its key
+index): fewer pages per commit. PostgreSQL ignores it."""
 
 
 class ContractRow(SQLModel, table=True):
     """One row per contract: who it is between and its filing number (Art. 19)."""
 
     __tablename__ = "rm_contracts"
+    __table_args__ = _ONE_BTREE
     contract: str = Field(primary_key=True)
     enterprise: str = Field(index=True)
     tenant: str
@@ -43,6 +47,7 @@ class ScheduleRow(SQLModel, table=True):
     order their account changes were recorded) before contracts (rank 1, by id) on a day."""
 
     __tablename__ = "rm_schedule"
+    __table_args__ = _ONE_BTREE
     key: str = Field(primary_key=True)
     """``contract:ID`` or ``notice:POSITION`` (the account change's position)."""
     due: str = Field(index=True)
@@ -56,6 +61,7 @@ class TransferRow(SQLModel, table=True):
     """One money movement (the report's transfers), in the order executed."""
 
     __tablename__ = "rm_transfers"
+    __table_args__ = _ONE_BTREE
     position: int = Field(primary_key=True, sa_type=_COUNTER)
     seq: int = Field(primary_key=True)
     contract: str = Field(index=True)
@@ -76,6 +82,7 @@ class NoticeRow(SQLModel, table=True):
     """Something the clock noticed that moves no money (a reminder, a held release…)."""
 
     __tablename__ = "rm_notices"
+    __table_args__ = _ONE_BTREE
     position: int = Field(primary_key=True, sa_type=_COUNTER)
     seq: int = Field(primary_key=True)
     contract: str | None = Field(default=None, index=True)
@@ -90,6 +97,7 @@ class RefusalRow(SQLModel, table=True):
     """An act the rules refused (recorded for the run report; it changed nothing)."""
 
     __tablename__ = "rm_refusals"
+    __table_args__ = _ONE_BTREE
     position: int = Field(primary_key=True, sa_type=_COUNTER)
     date: str
     recorded_at: str
@@ -103,6 +111,7 @@ class HeldRow(SQLModel, table=True):
     """What a contract's funds hold in the escrow accounts now (principal)."""
 
     __tablename__ = "rm_held"
+    __table_args__ = _ONE_BTREE
     contract: str = Field(primary_key=True)
     deposit: str
     rent: str
@@ -114,6 +123,7 @@ class DeadlineRow(SQLModel, table=True):
     """A contract's open deadlines and scheduled movements now."""
 
     __tablename__ = "rm_deadlines"
+    __table_args__ = _ONE_BTREE
     contract: str = Field(primary_key=True)
     seq: int = Field(primary_key=True)
     date: str
@@ -126,6 +136,7 @@ class LedgerRow(SQLModel, table=True):
     """Ledger-wide facts: ``today`` (the clock), ``bank:custody``, ``bank:supervision``."""
 
     __tablename__ = "rm_ledger"
+    __table_args__ = _ONE_BTREE
     key: str = Field(primary_key=True)
     value: str
 
@@ -134,6 +145,7 @@ class EnterpriseRow(SQLModel, table=True):
     """Whether releases to an enterprise are suspended (Art. 20)."""
 
     __tablename__ = "rm_enterprises"
+    __table_args__ = _ONE_BTREE
     enterprise: str = Field(primary_key=True)
     suspended: bool
 

@@ -79,7 +79,9 @@ _SUSPENDED = Prepared(
     )
 )
 _SET_SUSPENDED = _upsert(_enterprises, ["enterprise"], ["suspended"])
-_ADD_CONTRACT = Prepared(_contracts.insert())
+_ADD_CONTRACT = Prepared(
+    _contracts.insert().values({c.name: sa.bindparam(c.name) for c in _contracts.columns})
+)
 _HAS_CONTRACT = Prepared(
     sa.select(_contracts.c.contract).where(_contracts.c.contract == sa.bindparam("contract"))
 )
@@ -301,25 +303,31 @@ class Pending:
         ]
 
     def write(self, conn: Connection) -> None:
-        """Write what was collected (one statement per table) and forget it."""
-        for table, rows in (
-            (_transfers, self.transfers),
-            (_notices, self.notices),
-            (_refusals, self.refusals),
-        ):
-            if rows:
-                conn.execute(table.insert(), rows)
-        for table, keys in ((_held, list(self.held)), (_deadlines, list(self.deadlines))):
-            for first in range(0, len(keys), 500):
-                chunk = keys[first : first + 500]
-                conn.execute(table.delete().where(table.c.contract.in_(chunk)))
-        if self.held:
-            conn.execute(_held.insert(), list(self.held.values()))
-        deadline_rows = [row for rows in self.deadlines.values() for row in rows]
-        if deadline_rows:
-            conn.execute(_deadlines.insert(), deadline_rows)
+        """Write what was collected (one ``executemany`` per table) and forget it."""
+        _INSERT_TRANSFER.many(conn, self.transfers)
+        _INSERT_NOTICE.many(conn, self.notices)
+        _INSERT_REFUSAL.many(conn, self.refusals)
+        _DROP_HELD.many(conn, [{"contract": c} for c in self.held])
+        _INSERT_HELD.many(conn, list(self.held.values()))
+        _DROP_DEADLINES.many(conn, [{"contract": c} for c in self.deadlines])
+        _INSERT_DEADLINE.many(conn, [row for rows in self.deadlines.values() for row in rows])
         self.transfers, self.notices, self.refusals = [], [], []
         self.held, self.deadlines = {}, {}
+
+
+def _insert(table: sa.Table) -> Prepared:
+    return Prepared(table.insert().values({c.name: sa.bindparam(c.name) for c in table.columns}))
+
+
+_INSERT_TRANSFER = _insert(_transfers)
+_INSERT_NOTICE = _insert(_notices)
+_INSERT_REFUSAL = _insert(_refusals)
+_INSERT_HELD = _insert(_held)
+_INSERT_DEADLINE = _insert(_deadlines)
+_DROP_HELD = Prepared(_held.delete().where(_held.c.contract == sa.bindparam("contract")))
+_DROP_DEADLINES = Prepared(
+    _deadlines.delete().where(_deadlines.c.contract == sa.bindparam("contract"))
+)
 
 
 # --- queries ----------------------------------------------------------------------------------
