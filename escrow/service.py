@@ -24,12 +24,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
 
+from escrow import acts, readstore
 from escrow import arguments as arg
-from escrow import readstore
 from escrow.calendar import LAST_DATE, WorkdayCalendar, check_supported_date
 from escrow.clock import Clock, SystemClock
 from escrow.config import LedgerConfig
@@ -346,8 +346,8 @@ class Ledger:
             self._unit = False
 
     def _delivered(self, key: _Key, on: dt.date | None) -> Receipt | None:
-        """The receipt of an earlier delivery of ``key``'s act, None when the key is new;
-        IdempotencyKeyReused when it stood for another act."""
+        """The receipt of an earlier delivery of ``key``'s act, None when the key is new (or
+        there is none); IdempotencyKeyReused when it stood for another act."""
         if key.key is None:
             return None
         batch = self.store.delivered(key.key)
@@ -356,17 +356,18 @@ class Ledger:
         check_same_act(key.key, batch.request, key.request)
         return Receipt(on or self.today, batch.first_position, batch.last_position, True)
 
-    def _act(self, on: dt.date | None, key: _Key, build: Callable[[dt.date], Batch]) -> Receipt:
-        """In one transaction: advance the clock to ``on``, decide and append."""
+    def _act(self, act: acts.Act, build: Callable[[dt.date], Batch]) -> Receipt:
+        """In one transaction: advance the clock to the act's day, decide and append."""
         receipts: list[Receipt] = []
+        key = _key_of(act)
 
         def attempt() -> bool:
             with self._transaction():
-                earlier = self._delivered(key, on)
+                earlier = self._delivered(key, act.on)
                 if earlier is not None:
                     receipts.append(earlier)
                     return True
-                day = on if on is not None else self.clock.today()
+                day = act.on if act.on is not None else self.clock.today()
                 check_supported_date(day, "the act's date")
                 today = self._today()
                 if today is not None and day < today:
@@ -490,13 +491,17 @@ class Ledger:
 
     # --- acts --------------------------------------------------------------------------------
 
-    def open_contract(
-        self, terms: ContractTerms, *, on: dt.date | None = None, idempotency_key: str | None = None
-    ) -> Receipt:
-        """File a contract with the ledger; the rule pack refuses one it does not govern."""
-        terms = arg.terms(terms)
-        on, idempotency_key = arg.act(on, idempotency_key)
-        key = _key(idempotency_key, "open_contract", terms=terms, on=on)
+    def handle(self, act: acts.Act) -> Receipt:
+        """Do ``act`` (one of :mod:`escrow.acts`): the one entry for every act; the named
+        methods below are thin wrappers that make the act and hand it here."""
+        try:
+            handler = _HANDLERS[type(act)]
+        except KeyError:
+            raise InputError(f"not an act the ledger knows: {type(act).__name__}") from None
+        return handler(self, act)
+
+    def _open(self, act: acts.OpenContract) -> Receipt:
+        terms = act.terms
 
         def build(day: dt.date) -> Batch:
             with self.store.connection() as conn:
@@ -519,26 +524,21 @@ class Ledger:
             state = open_state(opened)
             return [Part(CONTRACT + terms.id, 0, list(events), terms.id, [None], state)]
 
-        return self._act(on, key, build)
+        return self._act(act, build)
 
-    def _contract_act(
-        self, contract: str, command: cmd.Command, on: dt.date | None, key: _Key
-    ) -> Receipt:
-        self._state(contract)
-        return self._act(on, key, lambda day: self._contract_batch(contract, command, day))
+    def _contract_act(self, act: acts.Act, contract: str, command: cmd.Command) -> Receipt:
+        self._state(contract)  # UnknownContract before anything else
+        return self._act(act, lambda day: self._contract_batch(contract, command, day))
 
-    def _payment(
-        self,
-        contract: str,
-        make: Callable[[dt.date | None], cmd.Command],
-        on: dt.date | None,
-        key: _Key,
-    ) -> Receipt:
+    def _payment(self, act: acts.PayDeposit | acts.PayRent) -> Receipt:
         """A payment: dated ``on``, or booked today with ``on`` as its arrival when the clock
-        has already passed ``on`` (decided afresh on every retry, as other writers move it)."""
+        has already passed ``on`` (a backdated bank notice)."""
+        on, contract = act.on, act.contract
         check_supported_date(on if on is not None else self.clock.today(), "the payment's date")
         self._state(contract)
+        make = cmd.PayDeposit if isinstance(act, acts.PayDeposit) else cmd.PayRent
         receipts: list[Receipt] = []
+        key = _key_of(act)
 
         def attempt() -> bool:
             with self._transaction():
@@ -552,155 +552,34 @@ class Ledger:
                 else:
                     day, arrived = (on if on is not None else self.clock.today()), None
                 self._advance(day)
-                result = self._append(self._contract_batch(contract, make(arrived), day), key)
+                command = make(act.amount, act.channel, arrived)
+                result = self._append(self._contract_batch(contract, command, day), key)
                 receipts.append(_receipt(day, result))
             return True
 
         self._retrying(attempt)
         return receipts[-1]
 
-    def pay_deposit(
-        self,
-        contract: str,
-        amount: Decimal | int | str,
-        *,
-        channel: ev.Channel = "bank",
-        on: dt.date | None = None,
-        idempotency_key: str | None = None,
-    ) -> Receipt:
-        """The tenant pays (part of) the deposit into custody (Art. 9).
+    def _return(self, act: acts.ReturnHome) -> Receipt:
+        return self._contract_act(act, act.contract, cmd.ReturnHome(act.reason))
 
-        ``on`` before the ledger's clock records a backdated bank notice: the lot arrived on
-        ``on`` (interest counts from it) and is booked today.
-        """
-        contract, paid, channel = arg.contract(contract), arg.amount(amount), arg.channel(channel)
-        on, idempotency_key = arg.act(on, idempotency_key)
-        key = _key(
-            idempotency_key, "pay_deposit", contract=contract, amount=paid, channel=channel, on=on
-        )
-        return self._payment(
-            contract, lambda arrived: cmd.PayDeposit(paid, channel, arrived), on, key
-        )
+    def _propose(self, act: acts.ProposeRefund) -> Receipt:
+        items = tuple(ev.Deduction(item=item, amount=amount) for item, amount in act.deductions)
+        return self._contract_act(act, act.contract, cmd.ProposeRefund(act.fund, items))
 
-    def pay_rent(
-        self,
-        contract: str,
-        amount: Decimal | int | str,
-        *,
-        channel: ev.Channel = "bank",
-        on: dt.date | None = None,
-        idempotency_key: str | None = None,
-    ) -> Receipt:
-        """The tenant pays rent; more than 3 months goes into supervision (Art. 13).
+    def _answer(self, act: acts.TenantAgree | acts.TenantDisagree) -> Receipt:
+        agreed = isinstance(act, acts.TenantAgree)
+        command = cmd.TenantAgree(act.fund) if agreed else cmd.TenantDisagree(act.fund)
+        return self._contract_act(act, act.contract, command)
 
-        ``on`` before the ledger's clock records a backdated bank notice, as for deposits.
-        """
-        contract, paid, channel = arg.contract(contract), arg.amount(amount), arg.channel(channel)
-        on, idempotency_key = arg.act(on, idempotency_key)
-        key = _key(
-            idempotency_key, "pay_rent", contract=contract, amount=paid, channel=channel, on=on
-        )
-        return self._payment(contract, lambda arrived: cmd.PayRent(paid, channel, arrived), on, key)
+    def _resolve(self, act: acts.Resolve) -> Receipt:
+        command = cmd.Resolve(act.fund, act.via, act.to_tenant, act.to_enterprise)
+        return self._contract_act(act, act.contract, command)
 
-    def return_home(
-        self,
-        contract: str,
-        *,
-        reason: ev.ReturnReason | None = None,
-        on: dt.date | None = None,
-        idempotency_key: str | None = None,
-    ) -> Receipt:
-        """The tenant returns the home: each fund with money held starts its refund."""
-        contract, reason = arg.contract(contract), arg.reason(reason)
-        on, idempotency_key = arg.act(on, idempotency_key)
-        key = _key(idempotency_key, "return_home", contract=contract, reason=reason, on=on)
-        return self._contract_act(contract, cmd.ReturnHome(reason), on, key)
+    def _suspension(self, act: acts.SuspendReleases | acts.ResumeReleases) -> Receipt:
+        enterprise = act.enterprise
+        suspend = isinstance(act, acts.SuspendReleases)
 
-    def propose_refund(
-        self,
-        contract: str,
-        fund: Fund,
-        deductions: Sequence[tuple[str, Decimal | int | str]] = (),
-        *,
-        on: dt.date | None = None,
-        idempotency_key: str | None = None,
-    ) -> Receipt:
-        """The enterprise's refund opinion, with itemised deductions (Art. 10, Art. 15)."""
-        contract, fund, listed = arg.contract(contract), arg.fund(fund), arg.deductions(deductions)
-        on, idempotency_key = arg.act(on, idempotency_key)
-        items = tuple(ev.Deduction(item=item, amount=amount) for item, amount in listed)
-        key = _key(
-            idempotency_key,
-            "propose_refund",
-            contract=contract,
-            fund=fund,
-            deductions=listed,
-            on=on,
-        )
-        return self._contract_act(contract, cmd.ProposeRefund(fund, items), on, key)
-
-    def tenant_agree(
-        self,
-        contract: str,
-        fund: Fund,
-        *,
-        on: dt.date | None = None,
-        idempotency_key: str | None = None,
-    ) -> Receipt:
-        contract, fund = arg.contract(contract), arg.fund(fund)
-        on, idempotency_key = arg.act(on, idempotency_key)
-        key = _key(idempotency_key, "tenant_agree", contract=contract, fund=fund, on=on)
-        return self._contract_act(contract, cmd.TenantAgree(fund), on, key)
-
-    def tenant_disagree(
-        self,
-        contract: str,
-        fund: Fund,
-        *,
-        on: dt.date | None = None,
-        idempotency_key: str | None = None,
-    ) -> Receipt:
-        contract, fund = arg.contract(contract), arg.fund(fund)
-        on, idempotency_key = arg.act(on, idempotency_key)
-        key = _key(idempotency_key, "tenant_disagree", contract=contract, fund=fund, on=on)
-        return self._contract_act(contract, cmd.TenantDisagree(fund), on, key)
-
-    def resolve(
-        self,
-        contract: str,
-        fund: Fund,
-        *,
-        via: ev.Resolution,
-        to_tenant: Decimal | int | str,
-        to_enterprise: Decimal | int | str,
-        on: dt.date | None = None,
-        idempotency_key: str | None = None,
-    ) -> Receipt:
-        """A negotiation, mediation, arbitration or court splits the disputed amount."""
-        contract, fund, via = arg.contract(contract), arg.fund(fund), arg.resolution(via)
-        tenant_part = arg.amount(to_tenant, "to_tenant")
-        enterprise_part = arg.amount(to_enterprise, "to_enterprise")
-        on, idempotency_key = arg.act(on, idempotency_key)
-        command = cmd.Resolve(fund, via, tenant_part, enterprise_part)
-        key = _key(
-            idempotency_key,
-            "resolve",
-            contract=contract,
-            fund=fund,
-            via=via,
-            to_tenant=tenant_part,
-            to_enterprise=enterprise_part,
-            on=on,
-        )
-        return self._contract_act(contract, command, on, key)
-
-    def _enterprise_act(
-        self,
-        enterprise: str,
-        command: cmd.SuspendReleases | cmd.ResumeReleases,
-        on: dt.date | None,
-        key: _Key,
-    ) -> Receipt:
         def build(day: dt.date) -> Batch:
             """Rule 13, atomically across the enterprise's contracts: the enterprise's event and
             every one of its contracts' held releases and pending instructions are appended in
@@ -711,51 +590,26 @@ class Ledger:
                 suspended = readstore.suspended(conn, enterprise)
                 contracts = readstore.contracts_of(conn, enterprise)
             version = self.store.stream_version(ENTERPRISE + enterprise)
-            if isinstance(command, cmd.SuspendReleases):
+            command: cmd.Command
+            if suspend:
                 if suspended:
                     raise _already(enterprise)
                 event: ev.Event = ev.ReleasesSuspended(on=day, enterprise=enterprise)
+                command = cmd.SuspendReleases(enterprise)
             else:
                 if not suspended:
                     raise _not_suspended(enterprise)
                 event = ev.ReleasesResumed(on=day, enterprise=enterprise)
+                command = cmd.ResumeReleases(enterprise)
             batch: Batch = [Part(ENTERPRISE + enterprise, version, [event])]
             for contract in contracts:
                 batch += self._contract_batch(contract, command, day)
             return batch
 
-        return self._act(on, key, build)
+        return self._act(act, build)
 
-    def suspend_releases(
-        self, enterprise: str, *, on: dt.date | None = None, idempotency_key: str | None = None
-    ) -> Receipt:
-        """Art. 20: the district authority holds payments from supervision to ``enterprise``."""
-        enterprise = arg.enterprise(enterprise)
-        on, idempotency_key = arg.act(on, idempotency_key)
-        key = _key(idempotency_key, "suspend_releases", enterprise=enterprise, on=on)
-        return self._enterprise_act(enterprise, cmd.SuspendReleases(enterprise), on, key)
-
-    def resume_releases(
-        self, enterprise: str, *, on: dt.date | None = None, idempotency_key: str | None = None
-    ) -> Receipt:
-        """What was held is paid at once, with interest to the day before payment."""
-        enterprise = arg.enterprise(enterprise)
-        on, idempotency_key = arg.act(on, idempotency_key)
-        key = _key(idempotency_key, "resume_releases", enterprise=enterprise, on=on)
-        return self._enterprise_act(enterprise, cmd.ResumeReleases(enterprise), on, key)
-
-    def change_account(
-        self,
-        account: Account,
-        bank: str,
-        *,
-        on: dt.date | None = None,
-        idempotency_key: str | None = None,
-    ) -> Receipt:
-        """Art. 18: move the custody or supervision account to ``bank``; every balance moves."""
-        account, bank = arg.account(account), arg.bank(bank)
-        on, idempotency_key = arg.act(on, idempotency_key)
-        key = _key(idempotency_key, "change_account", account=account, bank=bank, on=on)
+    def _change_account(self, act: acts.ChangeAccount) -> Receipt:
+        account, bank = act.account, act.bank
 
         def build(day: dt.date) -> Batch:
             old = self._bank(account)
@@ -778,7 +632,175 @@ class Ledger:
                 batch += self._contract_batch(contract, migrate, day)
             return batch
 
-        return self._act(on, key, build)
+        return self._act(act, build)
+
+    # --- the named acts: thin wrappers over handle() -----------------------------------------
+
+    def open_contract(
+        self, terms: ContractTerms, *, on: dt.date | None = None, idempotency_key: str | None = None
+    ) -> Receipt:
+        """File a contract with the ledger; the rule pack refuses one it does not govern."""
+        return self.handle(acts.OpenContract(terms=terms, on=on, idempotency_key=idempotency_key))
+
+    def pay_deposit(
+        self,
+        contract: str,
+        amount: Decimal | int | str,
+        *,
+        channel: ev.Channel = "bank",
+        on: dt.date | None = None,
+        idempotency_key: str | None = None,
+    ) -> Receipt:
+        """The tenant pays (part of) the deposit into custody (Art. 9).
+
+        ``on`` before the ledger's clock records a backdated bank notice: the lot arrived on
+        ``on`` (interest counts from it) and is booked today.
+        """
+        return self.handle(
+            acts.PayDeposit(
+                contract=contract,
+                amount=amount,  # type: ignore[arg-type]  # checked and made a Decimal
+                channel=channel,
+                on=on,
+                idempotency_key=idempotency_key,
+            )
+        )
+
+    def pay_rent(
+        self,
+        contract: str,
+        amount: Decimal | int | str,
+        *,
+        channel: ev.Channel = "bank",
+        on: dt.date | None = None,
+        idempotency_key: str | None = None,
+    ) -> Receipt:
+        """The tenant pays rent; more than 3 months goes into supervision (Art. 13).
+
+        ``on`` before the ledger's clock records a backdated bank notice, as for deposits.
+        """
+        return self.handle(
+            acts.PayRent(
+                contract=contract,
+                amount=amount,  # type: ignore[arg-type]  # checked and made a Decimal
+                channel=channel,
+                on=on,
+                idempotency_key=idempotency_key,
+            )
+        )
+
+    def return_home(
+        self,
+        contract: str,
+        *,
+        reason: ev.ReturnReason | None = None,
+        on: dt.date | None = None,
+        idempotency_key: str | None = None,
+    ) -> Receipt:
+        """The tenant returns the home: each fund with money held starts its refund."""
+        act = acts.ReturnHome(
+            contract=contract, reason=reason, on=on, idempotency_key=idempotency_key
+        )
+        return self.handle(act)
+
+    def propose_refund(
+        self,
+        contract: str,
+        fund: Fund,
+        deductions: Sequence[tuple[str, Decimal | int | str]] = (),
+        *,
+        on: dt.date | None = None,
+        idempotency_key: str | None = None,
+    ) -> Receipt:
+        """The enterprise's refund opinion, with itemised deductions (Art. 10, Art. 15)."""
+        return self.handle(
+            acts.ProposeRefund(
+                contract=contract,
+                fund=fund,
+                deductions=deductions,  # type: ignore[arg-type]  # checked and normalised
+                on=on,
+                idempotency_key=idempotency_key,
+            )
+        )
+
+    def tenant_agree(
+        self,
+        contract: str,
+        fund: Fund,
+        *,
+        on: dt.date | None = None,
+        idempotency_key: str | None = None,
+    ) -> Receipt:
+        return self.handle(
+            acts.TenantAgree(contract=contract, fund=fund, on=on, idempotency_key=idempotency_key)
+        )
+
+    def tenant_disagree(
+        self,
+        contract: str,
+        fund: Fund,
+        *,
+        on: dt.date | None = None,
+        idempotency_key: str | None = None,
+    ) -> Receipt:
+        return self.handle(
+            acts.TenantDisagree(
+                contract=contract, fund=fund, on=on, idempotency_key=idempotency_key
+            )
+        )
+
+    def resolve(
+        self,
+        contract: str,
+        fund: Fund,
+        *,
+        via: ev.Resolution,
+        to_tenant: Decimal | int | str,
+        to_enterprise: Decimal | int | str,
+        on: dt.date | None = None,
+        idempotency_key: str | None = None,
+    ) -> Receipt:
+        """A negotiation, mediation, arbitration or court splits the disputed amount."""
+        return self.handle(
+            acts.Resolve(
+                contract=contract,
+                fund=fund,
+                via=via,
+                to_tenant=to_tenant,  # type: ignore[arg-type]  # checked and made a Decimal
+                to_enterprise=to_enterprise,  # type: ignore[arg-type]
+                on=on,
+                idempotency_key=idempotency_key,
+            )
+        )
+
+    def suspend_releases(
+        self, enterprise: str, *, on: dt.date | None = None, idempotency_key: str | None = None
+    ) -> Receipt:
+        """Art. 20: the district authority holds payments from supervision to ``enterprise``."""
+        return self.handle(
+            acts.SuspendReleases(enterprise=enterprise, on=on, idempotency_key=idempotency_key)
+        )
+
+    def resume_releases(
+        self, enterprise: str, *, on: dt.date | None = None, idempotency_key: str | None = None
+    ) -> Receipt:
+        """What was held is paid at once, with interest to the day before payment."""
+        return self.handle(
+            acts.ResumeReleases(enterprise=enterprise, on=on, idempotency_key=idempotency_key)
+        )
+
+    def change_account(
+        self,
+        account: Account,
+        bank: str,
+        *,
+        on: dt.date | None = None,
+        idempotency_key: str | None = None,
+    ) -> Receipt:
+        """Art. 18: move the custody or supervision account to ``bank``; every balance moves."""
+        return self.handle(
+            acts.ChangeAccount(account=account, bank=bank, on=on, idempotency_key=idempotency_key)
+        )
 
     def record_refusal(
         self,
@@ -1049,8 +1071,8 @@ class _Key(NamedTuple):
     request: str
 
 
-def _key(idempotency_key: str | None, act: str, **arguments: object) -> _Key:
-    return _Key(idempotency_key, act_request(act, arguments))
+def _key_of(act: acts.Act) -> _Key:
+    return _Key(act.idempotency_key, act.request())
 
 
 def _log_append(batch: Batch, key: _Key | None, result: BatchResult) -> None:
@@ -1121,3 +1143,19 @@ def open_ledger(
     except BaseException:
         store.close()
         raise
+
+
+_HANDLERS: dict[type[acts.Act], Callable[[Ledger, Any], Receipt]] = {
+    acts.OpenContract: Ledger._open,
+    acts.PayDeposit: Ledger._payment,
+    acts.PayRent: Ledger._payment,
+    acts.ReturnHome: Ledger._return,
+    acts.ProposeRefund: Ledger._propose,
+    acts.TenantAgree: Ledger._answer,
+    acts.TenantDisagree: Ledger._answer,
+    acts.Resolve: Ledger._resolve,
+    acts.SuspendReleases: Ledger._suspension,
+    acts.ResumeReleases: Ledger._suspension,
+    acts.ChangeAccount: Ledger._change_account,
+}
+"""The handler of each act (:meth:`Ledger.handle`)."""

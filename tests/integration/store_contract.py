@@ -32,6 +32,7 @@ from store_events import (
     note,
 )
 
+import escrow
 import escrow.store as store_module
 from escrow import merkle
 from escrow.clock import FixedClock
@@ -874,6 +875,12 @@ class StoreContract:
     def test_a_store_opened_under_freezegun_records_the_frozen_time_with_the_system_clock(
         self, url: str
     ) -> None:
+        # freezegun reads every attribute of every loaded module as it starts, which loads
+        # escrow's lazy public names: load them first, as the escrow_travel fixture does, or a
+        # pydantic model would be built on freezegun's fake date class (when this test runs
+        # before anything else has loaded them).
+        for name in escrow.__all__:
+            getattr(escrow, name)
         with freeze_time("2025-03-04 05:06:07") as frozen, open_store(url, CODEC) as store:
             store.append("A", 0, [deposit(1)])
             frozen.move_to("2025-03-05 00:00:00")

@@ -1,0 +1,227 @@
+"""The acts a ledger is asked to do, as commands: what :meth:`escrow.service.Ledger.handle` takes.
+
+One frozen record per act, with everything the act needs: who and what it concerns, the business
+date it happens on (``on``; None: the ledger clock's today) and the idempotency key it is
+delivered with. A record checks and normalises its own fields when made (a bad argument raises an
+:class:`~escrow.errors.InputError` naming it), so an act that exists is well formed. The ledger's
+named methods (``pay_rent(...)``) are thin wrappers that make one and hand it to ``handle``; the
+scenario runner and the simulation make them directly.
+
+:meth:`Act.request` is the canonical text of the act (its name and arguments, without the key):
+what an idempotency key stands for, recorded with it (:mod:`escrow.delivery`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import ClassVar
+
+from escrow import arguments as arg
+from escrow.delivery import act_request
+from escrow.domain.terms import Account, Channel, ContractTerms, Fund, Resolution, ReturnReason
+
+
+def _set(act: object, name: str, value: object) -> None:
+    object.__setattr__(act, name, value)  # a frozen record normalising its own field
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Act:
+    """What every act has: its business date and idempotency key."""
+
+    name: ClassVar[str]
+    """The act's name, as the ledger's method and in recorded requests."""
+
+    on: dt.date | None = None
+    idempotency_key: str | None = None
+
+    def __post_init__(self) -> None:
+        on, key = arg.act(self.on, self.idempotency_key)
+        _set(self, "on", on)
+        _set(self, "idempotency_key", key)
+
+    def arguments(self) -> Mapping[str, object]:
+        """The act's arguments, as recorded with its key (the key itself left out)."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name != "idempotency_key"
+        }
+
+    def request(self) -> str:
+        """The canonical text of the act: equal for equal acts."""
+        return act_request(self.name, self.arguments())
+
+    def keyed(self, idempotency_key: str | None) -> Act:
+        """The same act, delivered with ``idempotency_key``."""
+        return dataclasses.replace(self, idempotency_key=idempotency_key)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OpenContract(Act):
+    """File a contract with the ledger (the rule pack refuses one it does not govern)."""
+
+    name = "open_contract"
+    terms: ContractTerms
+
+    def __post_init__(self) -> None:
+        _set(self, "terms", arg.terms(self.terms))
+        super().__post_init__()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _Payment(Act):
+    contract: str
+    amount: Decimal
+    channel: Channel = "bank"
+
+    def __post_init__(self) -> None:
+        _set(self, "contract", arg.contract(self.contract))
+        _set(self, "amount", arg.amount(self.amount))
+        _set(self, "channel", arg.channel(self.channel))
+        super().__post_init__()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PayDeposit(_Payment):
+    """The tenant pays (part of) the deposit into custody (Art. 9)."""
+
+    name = "pay_deposit"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PayRent(_Payment):
+    """The tenant pays rent; more than 3 months goes into supervision (Art. 13)."""
+
+    name = "pay_rent"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReturnHome(Act):
+    """The tenant returns the home: each fund with money held starts its refund."""
+
+    name = "return_home"
+    contract: str
+    reason: ReturnReason | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "contract", arg.contract(self.contract))
+        _set(self, "reason", arg.reason(self.reason))
+        super().__post_init__()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ProposeRefund(Act):
+    """The enterprise's refund opinion, with itemised deductions (Art. 10, Art. 15)."""
+
+    name = "propose_refund"
+    contract: str
+    fund: Fund
+    deductions: tuple[tuple[str, Decimal], ...] = ()
+
+    def __post_init__(self) -> None:
+        _set(self, "contract", arg.contract(self.contract))
+        _set(self, "fund", arg.fund(self.fund))
+        _set(self, "deductions", arg.deductions(self.deductions))
+        super().__post_init__()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _Answer(Act):
+    contract: str
+    fund: Fund
+
+    def __post_init__(self) -> None:
+        _set(self, "contract", arg.contract(self.contract))
+        _set(self, "fund", arg.fund(self.fund))
+        super().__post_init__()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TenantAgree(_Answer):
+    """The tenant agrees to the refund opinion (Art. 10)."""
+
+    name = "tenant_agree"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TenantDisagree(_Answer):
+    """The tenant disputes the refund opinion's deductions (Art. 11)."""
+
+    name = "tenant_disagree"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Resolve(Act):
+    """A negotiation, mediation, arbitration or court splits the disputed amount."""
+
+    name = "resolve"
+    contract: str
+    fund: Fund
+    via: Resolution
+    to_tenant: Decimal
+    to_enterprise: Decimal
+
+    def __post_init__(self) -> None:
+        _set(self, "contract", arg.contract(self.contract))
+        _set(self, "fund", arg.fund(self.fund))
+        _set(self, "via", arg.resolution(self.via))
+        _set(self, "to_tenant", arg.amount(self.to_tenant, "to_tenant"))
+        _set(self, "to_enterprise", arg.amount(self.to_enterprise, "to_enterprise"))
+        super().__post_init__()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _EnterpriseAct(Act):
+    enterprise: str
+
+    def __post_init__(self) -> None:
+        _set(self, "enterprise", arg.enterprise(self.enterprise))
+        super().__post_init__()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SuspendReleases(_EnterpriseAct):
+    """Art. 20: the district authority holds payments from supervision to the enterprise."""
+
+    name = "suspend_releases"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ResumeReleases(_EnterpriseAct):
+    """What was held is paid at once, with interest to the day before payment."""
+
+    name = "resume_releases"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ChangeAccount(Act):
+    """Art. 18: move the custody or supervision account to ``bank``; every balance moves."""
+
+    name = "change_account"
+    account: Account
+    bank: str
+
+    def __post_init__(self) -> None:
+        _set(self, "account", arg.account(self.account))
+        _set(self, "bank", arg.bank(self.bank))
+        super().__post_init__()
+
+
+ACTS: tuple[type[Act], ...] = (
+    OpenContract,
+    PayDeposit,
+    PayRent,
+    ReturnHome,
+    ProposeRefund,
+    TenantAgree,
+    TenantDisagree,
+    Resolve,
+    SuspendReleases,
+    ResumeReleases,
+    ChangeAccount,
+)
+"""Every kind of act, in the order the docs list them."""
