@@ -46,6 +46,7 @@ class Prepared:
         arguments = compiled.arguments(params or {})
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
+            _announce(conn, cursor, compiled.sql, arguments, many=False)
             cursor.execute(compiled.sql, arguments)
             return Rows(cursor.fetchall() if cursor.description is not None else [])
         except conn.dialect.loaded_dbapi.Error as exc:
@@ -61,11 +62,19 @@ class Prepared:
         arguments = [compiled.arguments(r) for r in rows]
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
+            _announce(conn, cursor, compiled.sql, arguments, many=True)
             cursor.executemany(compiled.sql, arguments)
         except conn.dialect.loaded_dbapi.Error as exc:
             raise _wrapped(conn, compiled.sql, arguments, exc) from exc
         finally:
             cursor.close()
+
+
+def _announce(conn: Connection, cursor: Any, sql: str, arguments: Any, *, many: bool) -> None:
+    """SQLAlchemy's ``before_cursor_execute`` listeners (statement logging, tests) see the
+    statement as if Core ran it; with none registered this costs one truth test."""
+    if conn.dispatch.before_cursor_execute:
+        conn.dispatch.before_cursor_execute(conn, cursor, sql, arguments, None, many)
 
 
 def _wrapped(conn: Connection, sql: str, arguments: Any, exc: Exception) -> Exception:

@@ -14,9 +14,9 @@ import json
 from collections.abc import Callable
 from typing import Any, TextIO, TypeVar
 
+from escrow import acts
 from escrow.clock import Clock
 from escrow.config import LedgerConfig
-from escrow.delivery import act_request
 from escrow.domain.terms import ContractTerms
 from escrow.errors import InputError, RuleViolation
 from escrow.report import build_report, write_report
@@ -65,71 +65,67 @@ def ledger_config(scenario: Scenario) -> LedgerConfig:
     )
 
 
-def ledger_call(action: ActionSpec) -> tuple[str, dict[str, object]]:
-    """The :class:`~escrow.service.Ledger` act a scenario action is, with its arguments."""
+def scenario_act(action: ActionSpec) -> acts.Act:
+    """The act (:mod:`escrow.acts`) a scenario action is, on its date, without a key."""
     on = action.date
     match action:
-        case PayDepositAction() | PayRentAction():
-            return action.action, {
-                "contract": action.contract,
-                "amount": action.amount,
-                "channel": action.channel,
-                "on": on,
-            }
+        case PayDepositAction():
+            return acts.PayDeposit(
+                contract=action.contract, amount=action.amount, channel=action.channel, on=on
+            )
+        case PayRentAction():
+            return acts.PayRent(
+                contract=action.contract, amount=action.amount, channel=action.channel, on=on
+            )
         case ReturnHomeAction():
-            return "return_home", {"contract": action.contract, "reason": action.reason, "on": on}
+            return acts.ReturnHome(contract=action.contract, reason=action.reason, on=on)
         case ProposeRefundAction():
-            deductions = [(d.item, d.amount) for d in action.deductions]
-            return "propose_refund", {
-                "contract": action.contract,
-                "fund": action.fund,
-                "deductions": deductions,
-                "on": on,
-            }
-        case TenantAgreeAction() | TenantDisagreeAction():
-            return action.action, {"contract": action.contract, "fund": action.fund, "on": on}
+            deductions = tuple((d.item, d.amount) for d in action.deductions)
+            return acts.ProposeRefund(
+                contract=action.contract, fund=action.fund, deductions=deductions, on=on
+            )
+        case TenantAgreeAction():
+            return acts.TenantAgree(contract=action.contract, fund=action.fund, on=on)
+        case TenantDisagreeAction():
+            return acts.TenantDisagree(contract=action.contract, fund=action.fund, on=on)
         case ResolveAction():
-            return "resolve", {
-                "contract": action.contract,
-                "fund": action.fund,
-                "via": action.via,
-                "to_tenant": action.to_tenant,
-                "to_enterprise": action.to_enterprise,
-                "on": on,
-            }
-        case SuspendReleasesAction() | ResumeReleasesAction():
-            return action.action, {"enterprise": action.enterprise, "on": on}
+            return acts.Resolve(
+                contract=action.contract,
+                fund=action.fund,
+                via=action.via,
+                to_tenant=action.to_tenant,
+                to_enterprise=action.to_enterprise,
+                on=on,
+            )
+        case SuspendReleasesAction():
+            return acts.SuspendReleases(enterprise=action.enterprise, on=on)
+        case ResumeReleasesAction():
+            return acts.ResumeReleases(enterprise=action.enterprise, on=on)
         case ChangeAccountAction():
-            return "change_account", {"account": action.account, "bank": action.bank, "on": on}
+            return acts.ChangeAccount(account=action.account, bank=action.bank, on=on)
 
 
 def perform(
-    ledger: Ledger,
-    act: str,
-    arguments: dict[str, object],
-    key: str,
-    on: dt.date,
-    *,
-    contract: str | None = None,
+    ledger: Ledger, act: acts.Act, key: str, on: dt.date, *, contract: str | None = None
 ) -> bool:
-    """Do ``act`` (a :class:`Ledger` method) with its idempotency key; True when it was done.
+    """Do ``act`` with the idempotency key ``key``; True when it was done.
 
     A refusal is recorded on ``on`` under the same key, as the same act (its request), so that
     delivering the act again is recognised whether it was done or refused.
     """
     try:
-        getattr(ledger, act)(**arguments, idempotency_key=key)
+        ledger.handle(act.keyed(key))
         return True
     except RuleViolation as error:
-        named, enterprise = arguments.get("contract"), arguments.get("enterprise")
+        named, enterprise = getattr(act, "contract", None), getattr(act, "enterprise", None)
         ledger.record_refusal(
             on=on,
-            action=act,
+            action=act.name,
             contract=named if isinstance(named, str) else contract,
             enterprise=enterprise if isinstance(enterprise, str) else None,
             error=error,
             idempotency_key=key,
-            request=act_request(act, arguments),
+            request=act.request(),
         )
         return False
 
@@ -282,24 +278,22 @@ def _run(
     if stop is not None:
         first = min(first, stop)  # the clock never passes the stop, contracts included
     terms = [_contract_terms(spec) for spec in scenario.contracts]
-    acts = {
-        _contract_key(t.id): act_request("open_contract", {"terms": t, "on": first}) for t in terms
-    }
-    calls = {index: ledger_call(action) for index, action in timeline}
-    acts.update({_action_key(i): act_request(n, args) for i, (n, args) in calls.items()})
+    openings = {_contract_key(t.id): acts.OpenContract(terms=t, on=first) for t in terms}
+    actions = {_action_key(index): scenario_act(action) for index, action in timeline}
+    requests = {key: act.request() for key, act in (openings | actions).items()}
     with open_ledger(url, ledger_config(scenario), clock=clock) as ledger:
-        recorded = _check_resumable(ledger, scenario, acts, scenario.name)
+        recorded = _check_resumable(ledger, scenario, requests, scenario.name)
         for t in terms:
-            if _contract_key(t.id) in recorded:
+            key = _contract_key(t.id)
+            if key in recorded:
                 continue  # opened (or refused) by an earlier run of this scenario
-            opening = {"terms": t, "on": first}
-            perform(ledger, "open_contract", opening, _contract_key(t.id), t.start, contract=t.id)
+            perform(ledger, openings[key], key, t.start, contract=t.id)
         total = len(timeline)
         for done, (index, action) in enumerate(timeline, 1):
             if stop is not None and action.date > stop:
                 break
-            name, arguments = calls[index]
-            perform(ledger, name, arguments, _action_key(index), action.date)
+            key = _action_key(index)
+            perform(ledger, actions[key], key, action.date)
             if progress is not None:
                 progress(done, total)
         ledger.run_until_idle(limit=stop)

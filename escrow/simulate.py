@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 
+from escrow import acts
 from escrow.domain import events as ev
 from escrow.domain.terms import ContractTerms
 from escrow.errors import InputError
@@ -35,9 +36,10 @@ ACTS_PER_UNIT = 1000
 """Acts written per transaction (:meth:`Ledger.unit_of_work`): one commit, one fsync, for each
 thousand acts and everything the clock does between them."""
 
-Deed = tuple[str, dict[str, object]]
-"""One act of the simulation: a :class:`Ledger` method's name and its arguments."""
-Act = tuple[dt.date, int, Deed]
+Planned = tuple[dt.date, int, acts.Act]
+"""One act of the simulation: its day, its order on that day, and the act."""
+
+_ACT_NAMED: dict[str, type[acts.Act]] = {kind.name: kind for kind in acts.ACTS}
 
 
 @dataclasses.dataclass
@@ -65,7 +67,7 @@ class Summary:
         return out
 
 
-def _tenancy(rng: random.Random, i: int, months: int) -> tuple[ContractTerms, list[Act]]:
+def _tenancy(rng: random.Random, i: int, months: int) -> tuple[ContractTerms, list[Planned]]:
     """One contract and what its parties do, drawn from ``rng``."""
     cid = f"C{i:06d}"
     start = START + dt.timedelta(days=rng.randrange(0, 28 * max(1, months // 2)))
@@ -83,12 +85,13 @@ def _tenancy(rng: random.Random, i: int, months: int) -> tuple[ContractTerms, li
         monthly_rent=rent,
         deposit=deposit,
     )
-    acts: list[Act] = []
+    planned: list[Planned] = []
     seq = 0
 
     def act(day: dt.date, name: str, **arguments: object) -> None:
         nonlocal seq
-        acts.append((day, seq, (name, {"contract": cid, **arguments, "on": day})))
+        made = _ACT_NAMED[name](contract=cid, on=day, **arguments)  # type: ignore[call-arg, arg-type]
+        planned.append((day, seq, made))
         seq += 1
 
     if rng.random() < 0.3:
@@ -106,7 +109,7 @@ def _tenancy(rng: random.Random, i: int, months: int) -> tuple[ContractTerms, li
     act(returned, "return_home", reason="expiry")
     behaviour = rng.random()
     if behaviour < 0.1:
-        return terms, acts  # the enterprise lets its deadline pass
+        return terms, planned  # the enterprise lets its deadline pass
     opinion = returned + dt.timedelta(days=rng.randrange(0, 3))
     cut = (deposit * Decimal(rng.choice(("0", "0", "0.1", "0.3")))).quantize(Decimal("0.01"))
     deductions = [("cleaning", cut)] if cut else []
@@ -130,7 +133,7 @@ def _tenancy(rng: random.Random, i: int, months: int) -> tuple[ContractTerms, li
                 to_tenant=half,
                 to_enterprise=cut - half,
             )
-    return terms, acts
+    return terms, planned
 
 
 def simulate(
@@ -144,19 +147,19 @@ def simulate(
     """Run ``contracts`` seeded tenancies for ``months`` months through ``ledger``."""
     rng = random.Random(seed)
     until = START + relativedelta(months=months)
-    acts: list[Act] = []
+    plan: list[Planned] = []
     for i in range(contracts):
         terms, tenancy = _tenancy(rng, i, months)
-        acts.append((START, -contracts + i, _opener(terms)))
-        acts += [(day, i * 100 + seq, fn) for day, seq, fn in tenancy]
+        plan.append((START, -contracts + i, acts.OpenContract(terms=terms, on=START)))
+        plan += [(day, i * 100 + seq, act) for day, seq, act in tenancy]
     for k in range(rng.randrange(1, 4)):
         enterprise = f"E{rng.randrange(0, 50):02d}"
         off = START + dt.timedelta(days=rng.randrange(30, 28 * max(2, months)))
         back = off + dt.timedelta(days=rng.randrange(10, 90))
-        acts.append((off, 10**9 + 2 * k, _suspend(enterprise, off)))
-        acts.append((back, 10**9 + 2 * k + 1, _resume(enterprise, back)))
-    acts.sort(key=lambda a: (a[0], a[1]))
-    acts = [a for a in acts if a[0] <= until]
+        plan.append((off, 10**9 + 2 * k, acts.SuspendReleases(enterprise=enterprise, on=off)))
+        plan.append((back, 10**9 + 2 * k + 1, acts.ResumeReleases(enterprise=enterprise, on=back)))
+    plan.sort(key=lambda a: (a[0], a[1]))
+    plan = [a for a in plan if a[0] <= until]
     label = simulation_label(contracts=contracts, months=months, seed=seed)
     prefix = f"{KEY_PREFIX}{seed}:{contracts}:{months}:"
     if ledger.contract_ids() and ledger.store.delivered(f"{prefix}0") is None:
@@ -164,13 +167,13 @@ def simulate(
             f"the database holds contracts that are not those of {label!r}"
             f" ({ledger.config.label or 'no label'}): simulate on another database"
         )
-    for first in range(0, len(acts), ACTS_PER_UNIT):
-        chunk = acts[first : first + ACTS_PER_UNIT]
+    for first in range(0, len(plan), ACTS_PER_UNIT):
+        chunk = plan[first : first + ACTS_PER_UNIT]
         with ledger.unit_of_work():
-            for n, (day, _, (name, arguments)) in enumerate(chunk, first):
-                perform(ledger, name, arguments, f"{prefix}{n}", day)
+            for n, (day, _, act) in enumerate(chunk, first):
+                perform(ledger, act, f"{prefix}{n}", day)
         if progress is not None:
-            progress(first + len(chunk), len(acts))
+            progress(first + len(chunk), len(plan))
     with ledger.unit_of_work():
         ledger.run_until_idle(limit=until)
     return _summary(ledger, contracts, months, seed)
@@ -179,18 +182,6 @@ def simulate(
 def simulation_label(*, contracts: int, months: int, seed: int) -> str:
     """The label of a simulation's ledger: a database holds one simulation, and only it."""
     return f"escrow simulate --contracts {contracts} --months {months} --seed {seed}"
-
-
-def _opener(terms: ContractTerms) -> Deed:
-    return "open_contract", {"terms": terms, "on": START}
-
-
-def _suspend(enterprise: str, day: dt.date) -> Deed:
-    return "suspend_releases", {"enterprise": enterprise, "on": day}
-
-
-def _resume(enterprise: str, day: dt.date) -> Deed:
-    return "resume_releases", {"enterprise": enterprise, "on": day}
 
 
 def _summary(ledger: Ledger, contracts: int, months: int, seed: int) -> Summary:
