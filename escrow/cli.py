@@ -59,7 +59,13 @@ from escrow.checkpoint import (
 from escrow.clock import SystemClock
 from escrow.config import LedgerConfig
 from escrow.domain.ledger import Transfer
-from escrow.errors import ConcurrencyError, EscrowError, InputError, UnknownContract
+from escrow.errors import (
+    ConcurrencyError,
+    EscrowError,
+    InputError,
+    IntegrityError,
+    UnknownContract,
+)
 from escrow.interest import BUILTIN_TABLES, DEFAULT_RATE_TABLE, RateTable, rate_table
 from escrow.logs import configure_logging, stop_logging
 from escrow.projections import Notice
@@ -88,7 +94,7 @@ from escrow.report import (
 )
 from escrow.runner import run_scenario, run_scenario_json
 from escrow.scenario import load_scenario
-from escrow.service import CODEC, Ledger, open_ledger
+from escrow.service import CODEC, Ledger, open_ledger, recorded_config
 from escrow.simulate import simulate, simulation_label
 from escrow.store import (
     READ_MODELS_KEY,
@@ -878,19 +884,20 @@ def replay(db: DbOption = None, as_json: JsonOption = False) -> None:
     Example: escrow replay --db ledger.db --json
     """
     url = _existing_db(_db_url(db, required=True) or "")
-    # The fold of every event has no count to show: a spinner with the time it has taken.
-    with (
-        open_ledger(url, read_only=True) as ledger,
-        private_read_models() as conn,
-    ):
+    # Any ledger this escrow reads, older schemas included: only its events are read.
+    with open_store(url, CODEC, read_only=True) as store, private_read_models() as conn:
+        config = recorded_config(store)
+        if config is None:
+            raise IntegrityError("not an escrow ledger: it holds no ledger configuration")
+        # The fold of every event has no count to show: a spinner with the time it has taken.
         with _progress("replaying", _progress_shown(as_json)):
-            rebuild_into(ledger.store, conn)
-        clock = readstore.today(conn) or ledger.clock.today()
+            rebuild_into(store, conn)
+        clock = readstore.today(conn) or SystemClock().today()
         if as_json:
-            write_report(sys.stdout, conn, ledger.config.label, clock)
+            write_report(sys.stdout, conn, config.label, clock)
             return
         report = {
-            "scenario": ledger.config.label,
+            "scenario": config.label,
             "clock": clock.isoformat(),
             "transfers": [report_transfer(t) for t in readstore.transfers(conn, None, None, None)],
             "notices": [report_notice(n) for n in readstore.notices(conn, None, None, None)],
@@ -913,8 +920,10 @@ def rebuild_cmd(db: DbOption = None) -> None:
     url = _existing_db(_db_url(db, required=True) or "")
     with open_store(url, CODEC) as store, _progress("rebuilding", _progress_shown(False)):
         counts = rebuild_read_models(store)
+    events, contracts = counts["events"], counts["contracts"]
     typer.echo(
-        f"rebuilt the read models from {counts['events']} events ({counts['contracts']} contracts)"
+        f"rebuilt the read models from {events} event{'s' * (events != 1)}"
+        f" ({contracts} contract{'s' * (contracts != 1)})"
     )
 
 

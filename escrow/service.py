@@ -49,6 +49,7 @@ from escrow.errors import (
     IntegrityError,
     NotSuspended,
     RuleViolation,
+    StoreError,
     UnknownContract,
 )
 from escrow.projections import (
@@ -76,6 +77,7 @@ from escrow.retry import backoff_delay
 from escrow.rules import RulePack
 from escrow.store import (
     READ_MODELS_KEY,
+    SCHEMA_VERSION,
     BatchResult,
     EventStore,
     PydanticCodec,
@@ -192,6 +194,14 @@ class Ledger:
     # --- reading the store -------------------------------------------------------------------
 
     def _check_read_models(self) -> None:
+        found = self.store.schema_versions[1]
+        if found < SCHEMA_VERSION:  # an older ledger opened read-only: it has no read models
+            raise StoreError(
+                f"the ledger's schema is version {found}, older than this escrow's"
+                f" {SCHEMA_VERSION}: its balances and deadlines are kept in tables that"
+                " `escrow migrate --db …` adds (`escrow verify` and `escrow replay` read it as"
+                " it is)"
+            )
         if self.store.meta_value(READ_MODELS_KEY) == "stale":
             raise IntegrityError(
                 "the ledger's read models are not built from its events yet: run"
@@ -199,13 +209,7 @@ class Ledger:
             )
 
     def _recorded_config(self) -> LedgerConfig | None:
-        first = self.store.load(LEDGER, upto_version=1)
-        if not first:
-            return None
-        event = first[0].event
-        if not isinstance(event, ev.LedgerConfigured):
-            raise unfoldable(first[0])
-        return LedgerConfig.from_event(event)
+        return recorded_config(self.store)
 
     def _current(self, contract: str) -> tuple[int, ContractState]:
         """The contract's stream version and state now (cached; brought forward if stale)."""
@@ -1043,6 +1047,17 @@ class Ledger:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def recorded_config(store: EventStore) -> LedgerConfig | None:
+    """The configuration a ledger was created with (its first event), None for an empty one."""
+    first = store.load(LEDGER, upto_version=1)
+    if not first:
+        return None
+    event = first[0].event
+    if not isinstance(event, ev.LedgerConfigured):
+        raise unfoldable(first[0])
+    return LedgerConfig.from_event(event)
 
 
 def _check_same_config(recorded: LedgerConfig, asked: LedgerConfig) -> None:

@@ -1,0 +1,226 @@
+"""The read models: written with their events, rebuilt from them alone, checked against them.
+
+On a real SQLite file: `escrow verify` names any table that drifted from the events and
+`escrow rebuild` puts it right; a ledger of the previous schema (version 2, no read models) is
+read by `verify` and `replay` as it is, refused by queries with a line that says to migrate, and
+after `escrow migrate` answers as a ledger made now does; `Ledger.handle` takes every act.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import escrow
+from escrow import acts
+from escrow.cli import app
+from escrow.errors import AmountError, InputError
+from escrow.projector import drift
+from escrow.runner import run_scenario
+from escrow.scenario import load_scenario
+from escrow.service import CODEC
+from escrow.store import open_store
+
+ROOT = Path(__file__).resolve().parents[2]
+# Between them: a suspension with held releases, an account change and its notice to the
+# authority, a dispute and its mediation, refused acts: every read model has rows.
+SCENARIOS = [
+    ROOT / "scenarios" / "rule-13-suspension-pending-and-new-tranche.toml",
+    ROOT / "scenarios" / "rule-18-change-account.toml",
+    ROOT / "scenarios" / "rule-05-disagree-mediation.toml",
+    ROOT / "scenarios" / "rule-03-05-refused-actions.toml",
+]
+runner = CliRunner()
+
+
+def cli(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+# Stopped half-way, with releases still to come: the schedule and open deadlines have rows.
+HALF_WAY = ("rule-10-monthly-releases.toml", dt.date(2025, 5, 15))
+
+
+@pytest.fixture(params=[*((p.name, None) for p in SCENARIOS), HALF_WAY], ids=str)
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    name, until = request.param
+    path = tmp_path / "ledger.db"
+    report = run_scenario(load_scenario(ROOT / "scenarios" / name), str(path), until=until)
+    return path, report
+
+
+def tables_with_rows(path: Path) -> list[str]:
+    con = sqlite3.connect(path)
+    try:
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rm_%'"
+            )
+        ]
+        return sorted(n for n in names if con.execute(f"SELECT count(*) FROM {n}").fetchone()[0])
+    finally:
+        con.close()
+
+
+def tamper(path: Path, table: str) -> None:
+    """Change one value of one row of ``table``: its last column that is not part of the key
+    and not NULL (text gets an ``x`` appended, a number or a flag ``n`` becomes ``1 - n``)."""
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            info = list(con.execute(f"PRAGMA table_info({table})"))
+            columns = [r[1] for r in info]
+            keys = [r[1] for r in info if r[5]]
+            row = con.execute(f"SELECT * FROM {table} LIMIT 1").fetchone()
+            where = " AND ".join(f"{k} = ?" for k in keys)
+            args = [row[columns.index(k)] for k in keys]
+            target = [c for c in columns if c not in keys and row[columns.index(c)] is not None][-1]
+            value = row[columns.index(target)]
+            change = f"{target} || 'x'" if isinstance(value, str) else f"1 - {target}"
+            con.execute(f"UPDATE {table} SET {target} = {change} WHERE {where}", args)
+    finally:
+        con.close()
+
+
+def test_a_fresh_ledger_has_no_drift_and_every_table_can_drift(
+    ledger: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    path, report = ledger
+    with open_store(str(path), CODEC, read_only=True) as store:
+        assert drift(store) == []
+    assert cli("verify", "--db", str(path))[0] == 0
+    tables = tables_with_rows(path)
+    assert {"rm_contracts", "rm_held", "rm_ledger", "rm_transfers"} <= set(tables)
+    if report["clock"] == HALF_WAY[1].isoformat():  # stopped half-way
+        assert {"rm_schedule", "rm_deadlines"} <= set(tables)
+    for table in tables:
+        copy = tmp_path / f"{table}.db"
+        shutil.copyfile(path, copy)
+        tamper(copy, table)
+        code, out = cli("verify", "--db", str(copy))
+        assert code == 1, (table, out)
+        assert f"read model {table}:" in out and "escrow rebuild" in out, out
+        assert cli("rebuild", "--db", str(copy))[0] == 0
+        assert cli("verify", "--db", str(copy))[0] == 0, table
+
+
+def test_a_row_missing_from_a_read_model_is_drift_too(
+    ledger: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    path, _ = ledger
+    con = sqlite3.connect(path)
+    with con:
+        con.execute(
+            "DELETE FROM rm_transfers WHERE position = (SELECT max(position) FROM rm_transfers)"
+        )
+    con.close()
+    code, out = cli("verify", "--db", str(path))
+    assert code == 1
+    assert "read model rm_transfers:" in out and "rows stored" in out, out
+
+
+def downgrade_to_version_2(path: Path) -> None:
+    """What a ledger made by the previous escrow holds: no read-model tables, a chain head of
+    position and hash only, schema version 2."""
+    con = sqlite3.connect(path)
+    with con:
+        for (name,) in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rm_%'"
+        ).fetchall():
+            con.execute(f"DROP TABLE {name}")
+        con.execute("ALTER TABLE chain_head DROP COLUMN recorded_at")
+        con.execute("ALTER TABLE chain_head DROP COLUMN peaks")
+        con.execute("UPDATE escrow_meta SET value = '2' WHERE key = 'schema_version'")
+    con.close()
+
+
+def test_a_version_2_ledger_is_read_as_it_is_then_migrated_to_the_same_answers(
+    tmp_path: Path,
+) -> None:
+    scenario = SCENARIOS[0]
+    path = tmp_path / "old.db"
+    report = run_scenario(load_scenario(scenario), str(path))
+    downgrade_to_version_2(path)
+
+    assert cli("verify", "--db", str(path))[0] == 0  # the chain and invariants, as it is
+    code, out = cli("replay", "--db", str(path), "--json")
+    assert code == 0, out
+    assert json.loads(out) == report  # replayed from the events alone
+    code, out = cli("balance", "--db", str(path), "--contract", "C1")
+    assert code == 2 and "escrow migrate" in out and len(out.strip().splitlines()) == 1, out
+
+    code, out = cli("migrate", "--db", str(path))
+    assert (code, out.strip()) == (0, "migrated the ledger's schema from version 2 to 3")
+    assert cli("verify", "--db", str(path))[0] == 0  # read models built, no drift
+    with escrow.open_ledger(path, read_only=True) as migrated:
+        assert migrated.held() == {
+            c: {"deposit": Decimal(f["deposit"]), "rent": Decimal(f["rent"])}
+            for c, f in report["held"].items()
+        }
+    # The scenario resumes on the migrated ledger: nothing is done twice.
+    assert run_scenario(load_scenario(scenario), str(path)) == report
+
+
+def test_read_models_marked_stale_are_refused_until_rebuilt(
+    ledger: tuple[Path, dict[str, Any]],
+) -> None:
+    path, report = ledger
+    con = sqlite3.connect(path)
+    with con:
+        con.execute("INSERT INTO escrow_meta (key, value) VALUES ('read_models', 'stale')")
+    con.close()
+    code, out = cli("deadlines", "--db", str(path))
+    assert code == 2 and "escrow rebuild" in out, out
+    assert cli("rebuild", "--db", str(path))[0] == 0
+    code, out = cli("replay", "--db", str(path), "--json")
+    assert json.loads(out) == report
+
+
+def test_units_of_work_leave_no_drift_whether_they_commit_or_not(tmp_path: Path) -> None:
+    path = tmp_path / "units.db"
+    start = dt.date(2025, 3, 3)
+    terms = escrow.ContractTerms(
+        id="C1", filing_no="JZ-1", tenant="T1", enterprise="E1", start=start,
+        end=dt.date(2026, 3, 2), monthly_rent=Decimal("3000.00"), deposit=Decimal("3000.00"),
+    )  # fmt: skip
+    with escrow.open_ledger(path) as ledger:
+        with ledger.unit_of_work():
+            ledger.open_contract(terms, on=start)
+            ledger.pay_rent("C1", "12000.00", on=start)
+        with pytest.raises(RuntimeError), ledger.unit_of_work():
+            ledger.pay_deposit("C1", "3000.00", on=start)
+            ledger.advance_to(dt.date(2025, 5, 3))
+            raise RuntimeError("the import failed half-way")
+        ledger.advance_to(dt.date(2025, 4, 3))
+        # 12,000 = 4 months supervised, 3 months (9,000) released at once, the fourth on 04-03.
+        assert ledger.held()["C1"] == {"deposit": Decimal("0.00"), "rent": Decimal("0.00")}
+        assert drift(ledger.store) == []
+
+
+def test_handle_takes_every_act_and_refuses_what_is_not_one(tmp_path: Path) -> None:
+    with (
+        escrow.open_ledger(tmp_path / "l.db") as ledger,
+        pytest.raises(InputError, match="not an act the ledger knows: str"),
+    ):
+        ledger.handle("pay_rent")  # type: ignore[arg-type]
+    with pytest.raises(AmountError):
+        acts.PayRent(contract="C1", amount=1.5, on=dt.date(2025, 3, 3))  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="contract"):
+        acts.ReturnHome(contract="", on=dt.date(2025, 3, 3))
+    # Every kind of act has a handler, and its request names it.
+    made = acts.PayRent(contract="C1", amount=Decimal("1E+2"), on=dt.date(2025, 3, 3))
+    assert made.amount == Decimal("100.00")
+    assert json.loads(made.request())["act"] == "pay_rent"
+    from escrow.service import _HANDLERS
+
+    assert set(_HANDLERS) == set(acts.ACTS)
