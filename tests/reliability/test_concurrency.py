@@ -29,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from reliability_support import check_invariants, record
+from reliability_support import check_invariants, check_read_models, record
 
 from escrow.audit import audit
 from escrow.config import LedgerConfig
@@ -160,6 +160,7 @@ def check_every_act_landed_once(path: str, results: list[dict[str, Any]]) -> Non
         for key in expected:
             assert ledger.store.idempotency_result(key) is not None
         check_invariants(ledger)
+        check_read_models(ledger)  # four writers' read models equal a rebuild from the events
         result = audit(ledger.store)
         assert result.ok, result.line()
         live = build_report(ledger, "concurrency")
