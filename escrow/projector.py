@@ -19,15 +19,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from escrow import readstore
 from escrow.domain import events as ev
 from escrow.domain.decide import next_due
 from escrow.domain.ledger import transfers_of
 from escrow.domain.state import ContractState, evolve, open_state
 from escrow.errors import IntegrityError
 from escrow.projections import deadlines_of, notices_of
-from escrow.readmodel import tables
-from escrow.store import READ_MODELS_KEY, EventStore, StoredEvent
+from escrow.store import READ_MODELS_KEY, EventStore, StoredEvent, readstore
+from escrow.store.readmodel import tables
 
 LEDGER = "ledger"
 CONTRACT = "contract:"

@@ -24,7 +24,6 @@ from escrow import merkle
 from escrow.clock import Clock, SystemClock
 from escrow.domain.event_base import Event
 from escrow.errors import ConcurrencyError, IntegrityError, StoreError
-from escrow.prepared import Prepared
 from escrow.redaction import redact_text, redact_url
 from escrow.store import tree as tree_sql
 from escrow.store.chain import (
@@ -42,6 +41,7 @@ from escrow.store.chain import (
 )
 from escrow.store.codec import EventCodec
 from escrow.store.postgres import _POSTGRES_DRIVERS, _POSTGRES_SCHEMES, _PostgresBackend
+from escrow.store.prepared import Prepared
 from escrow.store.protocol import (
     AppendResult,
     BatchResult,
@@ -125,7 +125,7 @@ _RANGE_ROWS = (
     .where(_events.c.position.between(sa.bindparam("lo"), sa.bindparam("hi")))
     .order_by(_events.c.position)
 )
-# The statements of every act, compiled once per dialect (escrow.prepared).
+# The statements of every act, compiled once per dialect (escrow.store.prepared).
 _P_HEAD_STATE = Prepared(_HEAD_STATE)
 _P_MOVE_HEAD = Prepared(_MOVE_HEAD)
 _P_INSERT_KEY = Prepared(

@@ -13,8 +13,8 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from escrow import readmodel
 from escrow.errors import StoreError
+from escrow.store import readmodel
 from escrow.store.chain import GENESIS_HASH
 
 _metadata = sa.MetaData()
@@ -147,8 +147,8 @@ answer until ``escrow rebuild`` (which ``escrow migrate`` runs) fills them."""
 
 
 def _add_read_models(conn: Connection) -> None:
-    """Version 2 -> 3: the read-model tables (:mod:`escrow.readmodel`), created empty and marked
-    stale (``escrow migrate`` then rebuilds them from the events), and the chain head's
+    """Version 2 -> 3: the read-model tables (:mod:`escrow.store.readmodel`), created empty and
+    marked stale (``escrow migrate`` then rebuilds them from the events), and the chain head's
     ``recorded_at`` and ``peaks`` (NULL until the next append)."""
     for table in readmodel.tables():
         conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
