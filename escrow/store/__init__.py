@@ -35,7 +35,8 @@ The modules:
 - :mod:`~escrow.store.readmodel`, :mod:`~escrow.store.readstore`: the read-model tables and
   their SQL; :mod:`~escrow.store.prepared`: statements compiled once and run on the driver.
 
-Everything above is importable from ``escrow.store`` as before.
+Every name ``escrow.store`` exported when it was one module is still exported here (below); the
+read models' modules were ``escrow.readmodel``, ``escrow.readstore`` and ``escrow.prepared``.
 """
 
 from __future__ import annotations
