@@ -113,6 +113,9 @@ class EventStoreLike(Protocol):
     read_only: bool
     """Whether the store was opened read-only (nothing is ever written)."""
 
+    schema_versions: tuple[int, int]
+    """The ledger's schema version when opened, and now (they differ after a migration)."""
+
     @property
     def in_transaction(self) -> bool:
         """Whether a :meth:`transaction` is open."""
