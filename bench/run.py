@@ -121,7 +121,7 @@ The figures (JSON keys):
 
 ``tree_append_vs_chain_unit``, ``_call``, ``_single`` (and ``…_cpu``)
     escrow's append throughput with the Merkle tree (issue 15) divided by the same store with
-    the tree's step switched off (the plain hash chain: ``escrow.store._grow_tree`` made a
+    the tree's step switched off (the plain hash chain: ``escrow.store.tree._grow_tree`` made a
     no-op), the two taking turns, best of at least 7 rounds: the append figure's N events in
     one transaction, in a commit per B-event call, and N/20 events in a commit each (how the
     service appends an act). ``…_cpu`` is the ratio of the process's CPU time (the fsync waits
@@ -181,7 +181,7 @@ from escrow.domain.event_base import Event
 
 INTERNALS_MISSING: ImportError | None = None
 try:  # escrow's store layer, for the append and tree measures only (they measure that layer)
-    import escrow.store as store_module
+    import escrow.store.tree as tree_module
     from escrow import merkle
     from escrow.service import CODEC
     from escrow.store import open_store
@@ -1658,7 +1658,7 @@ def machine() -> dict[str, Any]:
 @contextmanager
 def tree_cpu_counted(spent: list[float]) -> Iterator[None]:
     """Appends with the tree, the CPU time of the store's tree step added to ``spent[0]``."""
-    saved = store_module._grow_tree
+    saved = tree_module._grow_tree
 
     def counted(*args: Any) -> merkle.CompactRange:
         start = time.process_time()
@@ -1667,23 +1667,23 @@ def tree_cpu_counted(spent: list[float]) -> Iterator[None]:
         finally:
             spent[0] += time.process_time() - start
 
-    store_module._grow_tree = counted  # type: ignore[assignment]
+    tree_module._grow_tree = counted  # type: ignore[assignment]
     try:
         yield
     finally:
-        store_module._grow_tree = saved
+        tree_module._grow_tree = saved
 
 
 @contextmanager
 def chain_only() -> Iterator[None]:
     """Appends without the Merkle tree: the plain hash chain, the tree's baseline (the store's
-    tree step, ``escrow.store._grow_tree``, made a no-op for the duration)."""
-    saved = store_module._grow_tree
-    store_module._grow_tree = lambda *_: merkle.CompactRange()
+    tree step, ``escrow.store.tree._grow_tree``, made a no-op for the duration)."""
+    saved = tree_module._grow_tree
+    tree_module._grow_tree = lambda *_: merkle.CompactRange()
     try:
         yield
     finally:
-        store_module._grow_tree = saved
+        tree_module._grow_tree = saved
 
 
 def time_appends(

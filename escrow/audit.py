@@ -23,7 +23,7 @@ from escrow.domain.state import ContractState, evolve, open_state
 from escrow.domain.terms import FUNDS
 from escrow.errors import EscrowError
 from escrow.money import ZERO
-from escrow.store import EventStore, VerifyReport
+from escrow.store import EventStoreLike, VerifyReport
 
 CONTRACT = "contract:"
 
@@ -44,7 +44,7 @@ class AuditReport:
         return f"unsound: {where}{self.problem}"
 
 
-def audit(store: EventStore, sizes: Iterable[int] = ()) -> AuditReport:
+def audit(store: EventStoreLike, sizes: Iterable[int] = ()) -> AuditReport:
     """Verify the hash chain, replay every event and check the invariants.
 
     ``sizes``: the tree sizes whose Merkle roots to recompute (those of kept checkpoints)."""
@@ -52,7 +52,7 @@ def audit(store: EventStore, sizes: Iterable[int] = ()) -> AuditReport:
     return dataclasses.replace(_audit(store, chain), chain=chain)
 
 
-def _audit(store: EventStore, chain: VerifyReport) -> AuditReport:
+def _audit(store: EventStoreLike, chain: VerifyReport) -> AuditReport:
     if not chain.ok:
         return AuditReport(False, chain.events_checked, chain.first_bad_position, chain.reason)
     states: dict[str, ContractState] = {}

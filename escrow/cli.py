@@ -36,7 +36,7 @@ from rich.progress import (
 from rich.table import Table
 from typer.core import TyperGroup
 
-from escrow import __version__, readstore
+from escrow import __version__
 from escrow.audit import AuditReport, audit
 from escrow.calendar import WorkdayCalendar, check_supported_date
 from escrow.checkpoint import (
@@ -104,6 +104,7 @@ from escrow.store import (
     check_database_path,
     migrate_store,
     open_store,
+    readstore,
 )
 from escrow.terminal import printable
 

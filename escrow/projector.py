@@ -19,15 +19,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from escrow import readstore
 from escrow.domain import events as ev
 from escrow.domain.decide import next_due
 from escrow.domain.ledger import transfers_of
 from escrow.domain.state import ContractState, evolve, open_state
 from escrow.errors import IntegrityError
 from escrow.projections import deadlines_of, notices_of
-from escrow.readmodel import tables
-from escrow.store import READ_MODELS_KEY, EventStore, StoredEvent
+from escrow.store import READ_MODELS_KEY, EventStoreLike, StoredEvent, readstore
+from escrow.store.readmodel import tables
 
 LEDGER = "ledger"
 CONTRACT = "contract:"
@@ -138,7 +137,7 @@ def unfoldable(stored: StoredEvent) -> IntegrityError:
 Replayed = tuple[StoredEvent, ContractState | None, ContractState | None]
 
 
-def replayed(store: EventStore) -> Iterator[Replayed]:
+def replayed(store: EventStoreLike) -> Iterator[Replayed]:
     """Every stored event in position order, with its contract's state just before it (None
     for other streams and the opening) and just after it (None for other streams). Keeps every
     contract's state: a rebuild's memory."""
@@ -158,7 +157,7 @@ def replayed(store: EventStore) -> Iterator[Replayed]:
             return
 
 
-def rebuild_into(store: EventStore, conn: Connection) -> dict[str, int]:
+def rebuild_into(store: EventStoreLike, conn: Connection) -> dict[str, int]:
     """Fill the read-model tables seen by ``conn`` from ``store``'s events alone (deleting
     what they held first). ``conn`` is the store's own transaction (``escrow rebuild``) or a
     private database's (:func:`private_read_models`, for ``replay`` and ``verify``).
@@ -188,7 +187,7 @@ def rebuild_into(store: EventStore, conn: Connection) -> dict[str, int]:
     return {"events": events, "contracts": len(states)}
 
 
-def rebuild(store: EventStore) -> dict[str, int]:
+def rebuild(store: EventStoreLike) -> dict[str, int]:
     """Every read model of the ledger made again from its events alone, in one transaction
     (all or none); clears the ``read_models`` mark a migration set."""
     with store.transaction() as conn:
@@ -212,7 +211,7 @@ def private_read_models() -> Iterator[Connection]:
             engine.dispose()
 
 
-def drift(store: EventStore) -> list[str]:
+def drift(store: EventStoreLike) -> list[str]:
     """Where the ledger's read models differ from a rebuild from its events: one line per table
     that differs (its first differing row and the number of rows each side), [] when none.
 

@@ -15,11 +15,11 @@ from typing import Any, Literal, TextIO
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection
 
-from escrow import readstore
 from escrow.domain.ledger import Transfer, TransferKind
 from escrow.money import fmt
 from escrow.projections import Notice
 from escrow.service import Ledger
+from escrow.store import readstore
 
 __all__ = [
     "HeldFunds",

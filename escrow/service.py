@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
 
-from escrow import acts, readstore
+from escrow import acts
 from escrow import arguments as arg
 from escrow.calendar import LAST_DATE, WorkdayCalendar, check_supported_date
 from escrow.clock import Clock, SystemClock
@@ -82,6 +82,7 @@ from escrow.store import (
     EventStore,
     PydanticCodec,
     open_store,
+    readstore,
 )
 
 MAX_RETRIES = 8

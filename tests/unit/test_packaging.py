@@ -73,7 +73,7 @@ def test_extras_by_need() -> None:
     core = " ".join(PROJECT["dependencies"])
     for optional in ("psycopg", "freezegun", "eventsourcing"):
         assert optional not in core, optional
-    assert "sqlmodel" in core  # the read-model tables (escrow.readmodel) are SQLModel classes
+    assert "sqlmodel" in core  # the read-model tables (escrow.store.readmodel) are SQLModel classes
     # The test extra carries what the suite needs, the PostgreSQL driver included.
     assert "beijing-rental-escrow[postgres,testing]" in extras["test"]
     assert any(req.startswith("jsonschema") for req in extras["test"])

@@ -1,4 +1,4 @@
-"""The SQL of the read models (:mod:`escrow.readmodel`): what the service writes and asks.
+"""The SQL of the read models (:mod:`escrow.store.readmodel`): what the service writes and asks.
 
 Every function takes the connection to use: inside an act it is the store's write transaction
 (:meth:`escrow.store.EventStore.transaction`), so the rows commit with their events or not at all.
@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from escrow.domain.ledger import Transfer
-from escrow.prepared import Prepared
 from escrow.projections import Deadline, Notice
-from escrow.readmodel import (
+from escrow.store.prepared import Prepared
+from escrow.store.readmodel import (
     ContractRow,
     DeadlineRow,
     EnterpriseRow,
