@@ -7,7 +7,7 @@ migrates every contract) is appended in one transaction.
 
 Several processes share one ledger: each act is one write transaction of the store, which
 serialises writers, reads what it needs inside it and writes the events and their read models
-(:mod:`escrow.readmodel`) together; nothing is held in memory but a bounded cache of contract
+(:mod:`escrow.store.readmodel`) together; nothing is held in memory but a bounded cache of contract
 states checked against their stream's version.
 """
 
@@ -79,7 +79,7 @@ from escrow.store import (
     READ_MODELS_KEY,
     SCHEMA_VERSION,
     BatchResult,
-    EventStore,
+    EventStoreLike,
     PydanticCodec,
     open_store,
     readstore,
@@ -149,16 +149,17 @@ class Ledger:
     commits): it takes from the ``schedule`` read model what falls due up to its date and runs
     those contracts, loads the streams it concerns (its contract; for a suspension every contract
     of the enterprise, found in the ``contracts`` read model), decides, appends, and writes the
-    read models of :mod:`escrow.readmodel` in the same transaction. States are kept in a bounded
-    cache keyed by stream version; a stale entry is brought forward by reading only the newer
-    events. Queries read the read-model tables, or fold the one contract's stream (``as_of``,
+    read models of :mod:`escrow.store.readmodel` in the same transaction. States are kept in a
+    bounded cache keyed by stream version; a stale entry is brought forward by reading only the
+    newer events. Queries read the read-model tables, or fold the one contract's stream (``as_of``,
     ``known_at``).
     """
 
     def __init__(
-        self, store: EventStore, config: LedgerConfig | None = None, clock: Clock | None = None
+        self, store: EventStoreLike, config: LedgerConfig | None = None, clock: Clock | None = None
     ) -> None:
-        self.store = store
+        self.store: EventStoreLike = store
+        """The event store, as the service sees it (:class:`~escrow.store.EventStoreLike`)."""
         self.clock: Clock = clock or SystemClock()
         self.conflicts_retried = 0
         """How many concurrent appends were refused and retried on fresh state."""
@@ -1057,7 +1058,7 @@ class Ledger:
         self.close()
 
 
-def recorded_config(store: EventStore) -> LedgerConfig | None:
+def recorded_config(store: EventStoreLike) -> LedgerConfig | None:
     """The configuration a ledger was created with (its first event), None for an empty one."""
     first = store.load(LEDGER, upto_version=1)
     if not first:

@@ -35,8 +35,7 @@ The modules:
 - :mod:`~escrow.store.readmodel`, :mod:`~escrow.store.readstore`: the read-model tables and
   their SQL; :mod:`~escrow.store.prepared`: statements compiled once and run on the driver.
 
-Every name ``escrow.store`` exported when it was one module is still exported here (below); the
-read models' modules were ``escrow.readmodel``, ``escrow.readstore`` and ``escrow.prepared``.
+Every name ``escrow.store`` exported when it was one module is still exported here (below).
 """
 
 from __future__ import annotations

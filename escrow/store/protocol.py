@@ -170,8 +170,16 @@ class EventStoreLike(Protocol):
         """How many events of each type the store holds."""
         ...
 
+    def last_position(self) -> int:
+        """The position of the last event stored (0 for an empty store)."""
+        ...
+
     def delivered(self, key: str) -> BatchResult | None:
         """The whole result of the append that stored ``key``, with its request, or None."""
+        ...
+
+    def idempotency_result(self, key: str) -> AppendResult | None:
+        """The result of the append that stored ``key`` (its first stream), or None."""
         ...
 
     def requests(self, prefix: str) -> dict[str, str | None]:

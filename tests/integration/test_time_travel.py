@@ -166,11 +166,8 @@ def test_verify_finds_a_deadline_the_clock_passed_without_handling(tmp_path: Pat
         ledger.pay_deposit("C1", Decimal("4000.00"), on=dt.date(2025, 6, 20))
         ledger.return_home("C1", on=dt.date(2025, 9, 30))
         # Append a clock event behind the service's back: the deadline (10-11) lapses unhandled.
-        ledger.store.append(
-            "ledger",
-            ledger.store.stream_version("ledger"),
-            [escrow.domain.events.ClockAdvanced(on=dt.date(2025, 10, 20))],
-        )
+        clock = escrow.domain.events.ClockAdvanced(on=dt.date(2025, 10, 20))
+        ledger.store.append_many([("ledger", ledger.store.stream_version("ledger"), [clock])])
     code, out = verify(tmp_path / "l.db")
     assert code == 1
     assert "fell due on 2025-10-12" in out

@@ -135,7 +135,7 @@ def check_every_act_landed_once(path: str, results: list[dict[str, Any]]) -> Non
     with open_ledger(path) as ledger:
         keyed: Counter[str] = Counter()
         got: dict[str, tuple[str, str, Decimal]] = {}
-        with ledger.store._engine.connect() as conn:  # the key sits on an append's first row
+        with ledger.store.connection() as conn:  # the key sits on an append's first row
             rows = conn.exec_driver_sql(
                 "SELECT position, idempotency_key FROM events WHERE idempotency_key IS NOT NULL"
             ).all()
@@ -278,7 +278,7 @@ def test_a_payment_whose_clock_run_comes_first_is_its_keys_first_row(
         day = two_contracts_due_together(ours)
         theirs_write_first(ours, theirs, monkeypatch, "A")
         ours.pay_deposit("B", Decimal("2.00"), on=day, idempotency_key="ours")
-        with ours.store._engine.connect() as conn:
+        with ours.store.connection() as conn:
             (key_position,) = conn.exec_driver_sql(
                 "SELECT position FROM events WHERE idempotency_key = 'ours'"
             ).one()
