@@ -86,8 +86,9 @@ from escrow.store import (
 )
 
 MAX_RETRIES = 8
-CACHE_SIZE = 4096
-"""Contract states kept between acts (least recently used first out)."""
+CACHE_SIZE = 16_384
+"""Contract states kept between acts (least recently used first out): about 4 KiB each, so
+some 64 MiB at most. A contract evicted is loaded again from its own stream (tens of events)."""
 _OFF_THE_CLOCK = OFF_THE_CLOCK
 
 CODEC = PydanticCodec(ev.EVENT_ADAPTER)

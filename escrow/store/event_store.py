@@ -127,6 +127,7 @@ _RANGE_ROWS = (
 )
 # The statements of every act, compiled once per dialect (escrow.store.prepared).
 _P_HEAD_STATE = Prepared(_HEAD_STATE)
+_P_INSERT_EVENT = Prepared(_INSERT_EVENT)
 _P_MOVE_HEAD = Prepared(_MOVE_HEAD)
 _P_INSERT_KEY = Prepared(
     _idempotency.insert().values({c.name: sa.bindparam(c.name) for c in _idempotency.columns})
@@ -252,7 +253,6 @@ class EventStore:
         self.read_only = read_only
         with self._errors():
             self._engine = self._backend.create_engine()
-            self._insert_sql = str(_INSERT_EVENT.compile(dialect=self._engine.dialect))
             try:
                 if read_only:
                     found = left = self._backend.check_readable(self._engine)
@@ -299,15 +299,12 @@ class EventStore:
                     f"concurrent append refused by the store: {exc.orig}"
                 ) from None
 
-    @contextmanager
-    def connection(self) -> Iterator[Connection]:
+    def connection(self) -> AbstractContextManager[Connection]:
         """The open transaction's connection, or a fresh connection for one read."""
         self._check_open()
         if self._tx is not None:
-            yield self._tx
-            return
-        with self._engine.connect() as conn:
-            yield conn
+            return _Joined(self._tx)  # a class, not a generator: called on every read of an act
+        return self._engine.connect()
 
     @property
     def in_transaction(self) -> bool:
@@ -330,7 +327,7 @@ class EventStore:
             conn.execute(_meta.insert().values(key=key, value=value))
 
     def _errors(self) -> AbstractContextManager[None]:
-        return _database_errors()
+        return _DATABASE_ERRORS
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -551,11 +548,7 @@ class EventStore:
 
     def _insert(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         """One executemany straight to the driver (no per-row SQLAlchemy parameter handling)."""
-        if self._engine.dialect.positional:
-            conn.exec_driver_sql(self._insert_sql, rows)
-        else:
-            names = [c.name for c in _events.columns]
-            conn.exec_driver_sql(self._insert_sql, [dict(zip(names, r, strict=True)) for r in rows])
+        _P_INSERT_EVENT.many_in_order(conn, rows)
 
     @staticmethod
     def _stream_heads(conn: Connection, streams: set[str]) -> dict[str, tuple[int, int]]:
@@ -916,13 +909,36 @@ def _utc_text(now: dt.datetime) -> str:
     return now.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-@contextmanager
-def _database_errors() -> Iterator[None]:
-    """Turn database failures into StoreError (EscrowErrors pass through), secrets masked."""
-    try:
-        yield
-    except sa_exc.SQLAlchemyError as exc:
-        message = " ".join(str(getattr(exc, "orig", None) or exc).split())
-        raise StoreError(f"database error: {redact_text(message)}") from exc
-    except sqlite3.Error as exc:  # raised by a read-only connection's creator
-        raise StoreError(f"database error: {exc}") from exc
+class _DatabaseErrors:
+    """Turn database failures into StoreError (EscrowErrors pass through), secrets masked.
+
+    A reusable context manager object (no state): entered on every store call, so a class rather
+    than a generator-based one."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        if isinstance(exc, sa_exc.SQLAlchemyError):
+            message = " ".join(str(getattr(exc, "orig", None) or exc).split())
+            raise StoreError(f"database error: {redact_text(message)}") from exc
+        if isinstance(exc, sqlite3.Error):  # raised by a read-only connection's creator
+            raise StoreError(f"database error: {exc}") from exc
+
+
+_DATABASE_ERRORS = _DatabaseErrors()
+
+
+class _Joined:
+    """The open transaction's connection as a context manager that leaves it open."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> Connection:
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        return None

@@ -36,7 +36,8 @@ class Prepared:
             names = tuple(order) if dialect.positional else None
             # Literals in the statement (``id == 1``) are bind parameters with their values.
             fixed = {k: v for k, v in compiled.params.items() if v is not None}
-            found = self._compiled[dialect.name] = _Compiled(compiled.string, names, fixed)
+            written = tuple(getattr(compiled, "binds", {}))  # bind parameters, as written
+            found = self._compiled[dialect.name] = _Compiled(compiled.string, names, fixed, written)
         return found
 
     def __call__(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Rows:
@@ -60,6 +61,26 @@ class Prepared:
             return
         compiled = self._for(conn)
         arguments = [compiled.arguments(r) for r in rows]
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            _announce(conn, cursor, compiled.sql, arguments, many=True)
+            cursor.executemany(compiled.sql, arguments)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(conn, compiled.sql, arguments, exc) from exc
+        finally:
+            cursor.close()
+
+    def many_in_order(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
+        """:meth:`many` with each row's values in the order of the statement's parameters as
+        written (an ``INSERT`` of every column: the column order), not by name."""
+        if not rows:
+            return
+        compiled = self._for(conn)
+        if compiled.names is None:  # a named paramstyle: the names in the order written
+            order = tuple(compiled.written)
+            arguments: Any = [dict(zip(order, row, strict=True)) for row in rows]
+        else:
+            arguments = rows
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             _announce(conn, cursor, compiled.sql, arguments, many=True)
@@ -109,6 +130,7 @@ class _Compiled(NamedTuple):
     names: tuple[str, ...] | None
     """The bind parameters in order (positional drivers), None for named ones."""
     fixed: dict[str, Any]
+    written: tuple[str, ...]
 
     def arguments(self, params: Mapping[str, Any]) -> Any:
         given = {**self.fixed, **params} if self.fixed else params
