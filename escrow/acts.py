@@ -28,7 +28,15 @@ def _set(act: object, name: str, value: object) -> None:
     object.__setattr__(act, name, value)  # a frozen record normalising its own field
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+def _check_when(act: Act) -> None:
+    """Every act's ``on`` and idempotency key (after its own fields, which come first in its
+    error messages). Called by name: ``super()`` does not work in slotted dataclasses."""
+    on, key = arg.act(act.on, act.idempotency_key)
+    _set(act, "on", on)
+    _set(act, "idempotency_key", key)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class Act:
     """What every act has: its business date and idempotency key."""
 
@@ -39,9 +47,7 @@ class Act:
     idempotency_key: str | None = None
 
     def __post_init__(self) -> None:
-        on, key = arg.act(self.on, self.idempotency_key)
-        _set(self, "on", on)
-        _set(self, "idempotency_key", key)
+        _check_when(self)
 
     def arguments(self) -> Mapping[str, object]:
         """The act's arguments, as recorded with its key (the key itself left out)."""
@@ -60,7 +66,7 @@ class Act:
         return dataclasses.replace(self, idempotency_key=idempotency_key)
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class OpenContract(Act):
     """File a contract with the ledger (the rule pack refuses one it does not govern)."""
 
@@ -69,10 +75,10 @@ class OpenContract(Act):
 
     def __post_init__(self) -> None:
         _set(self, "terms", arg.terms(self.terms))
-        super().__post_init__()
+        _check_when(self)
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class _Payment(Act):
     contract: str
     amount: Decimal
@@ -82,24 +88,24 @@ class _Payment(Act):
         _set(self, "contract", arg.contract(self.contract))
         _set(self, "amount", arg.amount(self.amount))
         _set(self, "channel", arg.channel(self.channel))
-        super().__post_init__()
+        _check_when(self)
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class PayDeposit(_Payment):
     """The tenant pays (part of) the deposit into custody (Art. 9)."""
 
     name = "pay_deposit"
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class PayRent(_Payment):
     """The tenant pays rent; more than 3 months goes into supervision (Art. 13)."""
 
     name = "pay_rent"
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class ReturnHome(Act):
     """The tenant returns the home: each fund with money held starts its refund."""
 
@@ -110,10 +116,10 @@ class ReturnHome(Act):
     def __post_init__(self) -> None:
         _set(self, "contract", arg.contract(self.contract))
         _set(self, "reason", arg.reason(self.reason))
-        super().__post_init__()
+        _check_when(self)
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class ProposeRefund(Act):
     """The enterprise's refund opinion, with itemised deductions (Art. 10, Art. 15)."""
 
@@ -126,10 +132,10 @@ class ProposeRefund(Act):
         _set(self, "contract", arg.contract(self.contract))
         _set(self, "fund", arg.fund(self.fund))
         _set(self, "deductions", arg.deductions(self.deductions))
-        super().__post_init__()
+        _check_when(self)
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class _Answer(Act):
     contract: str
     fund: Fund
@@ -137,24 +143,24 @@ class _Answer(Act):
     def __post_init__(self) -> None:
         _set(self, "contract", arg.contract(self.contract))
         _set(self, "fund", arg.fund(self.fund))
-        super().__post_init__()
+        _check_when(self)
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class TenantAgree(_Answer):
     """The tenant agrees to the refund opinion (Art. 10)."""
 
     name = "tenant_agree"
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class TenantDisagree(_Answer):
     """The tenant disputes the refund opinion's deductions (Art. 11)."""
 
     name = "tenant_disagree"
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class Resolve(Act):
     """A negotiation, mediation, arbitration or court splits the disputed amount."""
 
@@ -171,33 +177,33 @@ class Resolve(Act):
         _set(self, "via", arg.resolution(self.via))
         _set(self, "to_tenant", arg.amount(self.to_tenant, "to_tenant"))
         _set(self, "to_enterprise", arg.amount(self.to_enterprise, "to_enterprise"))
-        super().__post_init__()
+        _check_when(self)
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class _EnterpriseAct(Act):
     enterprise: str
 
     def __post_init__(self) -> None:
         _set(self, "enterprise", arg.enterprise(self.enterprise))
-        super().__post_init__()
+        _check_when(self)
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class SuspendReleases(_EnterpriseAct):
     """Art. 20: the district authority holds payments from supervision to the enterprise."""
 
     name = "suspend_releases"
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class ResumeReleases(_EnterpriseAct):
     """What was held is paid at once, with interest to the day before payment."""
 
     name = "resume_releases"
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class ChangeAccount(Act):
     """Art. 18: move the custody or supervision account to ``bank``; every balance moves."""
 
@@ -208,7 +214,7 @@ class ChangeAccount(Act):
     def __post_init__(self) -> None:
         _set(self, "account", arg.account(self.account))
         _set(self, "bank", arg.bank(self.bank))
-        super().__post_init__()
+        _check_when(self)
 
 
 ACTS: tuple[type[Act], ...] = (

@@ -14,6 +14,7 @@ import datetime as dt
 import random
 from collections.abc import Callable
 from decimal import Decimal
+from typing import NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
@@ -36,8 +37,26 @@ ACTS_PER_UNIT = 1000
 """Acts written per transaction (:meth:`Ledger.unit_of_work`): one commit, one fsync, for each
 thousand acts and everything the clock does between them."""
 
-Planned = tuple[dt.date, int, acts.Act]
-"""One act of the simulation: its day, its order on that day, and the act."""
+class _Opening(NamedTuple):
+    """A contract to open, as plain values: its terms are made when it is opened (100,000
+    pydantic models held through a whole simulation would cost ~100 MiB)."""
+
+    id: str
+    filing_no: str
+    tenant: str
+    enterprise: str
+    start: dt.date
+    end: dt.date
+    monthly_rent: Decimal
+    deposit: Decimal
+
+    def act(self) -> acts.OpenContract:
+        return acts.OpenContract(terms=ContractTerms(**self._asdict()), on=START)
+
+
+Planned = tuple[dt.date, int, "acts.Act | _Opening"]
+"""One act of the simulation: its day, its order on that day, and the act (an opening is made
+into its act when it is done)."""
 
 _ACT_NAMED: dict[str, type[acts.Act]] = {kind.name: kind for kind in acts.ACTS}
 
@@ -67,7 +86,7 @@ class Summary:
         return out
 
 
-def _tenancy(rng: random.Random, i: int, months: int) -> tuple[ContractTerms, list[Planned]]:
+def _tenancy(rng: random.Random, i: int, months: int) -> tuple[_Opening, list[Planned]]:
     """One contract and what its parties do, drawn from ``rng``."""
     cid = f"C{i:06d}"
     start = START + dt.timedelta(days=rng.randrange(0, 28 * max(1, months // 2)))
@@ -75,7 +94,7 @@ def _tenancy(rng: random.Random, i: int, months: int) -> tuple[ContractTerms, li
     end = start + relativedelta(months=length) - dt.timedelta(days=1)
     rent = Decimal(rng.randrange(2000, 12000, 100))
     deposit = rent * rng.choice((1, 1, 2))
-    terms = ContractTerms(
+    terms = _Opening(
         id=cid,
         filing_no=f"JZ-{i:08d}",
         tenant=f"T{i:06d}",
@@ -150,7 +169,7 @@ def simulate(
     plan: list[Planned] = []
     for i in range(contracts):
         terms, tenancy = _tenancy(rng, i, months)
-        plan.append((START, -contracts + i, acts.OpenContract(terms=terms, on=START)))
+        plan.append((START, -contracts + i, terms))
         plan += [(day, i * 100 + seq, act) for day, seq, act in tenancy]
     for k in range(rng.randrange(1, 4)):
         enterprise = f"E{rng.randrange(0, 50):02d}"
@@ -170,10 +189,14 @@ def simulate(
     for first in range(0, len(plan), ACTS_PER_UNIT):
         chunk = plan[first : first + ACTS_PER_UNIT]
         with ledger.unit_of_work():
-            for n, (day, _, act) in enumerate(chunk, first):
+            for n, (day, _, planned) in enumerate(chunk, first):
+                act = planned.act() if isinstance(planned, _Opening) else planned
                 perform(ledger, act, f"{prefix}{n}", day)
+        done = first + len(chunk)
+        plan[first:done] = [None] * len(chunk)  # type: ignore[list-item]  # let go of what was done
+        del chunk
         if progress is not None:
-            progress(first + len(chunk), len(plan))
+            progress(done, len(plan))
     with ledger.unit_of_work():
         ledger.run_until_idle(limit=until)
     return _summary(ledger, contracts, months, seed)

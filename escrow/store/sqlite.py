@@ -26,11 +26,6 @@ _BEGIN_OPTION = "escrow_begin"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a writer waits for the write lock before giving up (``PRAGMA busy_timeout``)."""
 
-SQLITE_WRITER_CACHE_KIB = 32_768
-"""A writer's page cache (``PRAGMA cache_size``, in KiB; SQLite's default is 2,000): an act
-touches its contract's pages and the read models' indexes, which a long simulation or import
-keeps hot. Filled only as pages are read; a reader keeps the default."""
-
 SQLITE_SYNCHRONOUS = "FULL"
 """``PRAGMA synchronous``. FULL rather than NORMAL: in WAL mode NORMAL may lose the last commits
 on a power cut, and an append acknowledged to a bank (idempotency key) must not be forgotten.
@@ -86,7 +81,6 @@ class _SqliteBackend:
                 if not read_only:
                     _switch_to_wal(cursor)
                     cursor.execute(f"PRAGMA synchronous = {SQLITE_SYNCHRONOUS}")
-                    cursor.execute(f"PRAGMA cache_size = -{SQLITE_WRITER_CACHE_KIB}")
             finally:
                 cursor.close()
 
