@@ -19,6 +19,7 @@ import gc
 import json
 import logging
 import os
+import pickle
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -86,9 +87,12 @@ from escrow.store import (
 )
 
 MAX_RETRIES = 8
-CACHE_SIZE = 16_384
-"""Contract states kept between acts (least recently used first out): about 4 KiB each, so
-some 64 MiB at most. A contract evicted is loaded again from its own stream (tens of events)."""
+CACHE_SIZE = 4096
+"""Contract states kept between acts (least recently used first out): about 4.4 KiB each, so
+some 18 MiB at most. An evicted state is kept packed (below)."""
+PACKED_BYTES = 128 * 1024 * 1024
+"""The packed states kept (about 1.2 KiB each: some 110,000 contracts); beyond them a contract
+is loaded again from its own stream (tens of events)."""
 _OFF_THE_CLOCK = OFF_THE_CLOCK
 
 CODEC = PydanticCodec(ev.EVENT_ADAPTER)
@@ -165,6 +169,9 @@ class Ledger:
         self.conflicts_retried = 0
         """How many concurrent appends were refused and retried on fresh state."""
         self._cache: OrderedDict[str, tuple[int, ContractState]] = OrderedDict()
+        self._packed: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        """States evicted from ``_cache``, pickled (see :meth:`_pack`)."""
+        self._packed_bytes = 0
         """Recent contract states with the stream version they fold (LRU, :data:`CACHE_SIZE`)."""
         self._checked: set[str] = set()
         """Contracts whose cached state is known current in the open transaction."""
@@ -220,6 +227,8 @@ class Ledger:
         if cached is not None and contract in self._checked:
             self._cache.move_to_end(contract)
             return cached
+        if cached is None:
+            cached = self._unpacked(contract)
         stream = CONTRACT + contract
         version = self.store.stream_version(stream)
         if version == 0:
@@ -243,8 +252,37 @@ class Ledger:
         if self.store.in_transaction:
             self._checked.add(contract)
         while len(self._cache) > CACHE_SIZE:
-            evicted, _ = self._cache.popitem(last=False)
+            evicted, (evicted_version, evicted_state) = self._cache.popitem(last=False)
             self._checked.discard(evicted)
+            self._pack(evicted, evicted_version, evicted_state)
+
+    def _pack(self, contract: str, version: int, state: ContractState) -> None:
+        """Keep an evicted state packed (``pickle``, in this process's memory only: about a
+        quarter of its size, unpacked in ~16 µs where loading and folding its stream takes
+        ~400 µs). Bounded by :data:`PACKED_BYTES`, least recently packed first out."""
+        packed = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+        old = self._packed.pop(contract, None)
+        if old is not None:
+            self._packed_bytes -= len(old[1])
+        self._packed[contract] = (version, packed)
+        self._packed_bytes += len(packed)
+        while self._packed_bytes > PACKED_BYTES and self._packed:
+            _, (_, dropped) = self._packed.popitem(last=False)
+            self._packed_bytes -= len(dropped)
+
+    def _unpacked(self, contract: str) -> tuple[int, ContractState] | None:
+        found = self._packed.pop(contract, None)
+        if found is None:
+            return None
+        self._packed_bytes -= len(found[1])
+        state: ContractState = pickle.loads(found[1])  # our own bytes, never from the disk
+        return found[0], state
+
+    def _forget_states(self) -> None:
+        """Drop every cached state (after a transaction that was not written)."""
+        self._cache.clear()
+        self._packed.clear()
+        self._packed_bytes = 0
 
     def _state(self, contract: str) -> ContractState:
         return self._current(contract)[1]
@@ -266,7 +304,7 @@ class Ledger:
                 self._pending.write(conn)
         except BaseException:
             self._pending = readstore.Pending()
-            self._cache.clear()
+            self._forget_states()
             raise
         finally:
             self._checked.clear()

@@ -224,3 +224,30 @@ def test_handle_takes_every_act_and_refuses_what_is_not_one(tmp_path: Path) -> N
     from escrow.service import _HANDLERS
 
     assert set(_HANDLERS) == set(acts.ACTS)
+
+
+@pytest.mark.parametrize(("cached", "packed_bytes"), [(1, 0), (1, 4096), (2, 10**9)])
+def test_evicted_states_packed_or_reloaded_decide_as_cached_ones_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cached: int, packed_bytes: int
+) -> None:
+    """A simulation with a cache of one or two states, whose evicted states are dropped (reloaded
+    from their streams), partly kept packed, or all kept packed, ends exactly where one with the
+    usual cache ends: the same summary and the same read models."""
+    from escrow import service
+    from escrow.simulate import simulate
+
+    with escrow.open_ledger(tmp_path / "usual.db") as ledger:
+        expected = simulate(ledger, contracts=40, months=8, seed=3).as_json()
+    monkeypatch.setattr(service, "CACHE_SIZE", cached)
+    monkeypatch.setattr(service, "PACKED_BYTES", packed_bytes)
+    with escrow.open_ledger(tmp_path / "small.db") as ledger:
+        assert simulate(ledger, contracts=40, months=8, seed=3).as_json() == expected
+        assert len(ledger._cache) <= cached
+        assert ledger._packed_bytes <= packed_bytes
+        assert bool(ledger._packed) == (packed_bytes > 0)  # the packed path was taken
+        assert drift(ledger.store) == []
+    usual, small = (sqlite3.connect(tmp_path / name) for name in ("usual.db", "small.db"))
+    query = "SELECT stream, version, type, data FROM events ORDER BY position"
+    assert usual.execute(query).fetchall() == small.execute(query).fetchall()
+    usual.close()
+    small.close()
