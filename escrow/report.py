@@ -15,9 +15,10 @@ from typing import Any, Literal, TextIO
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection
 
-from escrow.domain.ledger import Transfer, TransferKind
+from escrow.domain.ledger import TransferKind
 from escrow.money import fmt
 from escrow.projections import Notice
+from escrow.render import transfer_json
 from escrow.service import Ledger
 from escrow.store import readstore
 
@@ -111,17 +112,8 @@ class RunReport(_Part):
     refused: list[ReportRefusal]
 
 
-def report_transfer(t: Transfer) -> dict[str, Any]:
-    return {
-        "date": t.date.isoformat(),
-        "contract": t.contract,
-        "fund": t.fund,
-        "kind": t.kind,
-        "from": t.source,
-        "to": t.target,
-        "principal": fmt(t.principal),
-        "interest": fmt(t.interest),
-    }
+report_transfer = transfer_json
+"""One transfer as the report lists it (the same dictionary the query commands print)."""
 
 
 def report_notice(n: Notice) -> dict[str, Any]:

@@ -44,31 +44,14 @@ class Prepared:
         """Run the statement with ``params`` (by bind-parameter name); its rows, as the driver
         gives them (no column types applied)."""
         compiled = self._for(conn)
-        arguments = compiled.arguments(params or {})
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            _announce(conn, cursor, compiled.sql, arguments, many=False)
-            cursor.execute(compiled.sql, arguments)
-            return Rows(cursor.fetchall() if cursor.description is not None else [])
-        except conn.dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(conn, compiled.sql, arguments, exc) from exc
-        finally:
-            cursor.close()
+        return _run(conn, compiled.sql, compiled.arguments(params or {}), many=False)
 
     def many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run the statement once per row (one ``executemany``)."""
         if not rows:
             return
         compiled = self._for(conn)
-        arguments = [compiled.arguments(r) for r in rows]
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            _announce(conn, cursor, compiled.sql, arguments, many=True)
-            cursor.executemany(compiled.sql, arguments)
-        except conn.dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(conn, compiled.sql, arguments, exc) from exc
-        finally:
-            cursor.close()
+        _run(conn, compiled.sql, [compiled.arguments(r) for r in rows], many=True)
 
     def many_in_order(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
         """:meth:`many` with each row's values in the order of the statement's parameters as
@@ -81,14 +64,23 @@ class Prepared:
             arguments: Any = [dict(zip(order, row, strict=True)) for row in rows]
         else:
             arguments = rows
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            _announce(conn, cursor, compiled.sql, arguments, many=True)
-            cursor.executemany(compiled.sql, arguments)
-        except conn.dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(conn, compiled.sql, arguments, exc) from exc
-        finally:
-            cursor.close()
+        _run(conn, compiled.sql, arguments, many=True)
+
+
+def _run(conn: Connection, sql: str, arguments: Any, *, many: bool) -> Rows:
+    """Run ``sql`` on the connection's own DB-API cursor (inside its transaction)."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        _announce(conn, cursor, sql, arguments, many=many)
+        if many:
+            cursor.executemany(sql, arguments)
+            return Rows([])
+        cursor.execute(sql, arguments)
+        return Rows(cursor.fetchall() if cursor.description is not None else [])
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise _wrapped(conn, sql, arguments, exc) from exc
+    finally:
+        cursor.close()
 
 
 def _announce(conn: Connection, cursor: Any, sql: str, arguments: Any, *, many: bool) -> None:
