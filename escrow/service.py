@@ -93,7 +93,6 @@ some 18 MiB at most. An evicted state is kept packed (below)."""
 PACKED_BYTES = 128 * 1024 * 1024
 """The packed states kept (about 1.2 KiB each: some 110,000 contracts); beyond them a contract
 is loaded again from its own stream (tens of events)."""
-_OFF_THE_CLOCK = OFF_THE_CLOCK
 
 CODEC = PydanticCodec(ev.EVENT_ADAPTER)
 
@@ -354,7 +353,7 @@ class Ledger:
                         before,
                         recorded,
                     )
-                    if type(event) not in _OFF_THE_CLOCK and (latest is None or event.on > latest):
+                    if type(event) not in OFF_THE_CLOCK and (latest is None or event.on > latest):
                         latest = event.on
                 if part.contract is not None and part.after is not None:
                     self._remember(part.contract, written.last_version, part.after)
