@@ -80,7 +80,7 @@ def project_event(
     match event:
         case ev.AccountChanged(account=account, bank=bank, notice_due=due):
             readstore.set_ledger_value(conn, BANK + account, bank)
-            readstore.add_notice(conn, position, due, account, bank)
+            readstore.add_notice(conn, position, due, account, bank, recorded)
         case ev.AuthorityNoticeDue(account=account, bank=bank):
             readstore.drop_notices(conn, account, bank)
         case ev.ActionRefused():
@@ -109,8 +109,8 @@ def project_contract(
 ) -> None:
     """The contract's current rows: what it holds, its open deadlines, its next due day."""
     pending.set_held(contract, state.held("deposit"), state.held("rent"), day, recorded)
-    pending.set_deadlines(contract, deadlines_of(state))
-    readstore.set_due(conn, contract, next_due(state))
+    pending.set_deadlines(contract, deadlines_of(state), recorded)
+    readstore.set_due(conn, contract, next_due(state), recorded)
 
 
 def folded(state: ContractState | None, stored: StoredEvent) -> ContractState:

@@ -461,12 +461,14 @@ class Ledger:
                 continue
             for item in due:
                 assert item.contract is not None
-                state = self._state(item.contract)
+                version, state = self._current(item.contract)
                 if next_due(state) != item.day:
                     # A row that does not say what the contract's state does (``escrow
                     # verify`` reports it as drift): follow the state, never tick on its say.
+                    last = self.store.load(CONTRACT + item.contract, after_version=version - 1)
+                    recorded = readstore.recorded_text(last[-1].recorded_at)
                     with self.store.connection() as conn:
-                        readstore.set_due(conn, item.contract, next_due(state))
+                        readstore.set_due(conn, item.contract, next_due(state), recorded)
                     continue
                 self._append(self._contract_batch(item.contract, cmd.Tick(), item.day), None)
 

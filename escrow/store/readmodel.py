@@ -53,6 +53,8 @@ class ScheduleRow(SQLModel, table=True):
     due: str = Field(index=True)
     rank: int
     seq: int = Field(sa_type=_COUNTER)
+    recorded_at: str
+    """When the events that set the row were recorded."""
     account: str | None = None
     bank: str | None = None
 
@@ -127,6 +129,9 @@ class DeadlineRow(SQLModel, table=True):
     contract: str = Field(primary_key=True)
     seq: int = Field(primary_key=True)
     date: str
+    """The day the deadline falls, or the movement is scheduled."""
+    recorded_at: str
+    """When the contract's events that set it were recorded."""
     fund: str
     kind: str
     detail: str = ""

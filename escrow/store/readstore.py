@@ -88,7 +88,7 @@ _HAS_CONTRACT = Prepared(
 _BY_FILING = Prepared(
     sa.select(_contracts.c.contract).where(_contracts.c.filing_no == sa.bindparam("filing_no"))
 )
-_SET_DUE = _upsert(_schedule, ["key"], ["due", "rank", "seq"])
+_SET_DUE = _upsert(_schedule, ["key"], ["due", "rank", "seq", "recorded_at"])
 _DROP_DUE = Prepared(_schedule.delete().where(_schedule.c.key == sa.bindparam("key")))
 _FIRST_DUE = Prepared(
     sa.select(_schedule.c.key, _schedule.c.due, _schedule.c.account, _schedule.c.bank)
@@ -165,21 +165,25 @@ def contracts_of(conn: Connection, enterprise: str) -> list[str]:
 # --- the schedule -----------------------------------------------------------------------------
 
 
-def set_due(conn: Connection, contract: str, due: dt.date | None) -> None:
+def set_due(conn: Connection, contract: str, due: dt.date | None, recorded: str) -> None:
     """The contract's next due day (None: nothing pending, the row goes)."""
     key = CONTRACT_KEY + contract
     if due is None:
         _DROP_DUE(conn, {"key": key})
         return
-    _SET_DUE(conn, {"key": key, "due": due.isoformat(), "rank": CONTRACT_RANK, "seq": 0})
+    row = {"key": key, "due": due.isoformat(), "rank": CONTRACT_RANK, "seq": 0}
+    _SET_DUE(conn, {**row, "recorded_at": recorded})
 
 
-def add_notice(conn: Connection, position: int, due: dt.date, account: str, bank: str) -> None:
+def add_notice(
+    conn: Connection, position: int, due: dt.date, account: str, bank: str, recorded: str
+) -> None:
     row = {
         "key": f"{NOTICE_KEY}{position}",
         "due": due.isoformat(),
         "rank": NOTICE_RANK,
         "seq": position,
+        "recorded_at": recorded,
         "account": account,
         "bank": bank,
     }
@@ -289,12 +293,13 @@ class Pending:
             "recorded_at": recorded,
         }
 
-    def set_deadlines(self, contract: str, deadlines: Iterable[Deadline]) -> None:
+    def set_deadlines(self, contract: str, deadlines: Iterable[Deadline], recorded: str) -> None:
         self.deadlines[contract] = [
             {
                 "contract": contract,
                 "seq": seq,
                 "date": d.date.isoformat(),
+                "recorded_at": recorded,
                 "fund": d.fund,
                 "kind": d.kind,
                 "detail": d.detail,

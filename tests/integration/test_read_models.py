@@ -251,3 +251,29 @@ def test_evicted_states_packed_or_reloaded_decide_as_cached_ones_do(
     assert usual.execute(query).fetchall() == small.execute(query).fetchall()
     usual.close()
     small.close()
+
+
+def test_a_schedule_row_that_disagrees_with_its_contract_is_corrected_not_ticked(
+    tmp_path: Path,
+) -> None:
+    """A tampered `rm_schedule` row says C1 falls due on 04-25; its state says 04-30 (the next
+    monthly release of the 01-31 tranche, clamped to the month's end). The clock neither ticks C1
+    on 04-25 nor loops: it rewrites the row from the state, and the read models agree with the
+    events again."""
+    name, until = HALF_WAY
+    path = tmp_path / "ledger.db"
+    run_scenario(load_scenario(ROOT / "scenarios" / name), str(path), until=dt.date(2025, 4, 20))
+    con = sqlite3.connect(path)
+    with con:
+        (due,) = con.execute("SELECT due FROM rm_schedule WHERE key = 'contract:C1'").fetchone()
+        assert due == "2025-04-30"
+        con.execute("UPDATE rm_schedule SET due = '2025-04-25' WHERE key = 'contract:C1'")
+    con.close()
+    with escrow.open_ledger(path) as ledger:
+        before = ledger.store.last_position()
+        ledger.advance_to(dt.date(2025, 4, 26))
+        written = [e for e in ledger.entries() if e.position > before]
+        assert [type(e.event).__name__ for e in written] == ["ClockAdvanced"]  # nothing of C1
+        assert drift(ledger.store) == []
+        ledger.advance_to(until)  # and C1's release still comes on its day
+        assert any(t.date.isoformat() == due for t in ledger.transfers("C1"))
