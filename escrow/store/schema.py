@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from escrow.errors import StoreError
-from escrow.store import readmodel
+from escrow.store import readmodel, service_tables
 from escrow.store.chain import GENESIS_HASH
 
 _metadata = sa.MetaData()
@@ -88,7 +88,7 @@ TREE_LEVEL = 4
 
 # --- schema version ---------------------------------------------------------------------------
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The version of the tables this escrow writes, kept in the ``escrow_meta`` table.
 
 A ledger made before the table existed is version 0 (the same three tables, no version). A
@@ -150,10 +150,7 @@ def _add_read_models(conn: Connection) -> None:
     """Version 2 -> 3: the read-model tables (:mod:`escrow.store.readmodel`), created empty and
     marked stale (``escrow migrate`` then rebuilds them from the events), and the chain head's
     ``recorded_at`` and ``peaks`` (NULL until the next append)."""
-    for table in readmodel.tables():
-        conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
-        for index in table.indexes:
-            conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+    _create(conn, readmodel.tables())
     present = {c["name"] for c in sa.inspect(conn).get_columns("chain_head")}
     for name in ("recorded_at", "peaks"):
         if name not in present:
@@ -162,6 +159,23 @@ def _add_read_models(conn: Connection) -> None:
 
 
 register_migration(2, _add_read_models)
+
+
+def _add_service_tables(conn: Connection) -> None:
+    """Version 3 -> 4: the tables of the supervision service (:mod:`escrow.store.service_tables`:
+    tokens, idempotent responses, the outbox and its deliveries, leases), created empty."""
+    _create(conn, service_tables.tables())
+
+
+register_migration(3, _add_service_tables)
+
+
+def _create(conn: Connection, tables: list[sa.Table]) -> None:
+    for table in tables:
+        conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
+        for index in table.indexes:
+            conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+
 
 _ADDED_COLUMNS = {"idempotency_keys": {"request"}, "chain_head": {"recorded_at", "peaks"}}
 """Columns later versions added to the tables every version has: an older ledger lacks them."""
@@ -268,10 +282,7 @@ def _readable_version(conn: Connection, *, sole_owner: bool) -> int:
 
 def _create_tables(conn: Connection) -> None:
     """Create what is missing; call inside a write transaction (the head is seeded from the log)."""
-    for table in [*_metadata.sorted_tables, *readmodel.tables()]:
-        conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
-        for index in table.indexes:
-            conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+    _create(conn, [*_metadata.sorted_tables, *readmodel.tables(), *service_tables.tables()])
     if conn.execute(_HEAD).first() is None:
         last = conn.execute(_LAST_ROW).first()
         position, digest = (last[0], last[1]) if last is not None else (0, GENESIS_HASH)

@@ -27,7 +27,7 @@ from escrow.projector import drift
 from escrow.runner import run_scenario
 from escrow.scenario import load_scenario
 from escrow.service import CODEC
-from escrow.store import open_store
+from escrow.store import open_store, service_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 # Between them: a suspension with held releases, an account change and its notice to the
@@ -136,7 +136,7 @@ def downgrade_to_version_2(path: Path) -> None:
     with con:
         for (name,) in con.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rm_%'"
-        ).fetchall():
+        ).fetchall() + [(table.name,) for table in service_tables.tables()]:
             con.execute(f"DROP TABLE {name}")
         con.execute("ALTER TABLE chain_head DROP COLUMN recorded_at")
         con.execute("ALTER TABLE chain_head DROP COLUMN peaks")
@@ -160,7 +160,7 @@ def test_a_version_2_ledger_is_read_as_it_is_then_migrated_to_the_same_answers(
     assert code == 2 and "escrow migrate" in out and len(out.strip().splitlines()) == 1, out
 
     code, out = cli("migrate", "--db", str(path))
-    assert (code, out.strip()) == (0, "migrated the ledger's schema from version 2 to 3")
+    assert (code, out.strip()) == (0, "migrated the ledger's schema from version 2 to 4")
     assert cli("verify", "--db", str(path))[0] == 0  # read models built, no drift
     with escrow.open_ledger(path, read_only=True) as migrated:
         assert migrated.held() == {
