@@ -1247,3 +1247,6 @@ def main() -> None:
     except EscrowError as exc:  # raised outside a command (e.g. while parsing root options)
         typer.echo(f"escrow: {_one_line(str(exc))}", err=True)
         sys.exit(EXIT_TEMPFAIL if isinstance(exc, ConcurrencyError) else EXIT_REFUSED)
+
+
+from escrow import cli_service  # noqa: E402, F401  (registers serve and tokens on app)

@@ -1,0 +1,85 @@
+"""The FastAPI application of ``escrow serve``.
+
+:func:`create_app` opens the ledger (one per process: ``--workers 4`` is four processes, each
+with its own ledger on the same database; the store's write lock makes their writers serial).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from escrow import __version__
+from escrow.api import problems, routes_acts, routes_clock, routes_reads
+from escrow.api.context import Mode, Service
+from escrow.api.live_clock import LiveClock
+from escrow.clock import Clock, SystemClock
+from escrow.config import LedgerConfig
+from escrow.service import open_ledger
+
+DESCRIPTION = """
+The supervision system of Beijing's rental deposit custody and rent supervision (Art. 7):
+every act and query of escrow's ledger, for the fund centre, the rental enterprises, the
+tenants, the mediation association, the district authorities and auditors.
+
+Every request carries `Authorization: Bearer <token>` (`escrow tokens create`). Every write
+carries an `Idempotency-Key`. Errors are RFC 9457 problem details. Amounts are strings of
+decimal yuan; dates are Beijing business dates.
+"""
+
+
+def create_app(
+    url: str | os.PathLike[str],
+    *,
+    mode: Mode = "live",
+    config: LedgerConfig | None = None,
+    clock: Clock | None = None,
+    live_interval: float = 60.0,
+) -> FastAPI:
+    """The service on the ledger at ``url`` (created with ``config`` when new).
+
+    ``mode``: ``live`` (the clock follows Beijing's today by itself, acts are dated today or
+    earlier) or ``simulation`` (the fund centre moves the clock with ``POST /clock/advance``)."""
+    chosen = clock or SystemClock()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ledger = open_ledger(
+            Path(url) if isinstance(url, os.PathLike) else url, config, clock=chosen
+        )
+        service = Service(ledger, mode, chosen)
+        app.state.service = service
+        live = LiveClock(service, live_interval) if mode == "live" else None
+        if live is not None:
+            live.start()
+        try:
+            yield
+        finally:
+            if live is not None:
+                live.stop()
+            with service.lock:
+                ledger.close()
+
+    app = FastAPI(
+        title="escrow: rental deposit custody and rent supervision",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    app.include_router(routes_acts.router)
+    app.include_router(routes_reads.router)
+    app.include_router(routes_clock.router)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app ``escrow serve --workers N`` starts in each worker process (uvicorn's factory),
+    from the settings the command put in the environment."""
+    from escrow.api.settings import from_environment
+
+    return from_environment()

@@ -1,0 +1,71 @@
+"""What every request handler needs: the process's ledger, its lock, the mode, the party."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import threading
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from escrow.api.parties import Party
+from escrow.api.problems import Problem
+from escrow.api.tokens import authenticate
+from escrow.clock import Clock
+from escrow.service import Ledger
+
+Mode = Literal["live", "simulation"]
+
+
+@dataclasses.dataclass
+class Service:
+    """One process's ledger. A ledger is not shared between threads: every use holds ``lock``
+    (writers are serial in the store anyway; several processes give parallel readers)."""
+
+    ledger: Ledger
+    mode: Mode
+    clock: Clock
+    lock: threading.RLock = dataclasses.field(default_factory=threading.RLock)
+
+    def default_day(self, on: dt.date | None) -> dt.date:
+        """An act's business date: ``on``, or today (live: Beijing's today; simulation: the
+        ledger's clock). In live mode a date after today is refused: business time is now."""
+        today = self.clock.today() if self.mode == "live" else self.ledger.today
+        if on is None:
+            return today
+        if self.mode == "live" and on > today:
+            raise Problem(
+                422, "FutureDate", f"on: {on} is after today ({today}) and the service is live"
+            )
+        return on
+
+
+def service_of(request: Request) -> Service:
+    service = request.app.state.service
+    assert isinstance(service, Service)
+    return service
+
+
+_bearer = HTTPBearer(auto_error=False, description="A token made by `escrow tokens create`.")
+
+
+def current_party(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Party:
+    """The party the request's bearer token was issued to; ``401`` without a valid one."""
+    challenge = {"WWW-Authenticate": 'Bearer realm="escrow"'}
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Problem(401, "Unauthorized", "a bearer token is required", challenge)
+    service = service_of(request)
+    with service.lock:
+        found = authenticate(service.ledger.store, credentials.credentials)
+    if found is None:
+        raise Problem(401, "Unauthorized", "the token is unknown or revoked", challenge)
+    return found
+
+
+PartyDep = Annotated[Party, Depends(current_party)]
+ServiceDep = Annotated[Service, Depends(service_of)]
