@@ -180,3 +180,13 @@ def tokens_revoke(
     with open_ledger(url) as ledger:
         revoked = revoke_token(ledger.store, token_id, now=SystemClock().now())
     typer.echo(f"revoked token {revoked.id} of {revoked.party.key}")
+
+
+@app.command("openapi")
+def openapi_cmd() -> None:
+    """Print the HTTP service's OpenAPI document (JSON): what docs/openapi.json holds, and what a
+    client generator takes."""
+    _need_serve_extra()
+    from escrow.api.openapi import document_text
+
+    typer.echo(document_text(), nl=False)

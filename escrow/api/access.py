@@ -56,6 +56,19 @@ def check_contract(store: EventStoreLike, party: Party, contract: str) -> tuple[
     return row.enterprise, row.tenant
 
 
+SCOPED = frozenset({Role.ENTERPRISE, Role.TENANT})
+"""Roles that see only their own contracts."""
+
+
+def check_scope(store: EventStoreLike, party: Party, contract: str) -> None:
+    """Before an act on ``contract``: ``404`` unless it is the party's, for an enterprise or a
+    tenant. A party that sees every contract acting on one that is not there is answered by the
+    ledger itself: the refusal is recorded (as a scenario run records it: a bank notice for a
+    contract the ledger does not hold is on the books as refused) and answered ``404``."""
+    if party.role in SCOPED:
+        check_contract(store, party, contract)
+
+
 def visible_contracts(store: EventStoreLike, party: Party) -> list[str]:
     """The contracts ``party`` may see, by id."""
     query = sa.select(_CONTRACTS.c.contract).order_by(_CONTRACTS.c.contract)

@@ -69,6 +69,9 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Operation ids are the handlers' names (open_contract, pay_rent, balance…): what a
+        # client generated from /openapi.json calls its methods.
+        generate_unique_id_function=lambda route: route.name,
     )
     problems.install(app)
     app.include_router(routes_acts.router)

@@ -3,9 +3,10 @@
 Every write takes the header. The first response to a key (its status and body) is kept per
 party; the same key with the same request (method, path and body) gets that response again, with
 ``Idempotent-Replayed: true``; the same key with another request is ``422``
-(:class:`~escrow.errors.IdempotencyKeyReused`). Only answers of acts that ran are kept (done, or
-refused by a rule): a request refused before it reached the ledger (malformed, unauthorised, not
-found) may be sent again with the same key once it is corrected.
+(:class:`~escrow.errors.IdempotencyKeyReused`). Only answers of acts that reached the ledger are
+kept (done, or refused by a rule and recorded as refused): a request refused before it reached
+the ledger (malformed, unauthorised, another party's contract) may be sent again with the same
+key once it is corrected.
 
 The ledger keeps the act with the key too (``http:<party>:<key>``), in the act's own transaction,
 so an act is never done twice: should the process die after the act committed and before its

@@ -104,7 +104,7 @@ async def _on_contract(
     ``make(day)`` on the act's business day."""
     access.require(party, roles, what)
     with service.lock:
-        access.check_contract(service.ledger.store, party, contract)
+        access.check_scope(service.ledger.store, party, contract)
 
     def run(ledger_key: str) -> Outcome:
         act = make(service.default_day(getattr(body, "on", None)))
@@ -161,7 +161,7 @@ async def _payment(
 ) -> Response:
     access.require(party, {Role.FUND_CENTRE}, "record a payment")
     with service.lock:
-        access.check_contract(service.ledger.store, party, contract)
+        access.check_scope(service.ledger.store, party, contract)
 
     def run(ledger_key: str) -> Outcome:
         on = service.default_day(body.arrived_on)

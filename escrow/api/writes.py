@@ -42,11 +42,10 @@ def perform(
     shape: Callable[[Receipt], Outcome] | None = None,
 ) -> Outcome:
     """Do ``act`` under the ledger key ``key``. A rule's refusal is recorded in the ledger (as
-    a scenario run records it, so the run report lists it) and answered ``409``."""
+    a scenario run records it, so the run report lists it) and answered ``409`` (``404`` for a
+    contract that is not there: see :func:`escrow.api.access.check_scope`)."""
     try:
         receipt = service.ledger.handle(act.keyed(key))
-    except UnknownContract:
-        raise
     except RuleViolation as error:
         assert act.on is not None
         service.ledger.record_refusal(
@@ -59,7 +58,8 @@ def perform(
             request=act.request(),
         )
         detail = " ".join(str(error).split())
-        return 409, problem_body(409, type(error).__name__, detail, instance)
+        status = 404 if isinstance(error, UnknownContract) else 409
+        return status, problem_body(status, type(error).__name__, detail, instance)
     if shape is not None:
         return shape(receipt)
     return 200, receipt_json(receipt)
