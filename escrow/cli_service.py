@@ -118,14 +118,15 @@ def tokens_create(
     label: Annotated[str, typer.Option("--label", help="A note to tell tokens apart.")] = "",
     as_json: JsonOption = False,
 ) -> None:
-    """Issue a token to a party and print it once: only its hash is kept.
+    """Issue a token to a party and print it once: only its hash is kept. A new database is
+    made into an empty ledger first (as `escrow serve` does).
 
     Example: escrow tokens create enterprise --subject E1 --db ledger.db
     """
     from escrow.api.tokens import create_token
     from escrow.service import open_ledger
 
-    url = _existing_db(_db_url(db, required=True) or "")
+    url = _db_url(db, required=True) or ""  # a new SQLite file is made (as escrow serve does)
     with open_ledger(url) as ledger:
         issued, token = create_token(
             ledger.store, role, subject, label=label, now=SystemClock().now()

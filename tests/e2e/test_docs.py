@@ -179,7 +179,8 @@ def test_the_readme_commands_run_in_order(tmp_path: Path) -> None:
         line
         for block in blocks(README, "sh")[1:]  # the first block installs; the rest use escrow
         for line in block.splitlines()
-        if line.startswith(("escrow ", "export "))
+        # `escrow serve` runs until stopped: tests/service/test_serve_command.py starts it
+        if line.startswith(("escrow ", "export ")) and not line.startswith("escrow serve ")
     ]
     assert len(commands) >= 5
     bin_dir = str(Path(sys.executable).parent)
@@ -221,9 +222,12 @@ def test_the_readme_change_of_one_line_keeps_the_300_in_custody(tmp_path: Path) 
 
 def test_the_readme_opens_with_a_virtual_environment_and_says_which_python() -> None:
     text = README.read_text(encoding="utf-8")
-    first, second = blocks(README, "sh")[0].strip().splitlines()
+    first, second, third = blocks(README, "sh")[0].strip().splitlines()
     assert first.startswith("python3 -m venv .venv && . .venv/bin/activate && pip install -e . ")
     assert second.startswith(". .venv/bin/activate && pip install -e '.[test]' && pytest")
+    # The third starts the HTTP service on the embedded SQLite file, with a token to call it.
+    assert third.startswith(". .venv/bin/activate && pip install -e '.[serve]' && escrow tokens")
+    assert third.endswith("&& escrow serve --db ledger.db --mode simulation")
     script = first.split("escrow run ")[1]
     assert (ROOT / script).is_file()
     requires = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
