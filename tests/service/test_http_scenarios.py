@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,9 @@ from escrow.api.tokens import create_token
 from escrow.cli import app as cli_app
 from escrow.clock import SystemClock
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "postgres"))
+from pg_support import fresh_schema
+
 ROOT = Path(__file__).resolve().parents[2]
 OPENAPI = ROOT / "docs" / "openapi.json"
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
@@ -41,7 +45,7 @@ def _day(value: Any) -> str:
 class Parties:
     """The tokens of everybody a scenario needs, issued on the ledger before it is served."""
 
-    def __init__(self, path: Path, scenario: dict[str, Any]) -> None:
+    def __init__(self, path: Path | str, scenario: dict[str, Any]) -> None:
         now = SystemClock().now()
         with escrow.open_ledger(path, ledger_config_of(str(scenario["_file"]))) as ledger:
 
@@ -151,9 +155,8 @@ def _scenario(path: Path) -> dict[str, Any]:
     return data
 
 
-def over_http(path: Path, tmp_path: Path) -> dict[str, Any]:
+def over_http(path: Path, db: Path | str) -> dict[str, Any]:
     scenario = _scenario(path)
-    db = tmp_path / "served.db"
     parties = Parties(db, scenario)
     app = create_app(db, mode="simulation", config=ledger_config_of(str(path)))
     with serving(app) as base:
@@ -165,7 +168,7 @@ def over_http(path: Path, tmp_path: Path) -> dict[str, Any]:
 
 
 def test_the_worked_example_over_http_gives_the_report_of_escrow_run(tmp_path: Path) -> None:
-    report = over_http(WORKED_EXAMPLE, tmp_path)
+    report = over_http(WORKED_EXAMPLE, tmp_path / "served.db")
     assert report == run_json(WORKED_EXAMPLE)
     # docs/rules.md, worked by hand: 4,700.00 × 0.35 % × 129 / 360 = 5.894… → 5.89 refunded on
     # 10-10; 300.00 × 0.35 % × 139 / 360 = 0.405… → 0.41 with the deduction on 10-20.
@@ -180,4 +183,14 @@ def test_the_worked_example_over_http_gives_the_report_of_escrow_run(tmp_path: P
 def test_every_scenario_over_http_gives_the_report_of_escrow_run(
     path: Path, tmp_path: Path
 ) -> None:
-    assert over_http(path, tmp_path) == run_json(path)
+    assert over_http(path, tmp_path / "served.db") == run_json(path)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["rule-03-07-deposit-refund-national-day", "rule-13-suspension", "rule-18-change-account"],
+)
+def test_scenarios_over_http_on_postgresql_give_the_report_of_escrow_run(name: str) -> None:
+    path = ROOT / "scenarios" / f"{name}.toml"
+    with fresh_schema() as url:
+        assert over_http(path, url) == run_json(path)
