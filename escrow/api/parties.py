@@ -28,6 +28,8 @@ class Role(enum.StrEnum):
 
 SUBJECT_REQUIRED = frozenset({Role.ENTERPRISE, Role.TENANT})
 """Roles whose party is one of many: an enterprise by its id, a tenant by theirs."""
+SUBJECT_ALLOWED = SUBJECT_REQUIRED | {Role.DISTRICT}
+"""Roles whose party may be named: also a district authority (by its district's name)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -55,7 +57,9 @@ def party(role: str, subject: str | None) -> Party:
             raise InputError(f"role {chosen.value} needs a subject (the {chosen.value}'s id)")
         subject = check_id(subject, "subject")
     elif subject is not None:
-        subject = check_id(subject, "subject")  # a district's name, an auditor's label
+        if chosen not in SUBJECT_ALLOWED:
+            raise InputError(f"role {chosen.value} is one party: give no subject")
+        subject = check_id(subject, "subject")  # a district's name
     return Party(chosen, subject)
 
 
