@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from escrow import __version__
 from escrow.api import problems, routes_acts, routes_clock, routes_reads
 from escrow.api.context import Mode, Service
+from escrow.api.limits import BodyLimit
 from escrow.api.live_clock import LiveClock
 from escrow.clock import Clock, SystemClock
 from escrow.config import LedgerConfig
@@ -74,6 +75,7 @@ def create_app(
         generate_unique_id_function=lambda route: route.name,
     )
     problems.install(app)
+    app.add_middleware(BodyLimit)
     app.include_router(routes_acts.router)
     app.include_router(routes_reads.router)
     app.include_router(routes_clock.router)

@@ -46,6 +46,9 @@ _TITLES = {
     "ValidationError": "A field of the request is missing or not what it must be.",
     "MethodNotAllowed": "The resource does not take this method.",
     "WrongMode": "The service's clock mode does not allow this.",
+    "ContentTooLarge": "The request body is larger than the service reads.",
+    "MissingIdempotencyKey": "A write needs an Idempotency-Key header.",
+    "FutureDate": "A live service books nothing after today.",
 }
 
 
