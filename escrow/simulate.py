@@ -12,15 +12,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
+from array import array
 from collections.abc import Callable
 from decimal import Decimal
-from typing import NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
 from escrow import acts
 from escrow.domain import events as ev
-from escrow.domain.terms import ContractTerms
+from escrow.domain.terms import Channel, ContractTerms, Fund
 from escrow.errors import InputError
 from escrow.money import ZERO, fmt
 from escrow.runner import perform
@@ -37,28 +37,113 @@ ACTS_PER_UNIT = 1000
 """Acts written per transaction (:meth:`Ledger.unit_of_work`): one commit, one fsync, for each
 thousand acts and everything the clock does between them."""
 
-class _Opening(NamedTuple):
-    """A contract to open, as plain values: its terms are made when it is opened (100,000
-    pydantic models held through a whole simulation would cost ~100 MiB)."""
 
-    id: str
-    filing_no: str
-    tenant: str
-    enterprise: str
-    start: dt.date
-    end: dt.date
-    monthly_rent: Decimal
-    deposit: Decimal
+class _Plan:
+    """The simulation's acts as plain numbers, made into acts one at a time as they are done.
 
-    def act(self) -> acts.OpenContract:
-        return acts.OpenContract(terms=ContractTerms(**self._asdict()), on=START)
+    One row per act in parallel arrays (kind, contract or enterprise number, two amounts in fen,
+    a flag), and one sort key per act (its day, its order on that day, its row): about 60 bytes
+    an act, where act objects with their Decimals and dates took about 310 (100,000 contracts
+    over 12 months plan 600,000 acts: some 35 MiB instead of 190)."""
+
+    def __init__(self) -> None:
+        self.kind = array("B")
+        self.who = array("l")
+        self.first = array("q")
+        self.second = array("q")
+        self.flag = array("B")
+        self.keys: list[int] = []
+
+    def add(self, day: dt.date, order: int, kind: int, who: int, first: int = 0, second: int = 0,
+            flag: int = 0) -> None:  # fmt: skip
+        row = len(self.kind)
+        self.kind.append(kind)
+        self.who.append(who)
+        self.first.append(first)
+        self.second.append(second)
+        self.flag.append(flag)
+        self.keys.append((day.toordinal() << 96) | ((order + _ORDER_OFFSET) << 32) | row)
+
+    def ordered(self, until: dt.date) -> list[int]:
+        """The keys in the order their acts are done (by day, then order), up to ``until``:
+        ``day_of`` and ``row_of`` read them."""
+        last = until.toordinal()
+        self.keys.sort()
+        return [key for key in self.keys if key >> 96 <= last]
 
 
-Planned = tuple[dt.date, int, "acts.Act | _Opening"]
-"""One act of the simulation: its day, its order on that day, and the act (an opening is made
-into its act when it is done)."""
+def day_of(key: int) -> dt.date:
+    return dt.date.fromordinal(key >> 96)
 
-_ACT_NAMED: dict[str, type[acts.Act]] = {kind.name: kind for kind in acts.ACTS}
+
+def row_of(key: int) -> int:
+    return key & _ROW
+
+
+_ORDER_OFFSET = 1 << 62
+_ROW = (1 << 32) - 1
+_OPEN, _DEPOSIT, _RENT, _RETURN, _PROPOSE, _AGREE, _DISAGREE, _RESOLVE, _SUSPEND, _RESUME = range(
+    10
+)
+_FUNDS: tuple[Fund, Fund] = ("deposit", "rent")
+
+
+def _fen(amount: Decimal) -> int:
+    return int(amount.scaleb(2))
+
+
+def _yuan(fen: int) -> Decimal:
+    return Decimal(fen).scaleb(-2)
+
+
+def _contract_id(i: int) -> str:
+    return f"C{i:06d}"
+
+
+def _act(plan: _Plan, row: int, day: dt.date) -> acts.Act:
+    """The act of ``row``, on ``day``."""
+    kind, who = plan.kind[row], plan.who[row]
+    first, second, flag = plan.first[row], plan.second[row], plan.flag[row]
+    if kind == _SUSPEND:
+        return acts.SuspendReleases(enterprise=f"E{who:02d}", on=day)
+    if kind == _RESUME:
+        return acts.ResumeReleases(enterprise=f"E{who:02d}", on=day)
+    cid = _contract_id(who)
+    if kind == _OPEN:
+        terms = ContractTerms(
+            id=cid,
+            filing_no=f"JZ-{who:08d}",
+            tenant=f"T{who:06d}",
+            enterprise=f"E{flag:02d}",
+            start=dt.date.fromordinal(first >> 32),
+            end=dt.date.fromordinal(first & _ROW),
+            monthly_rent=_yuan(second >> 32),
+            deposit=_yuan(second & _ROW),
+        )
+        return acts.OpenContract(terms=terms, on=START)
+    if kind == _DEPOSIT:
+        channel: Channel = "ecny" if flag else "bank"
+        return acts.PayDeposit(contract=cid, amount=_yuan(first), channel=channel, on=day)
+    if kind == _RENT:
+        return acts.PayRent(contract=cid, amount=_yuan(first), on=day)
+    if kind == _RETURN:
+        return acts.ReturnHome(contract=cid, reason="expiry", on=day)
+    fund = _FUNDS[flag]
+    if kind == _PROPOSE:
+        deductions = (("cleaning", _yuan(first)),) if first else ()
+        return acts.ProposeRefund(contract=cid, fund=fund, deductions=deductions, on=day)
+    if kind == _AGREE:
+        return acts.TenantAgree(contract=cid, fund=fund, on=day)
+    if kind == _DISAGREE:
+        return acts.TenantDisagree(contract=cid, fund=fund, on=day)
+    return acts.Resolve(
+        contract=cid,
+        fund=fund,
+        via="mediation",
+        to_tenant=_yuan(first),
+        to_enterprise=_yuan(second),
+        on=day,
+    )
 
 
 @dataclasses.dataclass
@@ -86,73 +171,54 @@ class Summary:
         return out
 
 
-def _tenancy(rng: random.Random, i: int, months: int) -> tuple[_Opening, list[Planned]]:
-    """One contract and what its parties do, drawn from ``rng``."""
-    cid = f"C{i:06d}"
+def _tenancy(rng: random.Random, i: int, months: int, plan: _Plan, contracts: int) -> None:
+    """One contract and what its parties do, drawn from ``rng``, added to ``plan``."""
     start = START + dt.timedelta(days=rng.randrange(0, 28 * max(1, months // 2)))
     length = rng.choice((6, 12, 12, 24))
     end = start + relativedelta(months=length) - dt.timedelta(days=1)
     rent = Decimal(rng.randrange(2000, 12000, 100))
     deposit = rent * rng.choice((1, 1, 2))
-    terms = _Opening(
-        id=cid,
-        filing_no=f"JZ-{i:08d}",
-        tenant=f"T{i:06d}",
-        enterprise=f"E{rng.randrange(0, 50):02d}",
-        start=start,
-        end=end,
-        monthly_rent=rent,
-        deposit=deposit,
-    )
-    planned: list[Planned] = []
+    enterprise = rng.randrange(0, 50)
+    dates = (start.toordinal() << 32) | end.toordinal()
+    plan.add(START, -contracts + i, _OPEN, i, dates, (_fen(rent) << 32) | _fen(deposit), enterprise)
     seq = 0
 
-    def act(day: dt.date, name: str, **arguments: object) -> None:
+    def act(day: dt.date, kind: int, first: int = 0, second: int = 0, flag: int = 0) -> None:
         nonlocal seq
-        made = _ACT_NAMED[name](contract=cid, on=day, **arguments)  # type: ignore[call-arg, arg-type]
-        planned.append((day, seq, made))
+        plan.add(day, i * 100 + seq, kind, i, first, second, flag)
         seq += 1
 
     if rng.random() < 0.3:
         first = (deposit / 2).quantize(Decimal("0.01"))
-        act(start, "pay_deposit", amount=first)
+        act(start, _DEPOSIT, _fen(first))
         later = start + dt.timedelta(days=rng.randrange(1, 20))
-        act(later, "pay_deposit", amount=deposit - first)
+        act(later, _DEPOSIT, _fen(deposit - first))
     else:
-        act(start, "pay_deposit", amount=deposit, channel="ecny")
+        act(start, _DEPOSIT, _fen(deposit), flag=1)  # e-CNY
     prepaid = rng.randrange(1, 13)
-    act(start, "pay_rent", amount=rent * prepaid)
+    act(start, _RENT, _fen(rent * prepaid))
     returned = end
     if rng.random() < 0.2:
         returned = start + dt.timedelta(days=rng.randrange(30, 28 * length))
-    act(returned, "return_home", reason="expiry")
+    act(returned, _RETURN)
     behaviour = rng.random()
     if behaviour < 0.1:
-        return terms, planned  # the enterprise lets its deadline pass
+        return  # the enterprise lets its deadline pass
     opinion = returned + dt.timedelta(days=rng.randrange(0, 3))
     cut = (deposit * Decimal(rng.choice(("0", "0", "0.1", "0.3")))).quantize(Decimal("0.01"))
-    deductions = [("cleaning", cut)] if cut else []
-    act(opinion, "propose_refund", fund="deposit", deductions=deductions)
+    act(opinion, _PROPOSE, _fen(cut))
     if rng.random() < 0.5:
-        act(opinion, "propose_refund", fund="rent", deductions=[])
+        act(opinion, _PROPOSE, flag=1)  # the rent fund, without deductions
     if cut:
         answer = rng.random()
         answered = opinion + dt.timedelta(days=rng.randrange(0, 8))
         if answer < 0.4:
-            act(answered, "tenant_agree", fund="deposit")
+            act(answered, _AGREE)
         elif answer < 0.6:
-            act(answered, "tenant_disagree", fund="deposit")
+            act(answered, _DISAGREE)
             resolved = answered + dt.timedelta(days=rng.randrange(5, 40))
             half = (cut / 2).quantize(Decimal("0.01"))
-            act(
-                resolved,
-                "resolve",
-                fund="deposit",
-                via="mediation",
-                to_tenant=half,
-                to_enterprise=cut - half,
-            )
-    return terms, planned
+            act(resolved, _RESOLVE, _fen(half), _fen(cut - half))
 
 
 def simulate(
@@ -166,19 +232,16 @@ def simulate(
     """Run ``contracts`` seeded tenancies for ``months`` months through ``ledger``."""
     rng = random.Random(seed)
     until = START + relativedelta(months=months)
-    plan: list[Planned] = []
+    plan = _Plan()
     for i in range(contracts):
-        terms, tenancy = _tenancy(rng, i, months)
-        plan.append((START, -contracts + i, terms))
-        plan += [(day, i * 100 + seq, act) for day, seq, act in tenancy]
+        _tenancy(rng, i, months, plan, contracts)
     for k in range(rng.randrange(1, 4)):
-        enterprise = f"E{rng.randrange(0, 50):02d}"
+        enterprise = rng.randrange(0, 50)
         off = START + dt.timedelta(days=rng.randrange(30, 28 * max(2, months)))
         back = off + dt.timedelta(days=rng.randrange(10, 90))
-        plan.append((off, 10**9 + 2 * k, acts.SuspendReleases(enterprise=enterprise, on=off)))
-        plan.append((back, 10**9 + 2 * k + 1, acts.ResumeReleases(enterprise=enterprise, on=back)))
-    plan.sort(key=lambda a: (a[0], a[1]))
-    plan = [a for a in plan if a[0] <= until]
+        plan.add(off, 10**9 + 2 * k, _SUSPEND, enterprise)
+        plan.add(back, 10**9 + 2 * k + 1, _RESUME, enterprise)
+    order = plan.ordered(until)
     label = simulation_label(contracts=contracts, months=months, seed=seed)
     prefix = f"{KEY_PREFIX}{seed}:{contracts}:{months}:"
     if ledger.contract_ids() and ledger.store.delivered(f"{prefix}0") is None:
@@ -186,17 +249,14 @@ def simulate(
             f"the database holds contracts that are not those of {label!r}"
             f" ({ledger.config.label or 'no label'}): simulate on another database"
         )
-    for first in range(0, len(plan), ACTS_PER_UNIT):
-        chunk = plan[first : first + ACTS_PER_UNIT]
+    total = len(order)
+    for first in range(0, total, ACTS_PER_UNIT):
         with ledger.unit_of_work():
-            for n, (day, _, planned) in enumerate(chunk, first):
-                act = planned.act() if isinstance(planned, _Opening) else planned
-                perform(ledger, act, f"{prefix}{n}", day)
-        done = first + len(chunk)
-        plan[first:done] = [None] * len(chunk)  # type: ignore[list-item]  # let go of what was done
-        del chunk
+            for n in range(first, min(first + ACTS_PER_UNIT, total)):
+                day = day_of(order[n])
+                perform(ledger, _act(plan, row_of(order[n]), day), f"{prefix}{n}", day)
         if progress is not None:
-            progress(done, len(plan))
+            progress(min(first + ACTS_PER_UNIT, total), total)
     with ledger.unit_of_work():
         ledger.run_until_idle(limit=until)
     return _summary(ledger, contracts, months, seed)
