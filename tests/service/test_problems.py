@@ -137,3 +137,21 @@ def test_a_rule_refusal_is_recorded_and_a_422_is_not(api_ledger: ApiLedger) -> N
 
     assert [(r["action"], r["contract"]) for r in refusals] == [("propose_refund", "C3")]
     assert "refund opinion was already given" in refusals[0]["reason"]
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain"])
+def test_a_body_not_sent_as_json_is_400_and_says_so(
+    api_ledger: ApiLedger, content_type: str | None
+) -> None:
+    headers = api_ledger.headers("FC", "plain")
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    before = event_count(api_ledger.path)
+    with api_client(api_ledger.path) as client:
+        response = client.post(DEPOSIT, content=b'{"amount": "1.00"}', headers=headers)
+
+    assert response.status_code == 400
+    found = problem(response)
+    assert found["type"] == "MalformedRequest"
+    assert "application/json" in found["detail"]
+    assert event_count(api_ledger.path) == before
