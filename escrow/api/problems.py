@@ -99,6 +99,9 @@ def _validation_detail(exc: RequestValidationError) -> tuple[int, str, str]:
     first: dict[str, Any] = exc.errors()[0] if exc.errors() else {}
     if first.get("type") == "json_invalid":
         return 400, "MalformedRequest", "the body is not valid JSON"
+    if tuple(first.get("loc", ())) == ("body",) and isinstance(first.get("input"), bytes):
+        # FastAPI does not read a body as JSON without a JSON content type
+        return 400, "MalformedRequest", "the body is not JSON: send it as application/json"
     where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "request"
     message = str(first.get("msg", "is not valid"))
     ctx = first.get("ctx", {})
