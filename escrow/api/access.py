@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from escrow.api.parties import Party, Role
 from escrow.api.problems import Problem
@@ -67,6 +68,18 @@ def check_scope(store: EventStoreLike, party: Party, contract: str) -> None:
     contract the ledger does not hold is on the books as refused) and answered ``404``."""
     if party.role in SCOPED:
         check_contract(store, party, contract)
+
+
+def contract_enterprise(conn: Connection, contract: str) -> str | None:
+    """The enterprise of ``contract`` (None when there is none)."""
+    query = sa.select(_CONTRACTS.c.enterprise).where(_CONTRACTS.c.contract == contract)
+    return conn.execute(query).scalar()
+
+
+def filing_enterprise(conn: Connection, filing_no: str) -> str | None:
+    """The enterprise of the contract filed as ``filing_no`` (None when there is none)."""
+    query = sa.select(_CONTRACTS.c.enterprise).where(_CONTRACTS.c.filing_no == filing_no)
+    return conn.execute(query).scalar()
 
 
 def visible_contracts(store: EventStoreLike, party: Party) -> list[str]:

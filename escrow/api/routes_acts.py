@@ -15,7 +15,7 @@ from escrow import acts
 from escrow.api import access, models
 from escrow.api.context import PartyDep, ServiceDep
 from escrow.api.parties import Role
-from escrow.api.problems import Problem
+from escrow.api.problems import Problem, problem_body
 from escrow.api.writes import Outcome, perform, receipt_json, write
 from escrow.delivery import Receipt
 from escrow.domain.terms import ContractTerms
@@ -63,6 +63,9 @@ async def open_contract(
         raise Problem(403, "Forbidden", "an enterprise may only open its own contracts")
 
     def run(ledger_key: str) -> Outcome:
+        taken = _taken_by_another(service, body.id, body.filing_no, body.enterprise)
+        if taken is not None:
+            return 409, problem_body(409, "DuplicateContract", taken, request.url.path)
         terms = ContractTerms(
             id=body.id,
             filing_no=body.filing_no,
@@ -87,6 +90,23 @@ async def open_contract(
         return perform(service, act, ledger_key, request.url.path, contract=terms.id, shape=opened)
 
     return await write(request, service, party, key, body, run)
+
+
+def _taken_by_another(
+    service: ServiceDep, contract: str, filing_no: str, enterprise: str
+) -> str | None:
+    """Why a contract cannot be opened when its id or filing number is another enterprise's:
+    one sentence that names neither the other contract nor its parties, the same whichever of
+    the two is taken (an enterprise learns only that the identifier is in use: ids and filing
+    numbers are one register for the whole city). None when neither is another's."""
+    with service.ledger.store.connection() as conn:
+        holders = {
+            access.contract_enterprise(conn, contract),
+            access.filing_enterprise(conn, filing_no),
+        } - {None, enterprise}
+    if not holders:
+        return None
+    return "the contract id or the filing number is already in the ledger"
 
 
 async def _on_contract(

@@ -1,22 +1,25 @@
-"""The clock in simulation mode: the fund centre moves it by request."""
+"""The clock in simulation mode: the fund centre moves it by request.
+
+Both are writes, with an ``Idempotency-Key`` like every other (the answer to a key is kept).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Request, Response
 
 from escrow.api import access, models
 from escrow.api.context import PartyDep, Service, ServiceDep
 from escrow.api.parties import Role
 from escrow.api.problems import Problem
-from escrow.api.routes_acts import _PROBLEMS
+from escrow.api.routes_acts import _PROBLEMS, KeyHeader
+from escrow.api.writes import Outcome, write
 
 router = APIRouter()
 _CLOCK: dict[str, Any] = {
     "response_model": models.ClockOut,
-    "responses": {k: _PROBLEMS[k] for k in (401, 403, 409, 422)},
+    "responses": {k: _PROBLEMS[k] for k in (400, 401, 403, 409, 422)},
     "tags": ["clock"],
 }
 
@@ -27,31 +30,44 @@ def _simulating(service: Service, party: PartyDep) -> None:
         raise Problem(409, "WrongMode", "the clock moves by itself in live mode")
 
 
+def _clock(service: Service) -> Outcome:
+    return 200, {"today": service.ledger.today.isoformat(), "mode": service.mode}
+
+
 @router.post("/clock/advance", **_CLOCK)
-async def advance(body: models.AdvanceIn, service: ServiceDep, party: PartyDep) -> dict[str, Any]:
+async def advance(
+    body: models.AdvanceIn,
+    request: Request,
+    service: ServiceDep,
+    party: PartyDep,
+    key: KeyHeader = None,
+) -> Response:
     """Move the ledger's clock to ``to``, running what falls due on the way (simulation mode).
-    Moving it to a day it has passed changes nothing."""
+    A day before the ledger's clock is refused (``409 ClockError``): business time only moves
+    forward."""
     _simulating(service, party)
 
-    def run() -> dict[str, Any]:
-        with service.lock:
-            service.ledger.advance_to(body.to)
-            return {"today": service.ledger.today, "mode": service.mode}
+    def run(_: str) -> Outcome:
+        service.ledger.advance_to(body.to)
+        return _clock(service)
 
-    return await run_in_threadpool(run)
+    return await write(request, service, party, key, body, run)
 
 
 @router.post("/clock/run", **_CLOCK)
 async def run_until_idle(
-    body: models.RunIn, service: ServiceDep, party: PartyDep
-) -> dict[str, Any]:
+    body: models.RunIn,
+    request: Request,
+    service: ServiceDep,
+    party: PartyDep,
+    key: KeyHeader = None,
+) -> Response:
     """Run the clock until nothing more falls due, or to ``limit`` (simulation mode): what
     ``escrow run`` does after the scenario's last action."""
     _simulating(service, party)
 
-    def run() -> dict[str, Any]:
-        with service.lock:
-            service.ledger.run_until_idle(limit=body.limit)
-            return {"today": service.ledger.today, "mode": service.mode}
+    def run(_: str) -> Outcome:
+        service.ledger.run_until_idle(limit=body.limit)
+        return _clock(service)
 
-    return await run_in_threadpool(run)
+    return await write(request, service, party, key, body, run)

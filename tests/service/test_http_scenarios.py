@@ -91,6 +91,7 @@ def play(client: OpenApiClient, parties: Parties, scenario: dict[str, Any]) -> d
         "run_until_idle",
         parties.fund_centre,
         body={"limit": _day(until) if until is not None else None},
+        key="run-until-idle",
     )
     assert status == 200, answer
     status, report = client.call("report", parties.auditor)

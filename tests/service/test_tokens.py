@@ -145,13 +145,24 @@ def test_a_bad_request_for_a_token_writes_nothing(
     assert _token_rows(api_db) == 0
 
 
-def test_tokens_need_an_existing_ledger(tmp_path: Path) -> None:
-    missing = tmp_path / "missing.db"
-    result = runner.invoke(app, ["tokens", "create", "auditor", "--db", str(missing)])
+def test_a_token_for_a_new_database_makes_the_ledger_first(tmp_path: Path) -> None:
+    """The README's third line: `escrow tokens create … --db ledger.db` on a fresh clone."""
+    new = tmp_path / "new.db"
+    result = runner.invoke(app, ["tokens", "create", "auditor", "--db", str(new), "--json"])
 
-    assert result.exit_code == 2
-    assert len(result.stderr.splitlines()) == 1
-    assert not missing.exists()
+    assert result.exit_code == 0, result.output
+    token = json.loads(result.stdout)["token"]
+    with escrow.open_ledger(new, read_only=True) as ledger:
+        assert authenticate(ledger.store, token) == Party(Role.AUDITOR)
+
+
+def test_listing_or_revoking_needs_an_existing_ledger(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.db"
+    for args in (["list"], ["revoke", "tok"]):
+        result = runner.invoke(app, ["tokens", *args, "--db", str(missing)])
+        assert result.exit_code == 2
+        assert len(result.stderr.splitlines()) == 1
+        assert not missing.exists()
 
 
 def test_authenticate_takes_only_the_right_secret_of_a_live_token(api_db: Path) -> None:

@@ -69,13 +69,15 @@ def test_the_distribution_name_is_not_the_taken_escrow_and_the_script_is_escrow(
 
 def test_extras_by_need() -> None:
     extras = PROJECT["optional-dependencies"]
-    assert set(extras) == {"postgres", "testing", "bench", "test", "dev"}
+    assert set(extras) == {"postgres", "testing", "serve", "bench", "test", "dev"}
     core = " ".join(PROJECT["dependencies"])
-    for optional in ("psycopg", "freezegun", "eventsourcing"):
+    for optional in ("psycopg", "freezegun", "eventsourcing", "fastapi", "uvicorn"):
         assert optional not in core, optional
     assert "sqlmodel" in core  # the read-model tables (escrow.store.readmodel) are SQLModel classes
     # The test extra carries what the suite needs, the PostgreSQL driver included.
-    assert "beijing-rental-escrow[postgres,testing]" in extras["test"]
+    assert "beijing-rental-escrow[postgres,testing,serve]" in extras["test"]
+    # The HTTP service (escrow serve) is its own extra: FastAPI on uvicorn.
+    assert {"fastapi", "uvicorn"} <= {req.split(">")[0] for req in extras["serve"]}
     assert any(req.startswith("jsonschema") for req in extras["test"])
     assert {"ruff", "mypy", "pre-commit"} <= {
         req.split(">")[0].split("[")[0] for req in extras["test"] + extras["dev"]
