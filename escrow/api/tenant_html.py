@@ -263,8 +263,9 @@ def view_page(view: TenantView) -> str:
         "<h1>住房租赁资金查询</h1>\n"
         f'<p class="muted">备案编号 {_h(b.filing_no)} · 合同 {_h(b.contract)}</p>\n'
         f'<p class="muted">承租人 {_h(b.tenant)} · 住房租赁企业 {_h(b.enterprise)}</p>\n'
-        f'<p>截至 <span class="date" id="as-of">{_h(b.as_of.isoformat())}</span>（北京时间）'
-        f' 共在账 <strong id="total">{_h(yuan(total))}</strong></p>\n'
+        f'<p>截至 <span class="date" id="as-of">{_h(b.as_of.isoformat())}</span>（北京时间）</p>\n'
+        f'<p class="row"><span>托管和监管共计</span><strong id="total">{_h(yuan(total))}'
+        "</strong></p>\n"
         f"{status}"
         f"{_fund_card(b.deposit, '托管')}"
         f"{_fund_card(b.rent, '监管')}"
