@@ -150,7 +150,7 @@ def _form(error: str | None = None) -> str:
     shown = f'<p class="error" role="alert">{_h(error)}</p>\n' if error else ""
     return (
         f"{shown}"
-        '<form method="post" action="/tenant" class="card">\n'
+        '<form method="post" action="tenant" class="card">\n'
         '<label for="filing_no">备案编号<input id="filing_no" name="filing_no" required'
         ' maxlength="100" autocomplete="off" autocapitalize="characters" spellcheck="false">'
         "</label>\n"
@@ -279,6 +279,6 @@ def view_page(view: TenantView) -> str:
         f"{_items(map(_transfer, reversed(view.transfers)), '暂无资金往来')}"
         '<h2 id="notices">通知（最近的在前）</h2>\n'
         f"{_items(map(_notice, reversed(view.notices)), '暂无通知')}"
-        '<p class="muted"><a href="/tenant">查询其他合同</a></p>\n'
+        '<p class="muted"><a href="tenant">查询其他合同</a></p>\n'
     )
     return _document(f"备案编号 {b.filing_no} · 住房租赁资金查询", body)
