@@ -869,6 +869,41 @@ def contracts(
     _print_rows(contract_rows(kept), chosen)
 
 
+@app.command("query-code")
+def query_code_cmd(
+    db: DbOption = None,
+    contract: Annotated[
+        str | None, typer.Option("--contract", metavar="ID", help="The contract id.")
+    ] = None,
+    filing_no: Annotated[
+        str | None,
+        typer.Option("--filing-no", metavar="NO", help="The contract's filing number (备案编号)."),
+    ] = None,
+) -> None:
+    """The query code (查询码) to print on a contract: with the filing number, it opens the
+    tenant's page (Art. 19, docs/tenant-page.md).
+
+    8 digits derived from the contract id and the ledger's secret. The first code of a ledger
+    creates that secret (the one write this command can make).
+
+    Example: escrow query-code --db ledger.db --filing-no JZ-2025-000001
+    """
+    # Imported here: escrow.api is the HTTP service's package, which the CLI does not load.
+    from escrow.api.query_code import SECRET_KEY, query_code
+
+    if (contract is None) == (filing_no is None):
+        raise InputError("give exactly one of --contract or --filing-no")
+    url = _existing_db(_db_url(db, required=True) or "")
+    with open_ledger(url, read_only=True) as ledger:  # refuses a database that is no ledger
+        cid = ledger.contract_for_filing(filing_no) if filing_no is not None else (contract or "")
+        _known_contract(ledger, cid)
+        code = query_code(ledger, cid) if ledger.store.meta_value(SECRET_KEY) else None
+    if code is None:
+        with open_ledger(url) as ledger:
+            code = query_code(ledger, cid)
+    typer.echo(code)
+
+
 def _refused_any(url: str) -> bool:
     with open_ledger(url, read_only=True) as ledger:
         return bool(ledger.refusals())
