@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -18,9 +18,10 @@ from escrow.api import problems, routes_acts, routes_clock, routes_reads
 from escrow.api.context import Mode, Service
 from escrow.api.limits import BodyLimit
 from escrow.api.live_clock import LiveClock
+from escrow.api.tenant_page import tenant_page_router
 from escrow.clock import Clock, SystemClock
 from escrow.config import LedgerConfig
-from escrow.service import open_ledger
+from escrow.service import Ledger, open_ledger
 
 DESCRIPTION = """
 The supervision system of Beijing's rental deposit custody and rent supervision (Art. 7):
@@ -79,7 +80,17 @@ def create_app(
     app.include_router(routes_acts.router)
     app.include_router(routes_reads.router)
     app.include_router(routes_clock.router)
+    app.include_router(tenant_page_router(lambda: _held_ledger(app)))
     return app
+
+
+@contextlib.contextmanager
+def _held_ledger(app: FastAPI) -> Iterator[Ledger]:
+    """The process's ledger, with its lock held (the tenant page's reads)."""
+    service = app.state.service
+    assert isinstance(service, Service)
+    with service.lock:
+        yield service.ledger
 
 
 def app_from_environment() -> FastAPI:

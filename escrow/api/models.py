@@ -154,8 +154,9 @@ class ReceiptOut(BaseModel):
 class ContractOpened(BaseModel):
     contract: str
     filing_no: str
-    query_code: str | None = Field(
-        description="The code the tenant enters with the filing number on the tenant page."
+    query_code: str = Field(
+        description="查询码: the code printed on the contract, which the tenant enters with the"
+        " filing number on the tenant page (/tenant)."
     )
     receipt: ReceiptOut
 

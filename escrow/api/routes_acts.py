@@ -16,6 +16,7 @@ from escrow.api import access, models
 from escrow.api.context import PartyDep, ServiceDep
 from escrow.api.parties import Role
 from escrow.api.problems import Problem, problem_body
+from escrow.api.query_code import query_code
 from escrow.api.writes import Outcome, perform, receipt_json, write
 from escrow.delivery import Receipt
 from escrow.domain.terms import ContractTerms
@@ -83,7 +84,7 @@ async def open_contract(
             return 201, {
                 "contract": terms.id,
                 "filing_no": terms.filing_no,
-                "query_code": None,
+                "query_code": query_code(service.ledger, terms.id),
                 "receipt": receipt_json(receipt),
             }
 

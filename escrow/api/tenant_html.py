@@ -178,6 +178,15 @@ def not_found_page() -> str:
     return _document("住房租赁资金查询", _INTRO + _form(NOT_FOUND))
 
 
+TOO_MANY = "该备案编号的查询错误次数过多，请 15 分钟后再试。"
+"""Too many wrong codes for this filing number: try again in 15 minutes."""
+
+
+def too_many_page() -> str:
+    """After too many wrong codes for one filing number (the same for one that does not exist)."""
+    return _document("住房租赁资金查询", _INTRO + _form(TOO_MANY))
+
+
 def _fund_card(fund: FundBalance, account: str) -> str:
     return (
         f'<section class="card" id="fund-{_h(fund.fund)}">\n'

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
+import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Annotated
 
@@ -28,7 +31,7 @@ from escrow.money import ZERO
 from escrow.projections import Balance, Deadline, Notice, balance_of
 from escrow.service import Ledger
 
-__all__ = ["LotLine", "TenantView", "tenant_page_router", "tenant_view"]
+__all__ = ["Attempts", "LotLine", "TenantView", "tenant_page_router", "tenant_view"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,17 +98,62 @@ def tenant_view(ledger: Ledger, contract: str) -> TenantView:
     )
 
 
+class Attempts:
+    """Wrong codes per filing number: after :data:`MAX_FAILURES` within :data:`WINDOW` seconds,
+    the number is not looked up again until the window has passed (``429``).
+
+    An 8-digit code has 10^8 values; at 10 tries per quarter-hour per worker, guessing one takes
+    centuries. The count is the same for a filing number that does not exist (it is counted by
+    the text the form was sent with), so a lockout says nothing about existence. It is kept in
+    the worker's memory: each worker counts its own, and a restart forgets.
+    """
+
+    MAX_FAILURES = 10
+    WINDOW = 15 * 60.0
+
+    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
+        self._now = now
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, filing_no: str) -> list[float]:
+        since = self._now() - self.WINDOW
+        kept = [t for t in self._failures.get(filing_no, []) if t > since]
+        if kept:
+            self._failures[filing_no] = kept
+        else:
+            self._failures.pop(filing_no, None)
+        return kept
+
+    def allowed(self, filing_no: str) -> bool:
+        with self._lock:
+            return len(self._recent(filing_no)) < self.MAX_FAILURES
+
+    def failed(self, filing_no: str) -> None:
+        with self._lock:
+            if len(self._failures) > 100_000:  # bounded memory: forget the oldest windows
+                for key in list(self._failures)[:50_000]:
+                    del self._failures[key]
+            self._failures.setdefault(filing_no, []).append(self._now())
+
+
 def _page(body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(body, status_code=status, headers=tenant_html.SECURITY_HEADERS)
 
 
-def tenant_page_router(ledger_of: Callable[[], Ledger]) -> APIRouter:
-    """The routes of the tenant's page; ``ledger_of()`` gives the ledger to read (per request).
+def tenant_page_router(
+    ledger_of: Callable[[], AbstractContextManager[Ledger]],
+    attempts: Attempts | None = None,
+) -> APIRouter:
+    """The routes of the tenant's page; ``with ledger_of() as ledger`` gives the ledger to read
+    (per request, for as long as the request reads it: the service holds its lock meanwhile).
 
     Mount with ``app.include_router(tenant_page_router(...))``. The handlers are plain functions
     (FastAPI runs them in its thread pool): the ledger's reads are blocking. The page is not an
-    API resource, so it is left out of the OpenAPI document.
+    API resource, so it is left out of the OpenAPI document. ``attempts`` bounds the wrong codes
+    a filing number may be tried with (:class:`Attempts`).
     """
+    attempts = attempts or Attempts()
     router = APIRouter()
 
     @router.get("/tenant", response_class=HTMLResponse, include_in_schema=False)
@@ -117,10 +165,13 @@ def tenant_page_router(ledger_of: Callable[[], Ledger]) -> APIRouter:
         filing_no: Annotated[str, Form()] = "",
         query_code: Annotated[str, Form()] = "",
     ) -> HTMLResponse:
-        ledger = ledger_of()
-        contract = contract_for_query(ledger, filing_no, query_code)
-        if contract is None:
-            return _page(tenant_html.not_found_page(), 404)
-        return _page(tenant_html.view_page(tenant_view(ledger, contract)))
+        if not attempts.allowed(filing_no):
+            return _page(tenant_html.too_many_page(), 429)
+        with ledger_of() as ledger:
+            contract = contract_for_query(ledger, filing_no, query_code)
+            if contract is None:
+                attempts.failed(filing_no)
+                return _page(tenant_html.not_found_page(), 404)
+            return _page(tenant_html.view_page(tenant_view(ledger, contract)))
 
     return router

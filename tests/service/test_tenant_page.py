@@ -7,6 +7,7 @@ ledger is a real SQLite file holding the contract worked by hand in ``tenant_pag
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import re
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from service.tenant_page_support import (
+from tenant_page_support import (
     FILING_NO,
     new_ledger,
     worked_contract,
@@ -27,7 +28,7 @@ from service.tenant_page_support import (
 from typer.testing import CliRunner
 
 from escrow.api.query_code import SECRET_KEY, contract_for_query, query_code
-from escrow.api.tenant_page import tenant_page_router
+from escrow.api.tenant_page import Attempts, tenant_page_router
 from escrow.errors import StoreError
 from escrow.service import Ledger, open_ledger
 
@@ -48,7 +49,7 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
 
 def client_of(ledger: Ledger) -> TestClient:
     app = FastAPI()
-    app.include_router(tenant_page_router(lambda: ledger))
+    app.include_router(tenant_page_router(lambda: contextlib.nullcontext(ledger)))
     return TestClient(app)
 
 
@@ -345,3 +346,40 @@ def test_escrow_query_code_help_shows_an_example() -> None:
     result = CliRunner().invoke(app, ["query-code", "--help"], env={"COLUMNS": "120"})
     assert result.exit_code == 0
     assert "Example: escrow query-code --db ledger.db --filing-no" in result.output
+
+
+def test_ten_wrong_codes_lock_a_filing_number_for_a_quarter_hour_known_or_not() -> None:
+    """10^8 codes cannot be guessed at 10 a quarter-hour; the lock is the same for a filing
+    number that does not exist, so it says nothing about existence."""
+    now = [1000.0]
+    attempts = Attempts(now=lambda: now[0])
+    for filing_no in (FILING_NO, "JZ-NOT-THERE"):
+        for _ in range(Attempts.MAX_FAILURES):
+            assert attempts.allowed(filing_no)
+            attempts.failed(filing_no)
+        assert not attempts.allowed(filing_no)
+    now[0] += Attempts.WINDOW + 1
+    assert attempts.allowed(FILING_NO) and attempts.allowed("JZ-NOT-THERE")
+
+
+def test_the_page_answers_429_after_ten_wrong_codes_then_not_even_the_right_one(
+    tmp_path: Path,
+) -> None:
+    ledger = new_ledger(tmp_path / "ledger.db")
+    try:
+        worked_contract(ledger)
+        code = query_code(ledger, "C1")
+        app = FastAPI()
+        app.include_router(tenant_page_router(lambda: contextlib.nullcontext(ledger)))
+        with TestClient(app) as client:
+            wrong = "0" * 8 if code != "0" * 8 else "1" * 8
+            for _ in range(Attempts.MAX_FAILURES):
+                page = client.post("/tenant", data={"filing_no": FILING_NO, "query_code": wrong})
+                assert page.status_code == 404
+            locked = client.post("/tenant", data={"filing_no": FILING_NO, "query_code": code})
+            assert locked.status_code == 429
+            assert "15 分钟后再试" in locked.text
+            other = client.post("/tenant", data={"filing_no": "JZ-OTHER", "query_code": code})
+            assert other.status_code == 404  # another filing number is not locked
+    finally:
+        ledger.close()

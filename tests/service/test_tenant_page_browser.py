@@ -10,6 +10,7 @@ never pass by not looking.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import struct
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, NoReturn
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from service.tenant_page_support import FILING_NO, new_ledger, worked_contract, worked_terms
+from tenant_page_support import FILING_NO, new_ledger, worked_contract, worked_terms
 
 from escrow.api.query_code import query_code
 from escrow.api.tenant_page import tenant_page_router
@@ -80,7 +81,7 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
 def served(ledger: Ledger) -> Iterator[str]:
     """The page's app served by uvicorn on 127.0.0.1 (a free port); yields its base URL."""
     app = FastAPI()
-    app.include_router(tenant_page_router(lambda: ledger))
+    app.include_router(tenant_page_router(lambda: contextlib.nullcontext(ledger)))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
