@@ -275,9 +275,7 @@ def _fan_out(conn: Connection, now_text: str) -> int:
         conn.execute(_deliveries.insert(), rows)
     last = int(found[-1][0])
     conn.execute(
-        _webhooks.update()
-        .where(w.removed_at.is_(None), w.seen_seq < last)
-        .values(seen_seq=last)
+        _webhooks.update().where(w.removed_at.is_(None), w.seen_seq < last).values(seen_seq=last)
     )
     return len(found)
 
