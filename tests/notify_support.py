@@ -102,8 +102,8 @@ def terms(contract: str, *, enterprise: str = "E1", tenant: str | None = None) -
         enterprise=enterprise,
         start=dt.date(2024, 10, 8),
         end=dt.date(2024, 12, 27),
-        monthly_rent="3000.00",  # type: ignore[arg-type]
-        deposit="3000.00",  # type: ignore[arg-type]
+        monthly_rent="3000.00",
+        deposit="3000.00",
     )
 
 
