@@ -31,7 +31,7 @@ from escrow.notify import (
     retry_delay,
     verify_signature,
 )
-from escrow.notify.deliverer import claim
+from escrow.notify.deliverer import attempt, claim, claim_lease, post
 from escrow.service import Ledger, open_ledger
 from escrow.store import EventStoreLike
 
@@ -363,3 +363,22 @@ def test_bad_webhook_commands_say_so_in_one_line_and_write_nothing(
     assert code == 2, out
     assert out.startswith("escrow: ") and problem in out and out.count("\n") == 1, out
     assert path.read_bytes() == before
+
+
+def test_a_delivery_answered_but_not_recorded_is_sent_again_with_its_id(
+    ledger: Ledger, clock: FixedClock, path: Path
+) -> None:
+    # What a deliverer killed between the receiver's 200 and its record leaves: the claim
+    # lapses (10 x (10 + 1) = 110 s with the defaults) and the next round sends it again.
+    store = store_of(ledger)
+    with receiving() as receiver:
+        add_webhook(store, "fund_centre", receiver.url, now=T0)
+        missed_deadlines(ledger, 1)
+        _, claimed = claim(store, now=T0, batch=10, lease=claim_lease(10.0, 10))
+        assert attempt(claimed[0], clock=clock, send=post, timeout=5) is None  # then "killed"
+        clock.set(T0 + dt.timedelta(seconds=109))
+        assert deliver_once(store, clock=clock) == 0  # still claimed by the dead deliverer
+        clock.set(T0 + dt.timedelta(seconds=110))
+        assert deliver_once(store, clock=clock) == 1
+    first, second = receiver.received
+    assert first.message_id == second.message_id and first.body == second.body
