@@ -21,7 +21,7 @@ from notify_support import Receiver, missed_deadlines, receiving, terms
 from typer.testing import CliRunner
 
 from escrow.cli import app
-from escrow.clock import FixedClock
+from escrow.clock import FixedClock, SystemClock
 from escrow.errors import InputError, UnknownWebhook
 from escrow.notify import (
     add_webhook,
@@ -382,3 +382,28 @@ def test_a_delivery_answered_but_not_recorded_is_sent_again_with_its_id(
         assert deliver_once(store, clock=clock) == 1
     first, second = receiver.received
     assert first.message_id == second.message_id and first.body == second.body
+
+
+def test_the_receivers_check_in_the_docs_accepts_a_delivery_and_refuses_a_tampered_one(
+    ledger: Ledger, clock: FixedClock
+) -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "notifications.md"
+    snippet = next(
+        block
+        for block in re.findall(r"```python\n(.*?)```", docs.read_text(encoding="utf-8"), re.S)
+        if "def verify(" in block
+    )
+    namespace: dict[str, Any] = {}
+    exec(snippet, namespace)
+    verify = namespace["verify"]
+    now = SystemClock().now()  # the snippet reads the wall clock, as a receiver does
+    clock.set(now)
+    with receiving() as receiver:
+        _, secret = add_webhook(store_of(ledger), "fund_centre", receiver.url, now=now)
+        missed_deadlines(ledger, 1)
+        assert deliver_once(store_of(ledger), clock=clock) == 1
+    (got,) = receiver.received
+    header = got.headers["Escrow-Signature"]
+    assert verify(secret, header, got.body)
+    assert not verify(secret, header, got.body + b" ")
+    assert not verify(secret + "x", header, got.body)
