@@ -1380,8 +1380,9 @@ def deliver_cmd(
     ] = DEFAULT_BATCH,
 ) -> None:
     """Deliver the outbox's messages to the webhooks, signed, retried with backoff, at least
-    once; until Ctrl-C or SIGTERM (--once: until nothing is due). With --log-level INFO, one
-    line per round that delivered something. Several may run at once.
+    once; until Ctrl-C or SIGTERM (--once: until nothing is due), then prints how many
+    deliveries it made. With --log-level INFO, one line per round that sent something. Several
+    may run at once.
 
     Example: escrow --log-level INFO deliver --db ledger.db
     """
@@ -1396,7 +1397,7 @@ def deliver_cmd(
             timeout=timeout,
             batch=batch,
         )
-    typer.echo(f"delivered {done} message{'s' * (done != 1)}")
+    typer.echo(f"{done} deliver{'y' if done == 1 else 'ies'} made")
 
 
 @contextlib.contextmanager

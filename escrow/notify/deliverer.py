@@ -48,8 +48,9 @@ from escrow.store.readstore import recorded_text
 from escrow.store.service_tables import DeliveryRow, OutboxRow, WebhookRow
 
 log = logging.getLogger(__name__)
-"""``escrow.notify.deliverer``: one line per round that did something (INFO), each failed
-attempt (INFO), a round that could not reach the database (WARNING)."""
+"""``escrow.notify.deliverer``: one line per round that sent something (INFO: how many were
+delivered, failed, and the last failure's reason), each failed attempt (DEBUG), a round that
+could not reach the database (WARNING)."""
 
 DEFAULT_TIMEOUT_S = 10.0
 """How long one send may take (connecting and answering), by default."""
@@ -138,35 +139,42 @@ def deliver_round(
     send: Send = post,
     timeout: float = DEFAULT_TIMEOUT_S,
     batch: int = DEFAULT_BATCH,
+    stop: threading.Event | None = None,
 ) -> Round:
-    """One round: claim, send, record (see the module's docstring)."""
+    """One round: claim, send, record (see the module's docstring). When ``stop`` is set
+    during the round, the deliveries not sent yet are given back (due at once) and it ends."""
     if not timeout > 0 or not batch > 0:
         raise InputError("the deliverer's timeout and batch must be positive")
     fanned, claimed = claim(store, now=clock.now(), batch=batch, lease=claim_lease(timeout, batch))
     delivered = failed = 0
-    for item in claimed:
+    last_error = ""
+    for done, item in enumerate(claimed):
+        if stop is not None and stop.is_set():
+            release(store, claimed[done:], now=clock.now())
+            break
         error = attempt(item, clock=clock, send=send, timeout=timeout)
         record(store, item, error, now=clock.now())
         if error is None:
             delivered += 1
-        else:
-            failed += 1
-            log.info(
-                "delivery of %s to %s failed (attempt %d): %s",
-                item.message_id,
-                item.webhook,
-                item.attempts + 1,
-                error,
-            )
-    result = Round(fanned, len(claimed), delivered, failed)
+            continue
+        failed += 1
+        last_error = f"; the last: {item.message_id} to {item.webhook}: {error}"
+        log.debug(
+            "delivery of %s to %s failed (attempt %d): %s",
+            item.message_id,
+            item.webhook,
+            item.attempts + 1,
+            error,
+        )
     if claimed:
         log.info(
-            "delivered %d of %d due message(s) (%d failed, retried later)",
+            "delivered %d of %d due (%d failed, to be retried%s)",
             delivered,
             len(claimed),
             failed,
+            last_error,
         )
-    return result
+    return Round(fanned, len(claimed), delivered, failed)
 
 
 def deliver_once(
@@ -199,7 +207,9 @@ def run_deliverer(
     total = 0
     while not stop.is_set():
         try:
-            done = deliver_round(store, clock=clock, send=send, timeout=timeout, batch=batch)
+            done = deliver_round(
+                store, clock=clock, send=send, timeout=timeout, batch=batch, stop=stop
+            )
         except StoreError as exc:
             if once:
                 raise
@@ -278,6 +288,23 @@ def _fan_out(conn: Connection, now_text: str) -> int:
         _webhooks.update().where(w.removed_at.is_(None), w.seen_seq < last).values(seen_seq=last)
     )
     return len(found)
+
+
+def release(store: EventStoreLike, items: list[Claimed], *, now: dt.datetime) -> None:
+    """Give claimed deliveries back unsent: due at once, for this deliverer or another."""
+    d = _deliveries.c
+    with store.transaction() as conn:
+        conn.execute(
+            _deliveries.update()
+            .where(
+                d.webhook == sa.bindparam("w"),
+                d.message == sa.bindparam("m"),
+                d.delivered_at.is_(None),
+                d.next_attempt_at.is_not(None),
+            )
+            .values(next_attempt_at=recorded_text(now)),
+            [{"w": c.webhook, "m": c.message} for c in items],
+        )
 
 
 def attempt(item: Claimed, *, clock: Clock, send: Send, timeout: float) -> str | None:

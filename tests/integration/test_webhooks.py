@@ -10,8 +10,10 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import re
 import sqlite3
+import threading
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from escrow.errors import InputError, UnknownWebhook
 from escrow.notify import (
     add_webhook,
     deliver_once,
+    deliver_round,
     list_webhooks,
     remove_webhook,
     retry_delay,
@@ -324,14 +327,14 @@ def test_the_webhook_commands(ledger: Ledger, path: Path) -> None:
         code, out = cli("webhooks", "list", "--db", db, "--json")
         assert code == 0 and [w["id"] for w in json.loads(out)] == [hook.group(1)]
         assert hook.group(2) not in out
-        assert cli("deliver", "--db", db, "--once") == (0, "delivered 0 messages\n")
+        assert cli("deliver", "--db", db, "--once") == (0, "0 deliveries made\n")
         with open_ledger(db, clock=FixedClock(T0)) as again:
             again.open_contract(terms("C9", tenant="T-C1"), on=dt.date(2025, 1, 3))
             again.pay_deposit("C9", "100.00", on=dt.date(2025, 1, 3))
             again.return_home("C9", on=dt.date(2025, 1, 3))
             # Returned Fri 01-03: opinion due Wed 01-08 (01-06, 01-07, 01-08); missed Thu 01-09.
             again.advance_to(dt.date(2025, 1, 9))
-        assert cli("deliver", "--db", db, "--once") == (0, "delivered 1 message\n")
+        assert cli("deliver", "--db", db, "--once") == (0, "1 delivery made\n")
     assert [(r.json["contract"], r.json["date"]) for r in receiver.received] == [
         ("C9", "2025-01-09")
     ]
@@ -407,3 +410,39 @@ def test_the_receivers_check_in_the_docs_accepts_a_delivery_and_refuses_a_tamper
     assert verify(secret, header, got.body)
     assert not verify(secret, header, got.body + b" ")
     assert not verify(secret + "x", header, got.body)
+
+
+def test_a_round_logs_one_line_and_a_stop_gives_back_what_it_did_not_send(
+    ledger: Ledger, clock: FixedClock, path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = store_of(ledger)
+    stop = threading.Event()
+    with receiving(lambda n: 500 if n == 0 else 200) as receiver:
+        add_webhook(store, "fund_centre", receiver.url, now=T0)
+        missed_deadlines(ledger, 4)
+
+        def send_then_stop(url: str, body: bytes, headers: Any, timeout: float) -> int:
+            status = post(url, body, headers, timeout)
+            if len(receiver.received) == 2:
+                stop.set()  # SIGTERM after the second send
+            return status
+
+        with caplog.at_level(logging.INFO, logger="escrow.notify"):
+            done = deliver_round(store, clock=clock, send=send_then_stop, stop=stop)
+    assert (done.claimed, done.delivered, done.failed) == (4, 1, 1)
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("delivered 1 of 4 due (1 failed, to be retried; the last: msg-")
+    assert lines[0].endswith(": HTTP 500)")
+    # The two not sent are due at once again (not held for the claim's 110 s); the failed one
+    # waits its 2 s; the delivered one is done.
+    rows = query(
+        path,
+        "SELECT message, next_attempt_at, delivered_at FROM outbox_deliveries ORDER BY message",
+    )
+    assert rows == [
+        (1, "2025-01-03T02:00:02.000000+00:00", None),
+        (2, None, "2025-01-03T02:00:00.000000+00:00"),
+        (3, "2025-01-03T02:00:00.000000+00:00", None),
+        (4, "2025-01-03T02:00:00.000000+00:00", None),
+    ]
