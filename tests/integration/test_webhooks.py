@@ -35,10 +35,13 @@ from escrow.notify import (
     verify_signature,
 )
 from escrow.notify.deliverer import attempt, claim, claim_lease, post
+from escrow.runner import run_scenario
+from escrow.scenario import load_scenario
 from escrow.service import Ledger, open_ledger
 from escrow.store import EventStoreLike
 
 T0 = dt.datetime(2025, 1, 3, 2, 0, tzinfo=dt.UTC)
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 runner = CliRunner()
 
 
@@ -445,4 +448,27 @@ def test_a_round_logs_one_line_and_a_stop_gives_back_what_it_did_not_send(
         (2, None, "2025-01-03T02:00:00.000000+00:00"),
         (3, "2025-01-03T02:00:00.000000+00:00", None),
         (4, "2025-01-03T02:00:00.000000+00:00", None),
+    ]
+
+
+def test_held_releases_reach_the_district_authorities(tmp_path: Path, clock: FixedClock) -> None:
+    # scenarios/rule-13-suspension-pending-and-new-tranche.toml (rule 13, Art. 20): E1 is
+    # suspended on Sun 2025-03-02 before C1's instructed release settles (held that day); C2's
+    # first 3 months arrive Wed 03-05 during the suspension (held at once).
+    scenario = load_scenario(SCENARIOS / "rule-13-suspension-pending-and-new-tranche.toml")
+    db = str(tmp_path / "ledger.db")
+    run_scenario(scenario, db, until=dt.date(2025, 3, 1))  # the ledger, before any hold
+    with receiving() as receiver, open_ledger(db, clock=clock) as ledger:
+        for party in ("district:Haidian", "tenant:T2", "enterprise:E2"):
+            add_webhook(store_of(ledger), party, f"{receiver.url}/{party}", now=T0)
+        run_scenario(scenario, db)
+        assert deliver_once(store_of(ledger), clock=clock) == 3
+    got = sorted(
+        (r.path.removeprefix("/hook/"), r.json["kind"], r.json["contract"], r.json["date"])
+        for r in receiver.received
+    )
+    assert got == [
+        ("district:Haidian", "releases_held", "C1", "2025-03-02"),
+        ("district:Haidian", "releases_held", "C2", "2025-03-05"),
+        ("tenant:T2", "releases_held", "C2", "2025-03-05"),
     ]
