@@ -32,6 +32,7 @@ import logging
 import threading
 import urllib.error
 import urllib.request
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -41,7 +42,7 @@ from sqlalchemy.engine import Connection
 from escrow import __version__
 from escrow.clock import Clock
 from escrow.errors import InputError, StoreError
-from escrow.notify.parties import receives, recipients
+from escrow.notify.parties import recipients
 from escrow.notify.signing import MESSAGE_ID_HEADER, SIGNATURE_HEADER, sign
 from escrow.store import EventStoreLike
 from escrow.store.readstore import recorded_text
@@ -260,33 +261,48 @@ def claim(
 
 def _fan_out(conn: Connection, now_text: str) -> int:
     """Delivery rows for the messages each live webhook has not seen yet (at most
-    :data:`FAN_OUT` messages); each webhook's ``seen_seq`` moves past them."""
+    :data:`FAN_OUT` messages); each webhook's ``seen_seq`` moves past them. Reads the webhooks
+    only when there are such messages; each message costs its recipients' webhooks only."""
     w, o = _webhooks.c, _outbox.c
-    hooks = conn.execute(sa.select(w.id, w.party, w.seen_seq).where(w.removed_at.is_(None))).all()
-    if not hooks:
+    live = w.removed_at.is_(None)
+    low = conn.execute(sa.select(sa.func.min(w.seen_seq)).where(live)).scalar()
+    newest = conn.execute(sa.select(sa.func.max(o.seq))).scalar()
+    if low is None or newest is None or newest <= low:
         return 0
-    low = min(int(seen) for _, _, seen in hooks)
     found = conn.execute(
         sa.select(o.seq, o.kind, o.enterprise, o.tenant)
         .where(o.seq > low)
         .order_by(o.seq)
         .limit(FAN_OUT)
     ).all()
-    if not found:
-        return 0
+    # Who receives a recipient's messages (as :func:`receives` says): its own key, and for a
+    # role-wide recipient (``district``) every party of that role (``district:NAME``).
+    own: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    of_role: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for hook, party, seen in conn.execute(sa.select(w.id, w.party, w.seen_seq).where(live)):
+        own[party].append((hook, int(seen)))
+        if ":" in party:
+            of_role[party.partition(":")[0]].append((hook, int(seen)))
     rows: list[dict[str, Any]] = []
     for seq, kind, enterprise, tenant in found:
-        wanted = recipients(kind, enterprise, tenant)
-        for hook, party, seen in hooks:
-            if seen < seq and any(receives(party, r) for r in wanted):
-                row = {"webhook": hook, "message": seq, "attempts": 0}
-                rows.append({**row, "next_attempt_at": now_text})
+        for recipient in recipients(kind, enterprise, tenant):
+            hooks = own.get(recipient, [])
+            if ":" not in recipient:
+                hooks = hooks + of_role.get(recipient, [])
+            for hook, seen in hooks:
+                if seen < seq:
+                    rows.append(
+                        {
+                            "webhook": hook,
+                            "message": seq,
+                            "attempts": 0,
+                            "next_attempt_at": now_text,
+                        }
+                    )
     if rows:
         conn.execute(_deliveries.insert(), rows)
     last = int(found[-1][0])
-    conn.execute(
-        _webhooks.update().where(w.removed_at.is_(None), w.seen_seq < last).values(seen_seq=last)
-    )
+    conn.execute(_webhooks.update().where(live, w.seen_seq < last).values(seen_seq=last))
     return len(found)
 
 
