@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         TenancyEnded,
         UnknownContract,
         UnknownRateTable,
+        UnknownWebhook,
     )
     from escrow.scenario import ScenarioError
     from escrow.service import Ledger, open_ledger
@@ -90,6 +91,7 @@ __all__ = [
     "TenancyEnded",
     "UnknownContract",
     "UnknownRateTable",
+    "UnknownWebhook",
     "__version__",
     "open_ledger",
 ]

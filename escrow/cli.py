@@ -1284,4 +1284,6 @@ def main() -> None:
         sys.exit(EXIT_TEMPFAIL if isinstance(exc, ConcurrencyError) else EXIT_REFUSED)
 
 
-from escrow import cli_service  # noqa: E402, F401  (registers serve and tokens on app)
+# The commands of the supervision service, each module registering its own on ``app``: webhooks
+# and deliver (cli_notify), serve, tokens and openapi (cli_service).
+from escrow import cli_notify, cli_service  # noqa: E402, F401

@@ -60,6 +60,13 @@ class IntegrityError(StoreError):
     """The stored events fail verification (hash chain, order or invariants)."""
 
 
+# --- the supervision service -----------------------------------------------------------------
+
+
+class UnknownWebhook(EscrowError):
+    """The webhook is not registered (or was removed, or is another party's)."""
+
+
 # --- rules ------------------------------------------------------------------------------------
 
 

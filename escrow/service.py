@@ -53,6 +53,7 @@ from escrow.errors import (
     StoreError,
     UnknownContract,
 )
+from escrow.notify.outbox import MESSAGE_EVENTS, Outbox
 from escrow.projections import (
     Balance,
     Deadline,
@@ -175,6 +176,8 @@ class Ledger:
         self._checked: set[str] = set()
         """Contracts whose cached state is known current in the open transaction."""
         self._pending = readstore.Pending()
+        self._outbox = Outbox()
+        """Messages for people (:mod:`escrow.notify.outbox`), written with the read models."""
         self._unit = False
         self._check_read_models()
         recorded = self._recorded_config()
@@ -301,8 +304,10 @@ class Ledger:
             with self.store.transaction() as conn:
                 yield conn
                 self._pending.write(conn)
+                self._outbox.write(conn)
         except BaseException:
             self._pending = readstore.Pending()
+            self._outbox.clear()
             self._forget_states()
             raise
         finally:
@@ -353,6 +358,11 @@ class Ledger:
                         before,
                         recorded,
                     )
+                    if type(event) in MESSAGE_EVENTS:
+                        terms = part.after.terms if part.after is not None else None
+                        self._outbox.add(
+                            part.stream, written.first_position + offset, event, terms, recorded
+                        )
                     if type(event) not in OFF_THE_CLOCK and (latest is None or event.on > latest):
                         latest = event.on
                 if part.contract is not None and part.after is not None:

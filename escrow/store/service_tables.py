@@ -56,36 +56,45 @@ class ResponseRow(SQLModel, table=True):
 
 
 class OutboxRow(SQLModel, table=True):
-    """A message for people, written in the transaction of the event it comes from."""
+    """A message for people, written in the transaction of the event it comes from
+    (:mod:`escrow.notify.outbox`). Not a read model: ``escrow rebuild`` neither writes nor
+    deletes these rows, and ``escrow verify`` does not compare them."""
 
     __tablename__ = "outbox"
     seq: int = Field(sa_type=_COUNTER, primary_key=True, sa_column_kwargs={"autoincrement": False})
-    """Order of writing (1, 2, …)."""
+    """Order of writing (1, 2, …), given under the store's write lock: commits follow it."""
     id: str = Field(unique=True)
-    """The message's id, for the receiver's de-duplication."""
+    """The message's id, for the receiver's de-duplication: ``msg-<position>-<n>``, the event's
+    position and the notice's place among that event's notices."""
     position: int = Field(sa_type=_COUNTER)
     """The position of the event it comes from."""
     kind: str
     contract: str | None = Field(default=None, index=True)
     enterprise: str | None = Field(default=None, index=True)
+    tenant: str | None = None
+    """The contract's tenant (``tenant`` of its terms), None for a ledger-wide message."""
     date: str
+    """The business date of the notice."""
     body: str
-    """The message as JSON."""
+    """The message as JSON: exactly the bytes (UTF-8) every delivery sends and signs."""
     recorded_at: str
 
 
 class WebhookRow(SQLModel, table=True):
-    """Where a party wants its messages delivered."""
+    """Where a party wants its messages delivered (:mod:`escrow.notify.webhooks`)."""
 
     __tablename__ = "webhooks"
     id: str = Field(primary_key=True)
     party: str = Field(index=True)
-    """``role`` or ``role:subject``."""
+    """``role`` or ``role:subject`` (:mod:`escrow.notify.parties`)."""
     url: str
     secret: str
     """The HMAC-SHA256 key the deliveries are signed with (the receiver holds it too)."""
     created_at: str
     removed_at: str | None = None
+    seen_seq: int = Field(default=0, sa_type=_COUNTER)
+    """The last outbox ``seq`` this webhook's deliveries were made for: at registration, the
+    newest message then (a webhook gets what comes after it, not the history before)."""
 
 
 class DeliveryRow(SQLModel, table=True):
@@ -98,9 +107,13 @@ class DeliveryRow(SQLModel, table=True):
     )
     """The message's ``seq``."""
     attempts: int = 0
-    next_attempt_at: str = Field(index=True)
+    """Sends tried so far (answered or not)."""
+    next_attempt_at: str | None = Field(default=None, index=True)
+    """When it is due (again); a deliverer that claims it moves it past its sends (a lease).
+    None once delivered, or when its webhook is removed."""
     delivered_at: str | None = None
     last_error: str | None = None
+    """Why the last attempt failed (the HTTP status, or the connection's error), one line."""
 
 
 class LeaseRow(SQLModel, table=True):

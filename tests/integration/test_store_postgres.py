@@ -136,6 +136,7 @@ def test_positions_are_bigint_on_postgresql(url: str) -> None:
     )
 
     assert rows == [
+        ("api_responses", "status", "integer"),  # an HTTP status
         ("chain_head", "id", "integer"),  # always 1: the one row
         ("chain_head", "position", "bigint"),
         ("events", "position", "bigint"),
@@ -144,6 +145,11 @@ def test_positions_are_bigint_on_postgresql(url: str) -> None:
         ("idempotency_keys", "last_position", "bigint"),
         ("merkle_nodes", "idx", "bigint"),  # a node index runs up to the number of events
         ("merkle_nodes", "level", "integer"),  # at most 63
+        # The outbox: a message's event position and its number (as many as notices, bigint).
+        ("outbox", "position", "bigint"),
+        ("outbox", "seq", "bigint"),
+        ("outbox_deliveries", "attempts", "integer"),
+        ("outbox_deliveries", "message", "bigint"),
         # The read models: positions are the events' (bigint); the rest count within one event,
         # one contract or one day (small).
         ("rm_deadlines", "seq", "integer"),
@@ -154,6 +160,7 @@ def test_positions_are_bigint_on_postgresql(url: str) -> None:
         ("rm_schedule", "seq", "bigint"),  # an account change's position
         ("rm_transfers", "position", "bigint"),
         ("rm_transfers", "seq", "integer"),
+        ("webhooks", "seen_seq", "bigint"),  # an outbox seq
     ]
 
 
