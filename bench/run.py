@@ -226,6 +226,9 @@ class Sizes:
     worker_contracts: int = 20
     worker_rent_months: int = 7
     """Each worker's contracts, and the monthly days it pays rent on after the opening day."""
+    http_samples: int = 300
+    http_acts_per_client: int = 25
+    """The HTTP measure: timed rounds per worker count, payments per concurrent client."""
 
 
 FULL = Sizes("full", 10_000, 500, 5, 10_000, 24, 1_000_000, 1_000, (1_000, 4_000, 16_000), 24)
@@ -245,6 +248,8 @@ QUICK = Sizes(
     big_contracts=5_000,
     worker_contracts=5,
     worker_rent_months=2,
+    http_samples=100,
+    http_acts_per_client=10,
 )
 TINY = Sizes(
     "tiny",
@@ -264,6 +269,8 @@ TINY = Sizes(
     big_months=6,
     worker_contracts=2,
     worker_rent_months=1,
+    http_samples=10,
+    http_acts_per_client=2,
 )
 """Development smoke test only: the figures mean nothing."""
 
@@ -279,6 +286,7 @@ MEASURES = (
     "workers",
     "growth",
     "tree",
+    "http",
 )
 
 # --- results ----------------------------------------------------------------------------------
@@ -1926,6 +1934,27 @@ def measure_tree(b: Bench) -> None:
         store.close()
 
 
+# --- the HTTP service (issue 18) --------------------------------------------------------------
+
+
+def measure_http(b: Bench) -> None:
+    try:
+        import http_bench  # needs the serve extra (FastAPI, uvicorn, httpx)
+    except ImportError as exc:
+        raise RuntimeError(f"the http measure needs: pip install -e '.[serve]' ({exc})") from exc
+    plan = scale_plan(b)
+    sizes = http_bench.HttpSizes(b.sizes.http_samples, b.sizes.http_acts_per_client)
+    result = http_bench.measure(plan.path, b.workdir, sizes, b.err.log)
+    b.results.figures.update(result.figures)
+    b.results.figures["http_store_events"] = plan.events
+    for measure, value, detail, target, ok in result.rows:
+        if ok is not None and plan.events < SCALE_EVENTS:
+            note = f"not comparable: {plan.events:,}-event store, not 1M"
+            b.results.row(measure, value, detail, f"{target} (1M)", note=note)
+        else:
+            b.results.row(measure, value, detail, target, ok)
+
+
 REQUIRED = (
     "append_vs_sqlite",
     "append_vs_eventsourcing",
@@ -1947,6 +1976,21 @@ REQUIRED = (
     "workers_conflicts_retried",
     "workers_acts_per_s",
     "growth_exponent",
+    "http_floor_p50_ms",
+    "http_pay_rent_p50_ms_w1",
+    "http_pay_rent_p99_ms_w1",
+    "http_pay_rent_ratio_w1",
+    "http_balance_p50_ms_w1",
+    "http_balance_p99_ms_w1",
+    "http_balance_ratio_w1",
+    "http_pay_rent_p50_ms_w4",
+    "http_pay_rent_p99_ms_w4",
+    "http_pay_rent_ratio_w4",
+    "http_balance_p50_ms_w4",
+    "http_balance_p99_ms_w4",
+    "http_balance_ratio_w4",
+    "http_acts_per_s_w4_c16",
+    "http_conflicts_w4_c16",
 )
 
 RUNNERS: dict[str, Callable[[Bench], None]] = {
@@ -1961,6 +2005,7 @@ RUNNERS: dict[str, Callable[[Bench], None]] = {
     "workers": measure_workers,
     "growth": measure_growth,
     "tree": measure_tree,
+    "http": measure_http,
 }
 
 
