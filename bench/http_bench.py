@@ -83,9 +83,17 @@ _FLOOR_SERVE = """
 import sys, uvicorn
 sys.path.insert(0, sys.argv[1])
 uvicorn.run("floor_app:make", factory=True, host=sys.argv[2], port=int(sys.argv[3]),
-            workers=int(sys.argv[4]), log_level="warning")
+            workers=int(sys.argv[4]), log_level="warning", http=sys.argv[5])
 """
-"""How the floor is served: as ``escrow serve`` serves escrow (uvicorn.run, a factory)."""
+"""How the floor is served: as ``escrow serve`` serves escrow (uvicorn.run, a factory, the same
+HTTP protocol)."""
+
+
+def _http_protocol() -> str:
+    """The HTTP protocol ``escrow serve`` gives uvicorn (``auto`` before it chose one)."""
+    from escrow import cli_service
+
+    return str(getattr(cli_service, "HTTP_PROTOCOL", "auto"))
 
 
 @dataclass(frozen=True)
@@ -256,7 +264,7 @@ def servers(setup: Setup, workers: int, workdir: Path) -> Iterator[tuple[str, st
     try:
         floor = Server(
             f"floor-w{workers}",
-            [*floor_argv, str(workers)],
+            [*floor_argv, str(workers), _http_protocol()],
             workdir,
             {"FLOOR_READY_DIR": str(ready_dir)},
         )
