@@ -7,7 +7,7 @@ Reproduce::
 
 ``--quick`` runs smaller sizes (minutes, not hours) and says so in the table and the JSON;
 ``--only NAME[,NAME]`` runs a subset (append, simulate, simulate_100k, as_of, query, open,
-act, rebuild, workers, growth, tree). The benchmark
+act, rebuild, workers, growth, tree, http). The benchmark
 measures: it exits 0 whether or not a target is met, 1 if a measurement itself failed and 2 on
 bad arguments. A table goes to stdout; with ``--json`` the last line of stdout is one JSON
 object (the keys below, null when not measured, plus details and ``machine``). Progress goes to
@@ -139,11 +139,24 @@ The figures (JSON keys):
     database (mean of 2,000, with and without the signature check), a consistency proof from a
     random earlier size, and the walk of ``store.verify`` recomputing the root.
 
+``http_floor_p50_ms``, ``http_pay_rent_p50_ms_w1``, ``http_balance_p50_ms_w4``, …
+    the HTTP service (measure ``http``; needs the serve extra): p50 and p99 of a rent payment
+    (``http_pay_rent_…``) and of a tenant's balance query (``http_balance_…``) over HTTP with
+    ``escrow serve --workers 1`` (``…_w1``) and ``--workers 4`` (``…_w4``) on a copy of the
+    as-of store, each beside a bare FastAPI endpoint served the same way in the same run
+    (``http_floor_p50_ms_w1``/``_w4``; ``http_floor_p50_ms`` is the 1-worker floor), and the
+    ratio p50 / floor p50 (``http_…_ratio_w1``/``_w4``); 300 rounds each (quick 100). Then 16
+    clients at once, each paying rent on its own contract, 25 payments each (quick 10):
+    ``http_acts_per_s_w4_c16`` and ``http_conflicts_w4_c16`` (answers that were not 2xx; by
+    kind in ``http_conflict_kinds_w4_c16``). What exactly is timed is in the docstring of
+    ``bench/http_bench.py``.
+
 Targets (shown as pass/miss, for information only): append_vs_sqlite >= 0.5,
 append_vs_eventsourcing >= 1.0, simulate 10k x 24 <= 30 s and <= 1024 MiB, simulate 100k x 12
 <= 240 s and <= 400 MiB, as-of p50 <= 5 ms, open_1m_ms <= 50 ms, open_1m_rss_mib <= 50 MiB,
 query_1m_p50_ms <= 5 ms, act_1m_ratio <= 3, rebuild_1m_s <= 60 s, workers_conflicts = 0,
-growth exponent <= 1.1, tree_append_vs_chain >= 0.85.
+growth exponent <= 1.1, tree_append_vs_chain >= 0.85, http p50 <= 3x the floor's,
+http_conflicts_w4_c16 = 0.
 """
 
 from __future__ import annotations
