@@ -7,7 +7,7 @@ Reproduce::
 
 ``--quick`` runs smaller sizes (minutes, not hours) and says so in the table and the JSON;
 ``--only NAME[,NAME]`` runs a subset (append, simulate, simulate_100k, as_of, query, open,
-act, rebuild, workers, growth, tree). The benchmark
+act, rebuild, workers, growth, tree, http). The benchmark
 measures: it exits 0 whether or not a target is met, 1 if a measurement itself failed and 2 on
 bad arguments. A table goes to stdout; with ``--json`` the last line of stdout is one JSON
 object (the keys below, null when not measured, plus details and ``machine``). Progress goes to
@@ -139,11 +139,24 @@ The figures (JSON keys):
     database (mean of 2,000, with and without the signature check), a consistency proof from a
     random earlier size, and the walk of ``store.verify`` recomputing the root.
 
+``http_floor_p50_ms``, ``http_pay_rent_p50_ms_w1``, ``http_balance_p50_ms_w4``, …
+    the HTTP service (measure ``http``; needs the serve extra): p50 and p99 of a rent payment
+    (``http_pay_rent_…``) and of a tenant's balance query (``http_balance_…``) over HTTP with
+    ``escrow serve --workers 1`` (``…_w1``) and ``--workers 4`` (``…_w4``) on a copy of the
+    as-of store, each beside a bare FastAPI endpoint served the same way in the same run
+    (``http_floor_p50_ms_w1``/``_w4``; ``http_floor_p50_ms`` is the 1-worker floor), and the
+    ratio p50 / floor p50 (``http_…_ratio_w1``/``_w4``); 300 rounds each (quick 100). Then 16
+    clients at once, each paying rent on its own contract, 25 payments each (quick 10):
+    ``http_acts_per_s_w4_c16`` and ``http_conflicts_w4_c16`` (answers that were not 2xx; by
+    kind in ``http_conflict_kinds_w4_c16``). What exactly is timed is in the docstring of
+    ``bench/http_bench.py``.
+
 Targets (shown as pass/miss, for information only): append_vs_sqlite >= 0.5,
 append_vs_eventsourcing >= 1.0, simulate 10k x 24 <= 30 s and <= 1024 MiB, simulate 100k x 12
 <= 240 s and <= 400 MiB, as-of p50 <= 5 ms, open_1m_ms <= 50 ms, open_1m_rss_mib <= 50 MiB,
 query_1m_p50_ms <= 5 ms, act_1m_ratio <= 3, rebuild_1m_s <= 60 s, workers_conflicts = 0,
-growth exponent <= 1.1, tree_append_vs_chain >= 0.85.
+growth exponent <= 1.1, tree_append_vs_chain >= 0.85, http p50 <= 3x the floor's,
+http_conflicts_w4_c16 = 0.
 """
 
 from __future__ import annotations
@@ -226,6 +239,9 @@ class Sizes:
     worker_contracts: int = 20
     worker_rent_months: int = 7
     """Each worker's contracts, and the monthly days it pays rent on after the opening day."""
+    http_samples: int = 300
+    http_acts_per_client: int = 25
+    """The HTTP measure: timed rounds per worker count, payments per concurrent client."""
 
 
 FULL = Sizes("full", 10_000, 500, 5, 10_000, 24, 1_000_000, 1_000, (1_000, 4_000, 16_000), 24)
@@ -245,6 +261,8 @@ QUICK = Sizes(
     big_contracts=5_000,
     worker_contracts=5,
     worker_rent_months=2,
+    http_samples=100,
+    http_acts_per_client=10,
 )
 TINY = Sizes(
     "tiny",
@@ -264,6 +282,8 @@ TINY = Sizes(
     big_months=6,
     worker_contracts=2,
     worker_rent_months=1,
+    http_samples=10,
+    http_acts_per_client=2,
 )
 """Development smoke test only: the figures mean nothing."""
 
@@ -279,6 +299,7 @@ MEASURES = (
     "workers",
     "growth",
     "tree",
+    "http",
 )
 
 # --- results ----------------------------------------------------------------------------------
@@ -1926,6 +1947,27 @@ def measure_tree(b: Bench) -> None:
         store.close()
 
 
+# --- the HTTP service (issue 18) --------------------------------------------------------------
+
+
+def measure_http(b: Bench) -> None:
+    try:
+        import http_bench  # needs the serve extra (FastAPI, uvicorn, httpx)
+    except ImportError as exc:
+        raise RuntimeError(f"the http measure needs: pip install -e '.[serve]' ({exc})") from exc
+    plan = scale_plan(b)
+    sizes = http_bench.HttpSizes(b.sizes.http_samples, b.sizes.http_acts_per_client)
+    result = http_bench.measure(plan.path, b.workdir, sizes, b.err.log)
+    b.results.figures.update(result.figures)
+    b.results.figures["http_store_events"] = plan.events
+    for measure, value, detail, target, ok in result.rows:
+        if ok is not None and plan.events < SCALE_EVENTS:
+            note = f"not comparable: {plan.events:,}-event store, not 1M"
+            b.results.row(measure, value, detail, f"{target} (1M)", note=note)
+        else:
+            b.results.row(measure, value, detail, target, ok)
+
+
 REQUIRED = (
     "append_vs_sqlite",
     "append_vs_eventsourcing",
@@ -1947,6 +1989,21 @@ REQUIRED = (
     "workers_conflicts_retried",
     "workers_acts_per_s",
     "growth_exponent",
+    "http_floor_p50_ms",
+    "http_pay_rent_p50_ms_w1",
+    "http_pay_rent_p99_ms_w1",
+    "http_pay_rent_ratio_w1",
+    "http_balance_p50_ms_w1",
+    "http_balance_p99_ms_w1",
+    "http_balance_ratio_w1",
+    "http_pay_rent_p50_ms_w4",
+    "http_pay_rent_p99_ms_w4",
+    "http_pay_rent_ratio_w4",
+    "http_balance_p50_ms_w4",
+    "http_balance_p99_ms_w4",
+    "http_balance_ratio_w4",
+    "http_acts_per_s_w4_c16",
+    "http_conflicts_w4_c16",
 )
 
 RUNNERS: dict[str, Callable[[Bench], None]] = {
@@ -1961,6 +2018,7 @@ RUNNERS: dict[str, Callable[[Bench], None]] = {
     "workers": measure_workers,
     "growth": measure_growth,
     "tree": measure_tree,
+    "http": measure_http,
 }
 
 

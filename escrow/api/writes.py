@@ -74,7 +74,9 @@ async def write(
     run: Callable[[str], Outcome],
 ) -> Response:
     """Run a write once per ``Idempotency-Key``: ``run`` gets the ledger key and returns the
-    outcome; the outcome is kept and answered again for the same key and request."""
+    outcome; the outcome is kept and answered again for the same key and request. The act and
+    its kept outcome are one unit of work: one transaction, one commit (one wait for the disk,
+    not two), and never an act without its answer."""
     key = idempotency.check_key(key)
     content = b"" if body is None else body.model_dump_json().encode()
     request_id = idempotency.fingerprint(request.method, request.url.path, content)
@@ -85,11 +87,12 @@ async def write(
             found = idempotency.kept(store, party, key, request_id)
             if found is not None:
                 return found, True
-            status, data = run(idempotency.ledger_key(party, key))
-            body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-            fresh = idempotency.Kept(status, body.encode())
-            now = service.clock.now()
-            return idempotency.keep(store, party, key, request_id, fresh, now), False
+            with service.ledger.unit_of_work():
+                status, data = run(idempotency.ledger_key(party, key))
+                body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+                fresh = idempotency.Kept(status, body.encode())
+                now = service.clock.now()
+                return idempotency.keep(store, party, key, request_id, fresh, now), False
 
     answer, replayed = await run_in_threadpool(work)
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
