@@ -14,7 +14,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from escrow import __version__
-from escrow.api import problems, routes_acts, routes_clock, routes_reads
+from escrow.api import problems, routes_acts, routes_clock, routes_reads, routes_webhooks
 from escrow.api.context import Mode, Service
 from escrow.api.limits import BodyLimit
 from escrow.api.live_clock import LiveClock
@@ -80,6 +80,7 @@ def create_app(
     app.include_router(routes_acts.router)
     app.include_router(routes_reads.router)
     app.include_router(routes_clock.router)
+    app.include_router(routes_webhooks.router)
     app.include_router(tenant_page_router(lambda: _held_ledger(app)))
     return app
 

@@ -54,7 +54,7 @@ _TITLES = {
 
 def status_of(error: errors.EscrowError) -> int:
     """The HTTP status of a refusal of the ledger."""
-    if isinstance(error, errors.UnknownContract):
+    if isinstance(error, errors.UnknownContract | errors.UnknownWebhook):
         return 404
     if isinstance(error, errors.RuleViolation):
         return 409

@@ -96,5 +96,7 @@ async def write(
 
     answer, replayed = await run_in_threadpool(work)
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    if answer.status == 204:  # No Content: no body, whatever was kept
+        return Response(status_code=204, headers=headers)
     media = MEDIA_TYPE if answer.status >= 400 else "application/json"
     return Response(answer.body, status_code=answer.status, media_type=media, headers=headers)

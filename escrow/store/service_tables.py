@@ -35,8 +35,9 @@ class TokenRow(SQLModel, table=True):
     role: str
     """``fund_centre``, ``enterprise``, ``tenant``, ``association``, ``district`` or ``auditor``."""
     subject: str | None = None
-    """Whom the party is within its role: the enterprise's id, the tenant's contract, the
-    district's name; None for the fund centre, the association and the auditor."""
+    """Whom the party is within its role: the enterprise's id, the tenant's id (the ``tenant``
+    of their contracts), a district's name (optional); None for the fund centre, the
+    association and the auditor."""
     label: str = ""
     created_at: str
     revoked_at: str | None = None

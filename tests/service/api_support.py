@@ -36,6 +36,7 @@ from escrow.api.app import create_app
 from escrow.api.tokens import create_token, revoke_token
 from escrow.clock import FixedClock
 from escrow.domain.terms import ContractTerms
+from escrow.notify.webhooks import add_webhook
 
 START_INSTANT = dt.datetime(2025, 6, 1, 2, tzinfo=dt.UTC)  # 10:00 in Beijing, 2025-06-01
 TODAY = dt.date(2025, 7, 1)
@@ -85,6 +86,10 @@ class ApiLedger:
         return out
 
 
+E1_WEBHOOK = "wh_e1e1e1e1e1e1e1e1"
+"""The id of the webhook E1 has registered in the ledger of :func:`build_ledger`."""
+
+
 def build_ledger(path: Path) -> ApiLedger:
     """Make the ledger described in the module's docstring at ``path``."""
     clock = FixedClock(START_INSTANT)
@@ -119,6 +124,9 @@ def build_ledger(path: Path) -> ApiLedger:
             ("AU", "auditor", None),
         ]:
             tokens[who] = create_token(store, role, subject, now=now)[1]
+        hook, _ = add_webhook(store, "enterprise:E1", "https://e1.example/hook", now=now)
+        with contextlib.closing(sqlite3.connect(path)) as conn, conn:  # a known id for the tests
+            conn.execute("UPDATE webhooks SET id = ? WHERE id = ?", (E1_WEBHOOK, hook.id))
         issued, tokens["revoked"] = create_token(store, "fund_centre", None, now=now)
         revoke_token(store, issued.id, now=now)
     tokens["malformed"] = "not-a-token"
@@ -137,6 +145,14 @@ def event_count(path: Path) -> int:
     """Events in the ledger file (read with sqlite3, beside the service)."""
     with contextlib.closing(sqlite3.connect(path)) as conn:
         (count,) = conn.execute("SELECT count(*) FROM events").fetchone()
+    return int(count)
+
+
+def webhook_changes(path: Path) -> int:
+    """Webhooks registered plus webhooks removed, in the ledger file: what a webhook write
+    changes (read with sqlite3, beside the service)."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        (count,) = conn.execute("SELECT count(*) + count(removed_at) FROM webhooks").fetchone()
     return int(count)
 
 

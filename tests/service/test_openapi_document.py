@@ -31,6 +31,6 @@ def test_every_write_takes_an_idempotency_key_and_every_operation_a_bearer_token
     for path, item in spec["paths"].items():
         for method, operation in item.items():
             assert operation.get("security") == [{"HTTPBearer": []}], (method, path)
-            if method == "post":
+            if method in ("post", "delete"):
                 headers = [p["name"] for p in operation["parameters"] if p["in"] == "header"]
                 assert headers == ["Idempotency-Key"], (method, path)

@@ -22,7 +22,17 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import NO_PARTY, PARTIES, ApiLedger, api_client, build_ledger, event_count, problem
+from api_support import (
+    E1_WEBHOOK,
+    NO_PARTY,
+    PARTIES,
+    ApiLedger,
+    api_client,
+    build_ledger,
+    event_count,
+    problem,
+    webhook_changes,
+)
 from fastapi.testclient import TestClient
 
 from escrow.api.app import create_app
@@ -122,9 +132,21 @@ EXPECTED: dict[tuple[str, str], Row] = {
     ("GET", "/enterprises/{enterprise}"): Row(
         {"enterprise": "E1"}, ALL - {"E2", "T1", "T2"}, _f("E2")
     ),
+    # --- webhooks: each party its own; the auditor's are the operator's (escrow webhooks add) -
+    ("POST", "/webhooks"): Row({}, ALL - {"AU"}, body={"url": "https://platform.example/hook"}),
+    ("GET", "/webhooks"): Row({}, ALL),  # each lists its own (test_a_party_lists_its_webhooks)
+    ("DELETE", "/webhooks/{webhook}"): Row(
+        {"webhook": E1_WEBHOOK}, _f("E1"), ALL - {"E1", "AU"}, body=None
+    ),
 }
 
-UNKNOWN = {"contract": "C404", "filing_no": "F404", "enterprise": "E404", "account": "custody"}
+UNKNOWN = {
+    "contract": "C404",
+    "filing_no": "F404",
+    "enterprise": "E404",
+    "account": "custody",
+    "webhook": "wh_0000000000000000",
+}
 """Path parameters naming nothing that exists (the 404 that a hidden one must look like)."""
 
 
@@ -144,7 +166,7 @@ def api_template(tmp_path_factory: pytest.TempPathFactory) -> ApiLedger:
 def _call(
     client: TestClient, ledger: ApiLedger, method: str, path: str, row: Row, who: str
 ) -> httpx.Response:
-    headers = ledger.headers(who, f"matrix-{who}" if method == "POST" else None)
+    headers = ledger.headers(who, f"matrix-{who}" if method != "GET" else None)
     response: httpx.Response = client.request(method, path, json=row.body, headers=headers)
     return response
 
@@ -165,7 +187,7 @@ def _same_as_unknown(
         method,
         unknown_path,
         json=row.body,
-        headers=ledger.headers(who, f"unknown-{who}" if method == "POST" else None),
+        headers=ledger.headers(who, f"unknown-{who}" if method != "GET" else None),
     )
     if unknown.status_code != 404:
         return f"the unknown one answered {unknown.status_code}"
@@ -193,14 +215,16 @@ def _check(
     """What is wrong with ``who``'s answer on the endpoint, or None."""
     path = template.format(**row.params)
     expected = row.expected(who)
-    before = event_count(ledger.path)
+    # A webhook is no event: its writes are counted in the webhooks table (added or removed).
+    count = webhook_changes if template.startswith("/webhooks") else event_count
+    before = count(ledger.path)
     response = _call(client, ledger, method, path, row, who)
     status = response.status_code
-    wrote = event_count(ledger.path) - before
+    wrote = count(ledger.path) - before
     if expected == "2xx":
         if not 200 <= status < 300:
             return f"{who}: expected 2xx, got {status} {response.text}"
-        if method == "POST" and wrote == 0:
+        if method != "GET" and wrote == 0:
             return f"{who}: answered {status} but the ledger holds no new event"
         if method == "GET":
             response.json()  # a JSON document
@@ -247,7 +271,26 @@ def test_every_row_of_the_table_is_an_endpoint() -> None:
 
 def test_the_auditor_writes_nothing_and_reads_everything() -> None:
     for (method, path), row in EXPECTED.items():
-        assert row.expected("AU") == (403 if method == "POST" else "2xx"), (method, path)
+        assert row.expected("AU") == ("2xx" if method == "GET" else 403), (method, path)
+
+
+def test_a_party_lists_only_its_own_webhooks(api_template: ApiLedger, tmp_path: Path) -> None:
+    ledger = api_template.copy(tmp_path / "ledger.db")
+    with api_client(ledger.path) as client:
+        added = client.post(
+            "/webhooks",
+            json={"url": "https://tenant.example/t2"},
+            headers=ledger.headers("T2", "t2-hook"),
+        )
+        assert added.status_code == 201, added.text
+        assert len(added.json()["secret"]) == 64  # 32 random bytes, hex, shown once
+        mine = client.get("/webhooks", headers=ledger.headers("T2")).json()
+        theirs = client.get("/webhooks", headers=ledger.headers("E1")).json()
+        nobody = client.get("/webhooks", headers=ledger.headers("AS")).json()
+    assert [(h["party"], h["url"]) for h in mine] == [("tenant:T2", "https://tenant.example/t2")]
+    assert "secret" not in mine[0]
+    assert [(h["id"], h["party"]) for h in theirs] == [(E1_WEBHOOK, "enterprise:E1")]
+    assert nobody == []
 
 
 def test_a_party_lists_only_its_own_contracts(api_template: ApiLedger) -> None:
