@@ -53,6 +53,14 @@ def serve(
             " moves it (POST /clock/advance).",
         ),
     ] = "live",
+    deliver: Annotated[
+        bool,
+        typer.Option(
+            "--deliver/--no-deliver",
+            help="Each worker also delivers the notices to the parties' webhooks (or leave that"
+            " to a separate `escrow deliver`).",
+        ),
+    ] = True,
     config: Annotated[
         str | None,
         typer.Option(
@@ -85,6 +93,7 @@ def serve(
     open_ledger(url, ledger_config).close()
     os.environ[settings.DB] = url
     os.environ[settings.MODE] = chosen
+    os.environ[settings.DELIVER] = "1" if deliver else "0"
     if config is not None:
         os.environ[settings.CONFIG] = config
     typer.echo(f"escrow: serving {url} ({chosen}) on http://{host}:{port} (docs: /docs)", err=True)

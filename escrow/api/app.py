@@ -9,13 +9,13 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 from fastapi import FastAPI
 
 from escrow import __version__
 from escrow.api import problems, routes_acts, routes_clock, routes_reads, routes_webhooks
 from escrow.api.context import Mode, Service
+from escrow.api.delivery_task import Deliverer
 from escrow.api.limits import BodyLimit
 from escrow.api.live_clock import LiveClock
 from escrow.api.tenant_page import tenant_page_router
@@ -41,26 +41,34 @@ def create_app(
     config: LedgerConfig | None = None,
     clock: Clock | None = None,
     live_interval: float = 60.0,
+    deliver: bool = True,
+    deliver_interval: float = 1.0,
 ) -> FastAPI:
     """The service on the ledger at ``url`` (created with ``config`` when new).
 
     ``mode``: ``live`` (the clock follows Beijing's today by itself, acts are dated today or
-    earlier) or ``simulation`` (the fund centre moves the clock with ``POST /clock/advance``)."""
+    earlier) or ``simulation`` (the fund centre moves the clock with ``POST /clock/advance``).
+    ``deliver``: each worker also delivers the outbox's notices to the parties' webhooks
+    (:mod:`escrow.api.delivery_task`)."""
     chosen = clock or SystemClock()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ledger = open_ledger(
-            Path(url) if isinstance(url, os.PathLike) else url, config, clock=chosen
-        )
+        where = str(url) if isinstance(url, os.PathLike) else url
+        ledger = open_ledger(where, config, clock=chosen)
         service = Service(ledger, mode, chosen)
         app.state.service = service
         live = LiveClock(service, live_interval) if mode == "live" else None
         if live is not None:
             live.start()
+        deliverer = Deliverer(where, chosen, deliver_interval) if deliver else None
+        if deliverer is not None:
+            deliverer.start()
         try:
             yield
         finally:
+            if deliverer is not None:
+                deliverer.stop()
             if live is not None:
                 live.stop()
             with service.lock:

@@ -16,6 +16,7 @@ DB = "ESCROW_SERVE_DB"
 MODE = "ESCROW_SERVE_MODE"
 CONFIG = "ESCROW_SERVE_CONFIG"
 INTERVAL = "ESCROW_SERVE_LIVE_INTERVAL"
+DELIVER = "ESCROW_SERVE_DELIVER"
 
 
 def ledger_config_of(path: str | None) -> LedgerConfig | None:
@@ -46,4 +47,5 @@ def from_environment() -> FastAPI:
         mode=mode_of(os.environ.get(MODE, "live")),
         config=ledger_config_of(os.environ.get(CONFIG) or None),
         live_interval=float(os.environ.get(INTERVAL, "60")),
+        deliver=os.environ.get(DELIVER, "1") != "0",
     )
