@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from escrow.collector import collector_paused
 from escrow.domain import events as ev
 from escrow.domain.decide import next_due
 from escrow.domain.ledger import transfers_of
@@ -162,6 +163,11 @@ def rebuild_into(store: EventStoreLike, conn: Connection) -> dict[str, int]:
     what they held first). ``conn`` is the store's own transaction (``escrow rebuild``) or a
     private database's (:func:`private_read_models`, for ``replay`` and ``verify``).
     Returns how many events and contracts it went through."""
+    with collector_paused():
+        return _rebuild_into(store, conn)
+
+
+def _rebuild_into(store: EventStoreLike, conn: Connection) -> dict[str, int]:
     pending = readstore.Pending()
     states: dict[str, tuple[ContractState, dt.date, str]] = {}
     latest: dt.date | None = None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import gc
 import json
 import logging
 import os
@@ -33,6 +32,7 @@ from escrow import acts
 from escrow import arguments as arg
 from escrow.calendar import LAST_DATE, WorkdayCalendar, check_supported_date
 from escrow.clock import Clock, SystemClock
+from escrow.collector import collector_paused
 from escrow.config import LedgerConfig
 from escrow.delivery import Receipt, act_request, check_same_act
 from escrow.domain import commands as cmd
@@ -384,7 +384,7 @@ class Ledger:
             return
         self._unit = True
         try:
-            with _collector_paused(), self._transaction():
+            with collector_paused(), self._transaction():
                 yield
         finally:
             self._unit = False
@@ -1161,23 +1161,6 @@ def _log_append(batch: Batch, key: _Key | None, result: BatchResult) -> None:
 
 def _receipt(day: dt.date, result: BatchResult) -> Receipt:
     return Receipt(day, result.first_position, result.last_position, result.duplicate)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while many events are folded.
-
-    A fold makes millions of small, long-lived, acyclic objects (states, entries, transfers);
-    the collector's repeated scans of them took ~40 % of a 180,000-event replay.
-    Reference counting still frees everything as usual; the collector resumes (if it was on).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _already(enterprise: str) -> EscrowError:
