@@ -88,13 +88,11 @@ def project_event(
             pending.add_refusal(
                 position,
                 recorded,
-                {
-                    "date": event.on.isoformat(),
-                    "action": event.action,
-                    "contract": event.contract,
-                    "enterprise": event.enterprise,
-                    "reason": event.reason,
-                },
+                event.on,
+                event.action,
+                event.contract,
+                event.enterprise,
+                event.reason,
             )
         case _:
             pass
@@ -173,8 +171,12 @@ def _rebuild_into(store: EventStoreLike, conn: Connection) -> dict[str, int]:
     latest: dt.date | None = None
     events = 0
     readstore.clear(conn)
+    at: dt.datetime | None = None
+    recorded = ""
     for stored, before, after in replayed(store):
-        recorded = readstore.recorded_text(stored.recorded_at)
+        if stored.recorded_at is not at:  # an append's rows share one recorded time
+            at = stored.recorded_at
+            recorded = readstore.recorded_text(at)
         project_event(conn, pending, stored.stream, stored.position, stored.event, before, recorded)
         if after is not None:
             states[stored.stream[len(CONTRACT) :]] = (after, stored.event.on, recorded)
