@@ -228,20 +228,21 @@ class Ledger:
             return cached
         if cached is None:
             cached = self._unpacked(contract)
-        stream = CONTRACT + contract
-        version = self.store.stream_version(stream)
-        if version == 0:
-            raise UnknownContract(f"unknown contract {contract!r}")
-        if cached is None or cached[0] > version:
-            cached = None
-        elif cached[0] == version:
-            self._remember(contract, version, cached[1])
+        # One read: the stream's events after the cached version (none when the cache is
+        # current). A cached state is never ahead of the store: a transaction that fails
+        # forgets the states cached during it (:meth:`_transaction`).
+        known = 0 if cached is None else cached[0]
+        newer = self.store.load(CONTRACT + contract, after_version=known)
+        if not newer:
+            if cached is None:
+                raise UnknownContract(f"unknown contract {contract!r}")
+            self._remember(contract, cached[0], cached[1])
             return cached
         state = None if cached is None else cached[1]
-        newer = self.store.load(stream, after_version=0 if cached is None else cached[0])
         for stored in newer:
             state = folded(state, stored)
         assert state is not None
+        version = newer[-1].version
         self._remember(contract, version, state)
         return version, state
 
