@@ -8,7 +8,7 @@ migrates every contract) is appended in one transaction.
 Several processes share one ledger: each act is one write transaction of the store, which
 serialises writers, reads what it needs inside it and writes the events and their read models
 (:mod:`escrow.store.readmodel`) together; nothing is held in memory but a bounded cache of contract
-states checked against their stream's version.
+states brought forward with their stream's newer events (if any) inside each transaction.
 """
 
 from __future__ import annotations
