@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from escrow.collector import collector_paused
 from escrow.domain import events as ev
 from escrow.domain.decide import next_due
 from escrow.domain.ledger import transfers_of
@@ -87,13 +88,11 @@ def project_event(
             pending.add_refusal(
                 position,
                 recorded,
-                {
-                    "date": event.on.isoformat(),
-                    "action": event.action,
-                    "contract": event.contract,
-                    "enterprise": event.enterprise,
-                    "reason": event.reason,
-                },
+                event.on,
+                event.action,
+                event.contract,
+                event.enterprise,
+                event.reason,
             )
         case _:
             pass
@@ -162,13 +161,22 @@ def rebuild_into(store: EventStoreLike, conn: Connection) -> dict[str, int]:
     what they held first). ``conn`` is the store's own transaction (``escrow rebuild``) or a
     private database's (:func:`private_read_models`, for ``replay`` and ``verify``).
     Returns how many events and contracts it went through."""
+    with collector_paused():
+        return _rebuild_into(store, conn)
+
+
+def _rebuild_into(store: EventStoreLike, conn: Connection) -> dict[str, int]:
     pending = readstore.Pending()
     states: dict[str, tuple[ContractState, dt.date, str]] = {}
     latest: dt.date | None = None
     events = 0
     readstore.clear(conn)
+    at: dt.datetime | None = None
+    recorded = ""
     for stored, before, after in replayed(store):
-        recorded = readstore.recorded_text(stored.recorded_at)
+        if stored.recorded_at is not at:  # an append's rows share one recorded time
+            at = stored.recorded_at
+            recorded = readstore.recorded_text(at)
         project_event(conn, pending, stored.stream, stored.position, stored.event, before, recorded)
         if after is not None:
             states[stored.stream[len(CONTRACT) :]] = (after, stored.event.on, recorded)

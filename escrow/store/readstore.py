@@ -232,13 +232,16 @@ def due_on_first_day(conn: Connection, until: dt.date) -> list[Due]:
 
 @dataclasses.dataclass
 class Pending:
-    """Rows collected during a transaction, written at its end (or before a query inside it)."""
+    """Rows collected during a transaction, written at its end (or before a query inside it).
 
-    transfers: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    notices: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    refusals: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    held: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
-    deadlines: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
+    Each row is a tuple of its table's columns in the table's order, handed to the driver as
+    it is (no dict per row: a rebuild writes about a million rows)."""
+
+    transfers: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    notices: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    refusals: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    held: dict[str, tuple[Any, ...]] = dataclasses.field(default_factory=dict)
+    deadlines: dict[str, list[tuple[Any, ...]]] = dataclasses.field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.transfers or self.notices or self.refusals or self.held or self.deadlines)
@@ -246,76 +249,66 @@ class Pending:
     def add_transfers(self, position: int, recorded: str, transfers: Iterable[Transfer]) -> None:
         for seq, t in enumerate(transfers):
             self.transfers.append(
-                {
-                    "position": position,
-                    "seq": seq,
-                    "contract": t.contract,
-                    "date": t.date.isoformat(),
-                    "recorded_at": recorded,
-                    "fund": t.fund,
-                    "kind": t.kind,
-                    "source": t.source,
-                    "target": t.target,
-                    "principal": str(t.principal),
-                    "interest": str(t.interest),
-                    "debit": t.debit,
-                    "credit": t.credit,
-                    "channel": t.channel,
-                }
+                (
+                    position,
+                    seq,
+                    t.contract,
+                    t.date.isoformat(),
+                    recorded,
+                    t.fund,
+                    t.kind,
+                    t.source,
+                    t.target,
+                    str(t.principal),
+                    str(t.interest),
+                    t.debit,
+                    t.credit,
+                    t.channel,
+                )
             )
 
     def add_notices(self, position: int, recorded: str, notices: Iterable[Notice]) -> None:
         for seq, n in enumerate(notices):
             self.notices.append(
-                {
-                    "position": position,
-                    "seq": seq,
-                    "contract": n.contract,
-                    "date": n.date.isoformat(),
-                    "recorded_at": recorded,
-                    "kind": n.kind,
-                    "fund": n.fund,
-                    "detail": n.detail,
-                }
+                (position, seq, n.contract, n.date.isoformat(), recorded, n.kind, n.fund, n.detail)
             )
 
-    def add_refusal(self, position: int, recorded: str, row: dict[str, Any]) -> None:
-        self.refusals.append({"position": position, "recorded_at": recorded, **row})
+    def add_refusal(
+        self,
+        position: int,
+        recorded: str,
+        day: dt.date,
+        action: str,
+        contract: str | None,
+        enterprise: str | None,
+        reason: str,
+    ) -> None:
+        self.refusals.append(
+            (position, day.isoformat(), recorded, action, contract, enterprise, reason)
+        )
 
     def set_held(
         self, contract: str, deposit: Decimal, rent: Decimal, day: dt.date, recorded: str
     ) -> None:
-        self.held[contract] = {
-            "contract": contract,
-            "deposit": str(deposit),
-            "rent": str(rent),
-            "date": day.isoformat(),
-            "recorded_at": recorded,
-        }
+        self.held[contract] = (contract, str(deposit), str(rent), day.isoformat(), recorded)
 
     def set_deadlines(self, contract: str, deadlines: Iterable[Deadline], recorded: str) -> None:
         self.deadlines[contract] = [
-            {
-                "contract": contract,
-                "seq": seq,
-                "date": d.date.isoformat(),
-                "recorded_at": recorded,
-                "fund": d.fund,
-                "kind": d.kind,
-                "detail": d.detail,
-            }
+            (contract, seq, d.date.isoformat(), recorded, d.fund, d.kind, d.detail)
             for seq, d in enumerate(deadlines)
         ]
 
     def write(self, conn: Connection) -> None:
         """Write what was collected (one ``executemany`` per table) and forget it."""
-        _INSERT_TRANSFER.many(conn, self.transfers)
-        _INSERT_NOTICE.many(conn, self.notices)
-        _INSERT_REFUSAL.many(conn, self.refusals)
+        _INSERT_TRANSFER.many_in_order(conn, self.transfers)
+        _INSERT_NOTICE.many_in_order(conn, self.notices)
+        _INSERT_REFUSAL.many_in_order(conn, self.refusals)
         _DROP_HELD.many(conn, [{"contract": c} for c in self.held])
-        _INSERT_HELD.many(conn, list(self.held.values()))
+        _INSERT_HELD.many_in_order(conn, list(self.held.values()))
         _DROP_DEADLINES.many(conn, [{"contract": c} for c in self.deadlines])
-        _INSERT_DEADLINE.many(conn, [row for rows in self.deadlines.values() for row in rows])
+        _INSERT_DEADLINE.many_in_order(
+            conn, [row for rows in self.deadlines.values() for row in rows]
+        )
         self.transfers, self.notices, self.refusals = [], [], []
         self.held, self.deadlines = {}, {}
 

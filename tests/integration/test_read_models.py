@@ -17,17 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 import escrow
 from escrow import acts
 from escrow.cli import app
+from escrow.domain.ledger import Transfer
 from escrow.errors import AmountError, InputError
-from escrow.projector import drift
+from escrow.projections import Deadline, Notice
+from escrow.projector import drift, private_read_models
 from escrow.runner import run_scenario
 from escrow.scenario import load_scenario
 from escrow.service import CODEC
-from escrow.store import open_store, service_tables
+from escrow.store import open_store, readstore, service_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 # Between them: a suspension with held releases, an account change and its notice to the
@@ -277,3 +280,56 @@ def test_a_schedule_row_that_disagrees_with_its_contract_is_corrected_not_ticked
         assert drift(ledger.store) == []
         ledger.advance_to(until)  # and C1's release still comes on its day
         assert any(t.date.isoformat() == due for t in ledger.transfers("C1"))
+
+
+def test_pending_rows_land_in_their_named_columns() -> None:
+    """Pending keeps each row as a tuple in its table's column order (no dict per row); every
+    value must come back from the column of its name, each value distinct so a swap shows."""
+    pending = readstore.Pending()
+    day, later = dt.date(2025, 3, 4), dt.date(2025, 4, 5)
+    t = Transfer(
+        day, "C1", "rent", "release", "src", "dst", Decimal("1.50"), Decimal("0.02"),
+        "debit-acct", "credit-acct", "chan",
+    )  # fmt: skip
+    pending.add_transfers(7, "rec-7", [t])
+    pending.add_notices(8, "rec-8", [Notice(day, "reminder", "C2", "deposit", "a detail")])
+    pending.add_refusal(9, "rec-9", day, "pay_rent", "C3", "E1", "a reason")
+    pending.set_held("C4", Decimal("10.00"), Decimal("20.00"), day, "rec-h")
+    pending.set_deadlines("C5", [Deadline(later, "C5", "deposit", "refund_due", "d")], "rec-d")
+    with private_read_models() as conn:
+        pending.write(conn)
+        assert not pending
+        got = {
+            name: [dict(r._mapping) for r in conn.execute(sa.text(f"SELECT * FROM {name}"))]
+            for name in ("rm_transfers", "rm_notices", "rm_refusals", "rm_held", "rm_deadlines")
+        }
+    assert got["rm_transfers"] == [
+        {
+            "position": 7, "seq": 0, "contract": "C1", "date": "2025-03-04",
+            "recorded_at": "rec-7", "fund": "rent", "kind": "release", "source": "src",
+            "target": "dst", "principal": "1.50", "interest": "0.02", "debit": "debit-acct",
+            "credit": "credit-acct", "channel": "chan",
+        }
+    ]  # fmt: skip
+    assert got["rm_notices"] == [
+        {
+            "position": 8, "seq": 0, "contract": "C2", "date": "2025-03-04",
+            "recorded_at": "rec-8", "kind": "reminder", "fund": "deposit", "detail": "a detail",
+        }
+    ]  # fmt: skip
+    assert got["rm_refusals"] == [
+        {
+            "position": 9, "date": "2025-03-04", "recorded_at": "rec-9", "action": "pay_rent",
+            "contract": "C3", "enterprise": "E1", "reason": "a reason",
+        }
+    ]  # fmt: skip
+    assert got["rm_held"] == [
+        {"contract": "C4", "deposit": "10.00", "rent": "20.00", "date": "2025-03-04",
+         "recorded_at": "rec-h"}
+    ]  # fmt: skip
+    assert got["rm_deadlines"] == [
+        {
+            "contract": "C5", "seq": 0, "date": "2025-04-05", "recorded_at": "rec-d",
+            "fund": "deposit", "kind": "refund_due", "detail": "d",
+        }
+    ]  # fmt: skip
