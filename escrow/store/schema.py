@@ -163,8 +163,29 @@ register_migration(2, _add_read_models)
 
 def _add_service_tables(conn: Connection) -> None:
     """Version 3 -> 4: the tables of the supervision service (:mod:`escrow.store.service_tables`:
-    tokens, idempotent responses, the outbox and its deliveries, leases), created empty."""
+    tokens, idempotent responses, the outbox and its deliveries, leases), created empty.
+
+    A version-3 ledger made while version 3 was being written may lack read-model columns that
+    the released version 3 has (the recording time of ``rm_schedule`` and ``rm_deadlines``).
+    Read models follow from the events alone, so such tables are made again, empty, and marked
+    stale: ``escrow migrate`` then rebuilds them."""
     _create(conn, service_tables.tables())
+    inspector = sa.inspect(conn)
+    present = set(inspector.get_table_names())
+    tables = readmodel.tables()
+    outdated = [
+        t
+        for t in tables
+        if t.name in present
+        and {c.name for c in t.columns} - {c["name"] for c in inspector.get_columns(t.name)}
+    ]
+    if not outdated:
+        return
+    for table in reversed(tables):
+        conn.execute(sa.schema.DropTable(table, if_exists=True))
+    _create(conn, tables)
+    conn.execute(_meta.delete().where(_meta.c.key == READ_MODELS_KEY))
+    conn.execute(_meta.insert().values(key=READ_MODELS_KEY, value="stale"))
 
 
 register_migration(3, _add_service_tables)
