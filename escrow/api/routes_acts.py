@@ -6,10 +6,15 @@ act's receipt, or a problem document (:mod:`escrow.api.problems`).
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import operator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Request, Response
+from pydantic import BaseModel
 
 from escrow import acts
 from escrow.api import access, models
@@ -110,182 +115,116 @@ def _taken_by_another(
     return "the contract id or the filing number is already in the ledger"
 
 
-async def _on_contract(
-    request: Request,
-    service: ServiceDep,
-    party: PartyDep,
-    key: str | None,
-    body: Any,
-    contract: str,
-    roles: set[Role],
-    what: str,
-    make: Any,
-) -> Response:
-    """A write on one contract: the role may do it, the contract is the party's, then the act
-    ``make(day)`` on the act's business day."""
-    access.require(party, roles, what)
-    with service.lock:
-        access.check_scope(service.ledger.store, party, contract)
-
-    def run(ledger_key: str) -> Outcome:
-        act = make(service.default_day(getattr(body, "on", None)))
-        return perform(service, act, ledger_key, request.url.path, contract=contract)
-
-    return await write(request, service, party, key, body, run)
-
-
 _RECEIPT: dict[str, Any] = {"response_model": models.ReceiptOut, "responses": _PROBLEMS}
 
 
-@router.post(
-    "/contracts/{contract}/deposit-payments",
-    tags=["payments"],
-    summary="A bank notice of deposit paid into custody (the fund centre)",
-    **_RECEIPT,
-)
-async def pay_deposit(
-    contract: ContractId,
-    body: models.PaymentIn,
-    request: Request,
-    service: ServiceDep,
-    party: PartyDep,
-    key: KeyHeader = None,
-) -> Response:
-    return await _payment(request, service, party, key, body, contract, "deposit")
+@dataclasses.dataclass(frozen=True)
+class ContractAct:
+    """One act on a contract, as a resource: who may do it, and the act its body makes."""
+
+    name: str
+    """The operation id (and the handler's name)."""
+    path: str
+    body: type[BaseModel]
+    roles: frozenset[Role]
+    what: str
+    """What the party does, for a 403: "record a payment"."""
+    tag: str
+    summary: str
+    make: Callable[[str, Any, dt.date], acts.Act]
+    """The act, from the contract's id, the body and the business day."""
+    day: Callable[[Any], dt.date | None] = operator.attrgetter("on")
+    """The day the body names (default: its ``on``)."""
 
 
-@router.post(
-    "/contracts/{contract}/rent-payments",
-    tags=["payments"],
-    summary="A bank notice of rent paid in (the fund centre)",
-    **_RECEIPT,
-)
-async def pay_rent(
-    contract: ContractId,
-    body: models.PaymentIn,
-    request: Request,
-    service: ServiceDep,
-    party: PartyDep,
-    key: KeyHeader = None,
-) -> Response:
-    return await _payment(request, service, party, key, body, contract, "rent")
-
-
-async def _payment(
-    request: Request,
-    service: ServiceDep,
-    party: PartyDep,
-    key: str | None,
-    body: models.PaymentIn,
-    contract: str,
-    fund: Literal["deposit", "rent"],
-) -> Response:
-    access.require(party, {Role.FUND_CENTRE}, "record a payment")
-    with service.lock:
-        access.check_scope(service.ledger.store, party, contract)
-
-    def run(ledger_key: str) -> Outcome:
-        on = service.default_day(body.arrived_on)
-        make = acts.PayDeposit if fund == "deposit" else acts.PayRent
-        act = make(contract=contract, amount=Decimal(body.amount), channel=body.channel, on=on)
-        return perform(service, act, ledger_key, request.url.path, contract=contract)
-
-    return await write(request, service, party, key, body, run)
-
-
-@router.post(
-    "/contracts/{contract}/return",
-    tags=["refunds"],
-    summary="The tenant returned the home (the enterprise or the tenant)",
-    **_RECEIPT,
-)
-async def return_home(
-    contract: ContractId,
-    body: models.ReturnIn,
-    request: Request,
-    service: ServiceDep,
-    party: PartyDep,
-    key: KeyHeader = None,
-) -> Response:
-    return await _on_contract(
-        request, service, party, key, body, contract,
-        {Role.ENTERPRISE, Role.TENANT}, "record the return of a home",
-        lambda on: acts.ReturnHome(contract=contract, reason=body.reason, on=on),
-    )  # fmt: skip
-
-
-@router.post(
-    "/contracts/{contract}/refund-opinions",
-    tags=["refunds"],
-    summary="The enterprise's refund opinion with itemised deductions (Art. 10)",
-    **_RECEIPT,
-)
-async def propose_refund(
-    contract: ContractId,
-    body: models.RefundOpinionIn,
-    request: Request,
-    service: ServiceDep,
-    party: PartyDep,
-    key: KeyHeader = None,
-) -> Response:
-    deductions = tuple((d.item, Decimal(d.amount)) for d in body.deductions)
-    return await _on_contract(
-        request, service, party, key, body, contract,
-        {Role.ENTERPRISE}, "give a refund opinion",
-        lambda on: acts.ProposeRefund(
-            contract=contract, fund=body.fund, deductions=deductions, on=on
+CONTRACT_ACTS = (
+    ContractAct(
+        "pay_deposit", "/contracts/{contract}/deposit-payments", models.PaymentIn,
+        frozenset({Role.FUND_CENTRE}), "record a payment", "payments",
+        "A bank notice of deposit paid into custody (the fund centre)",
+        lambda c, b, on: acts.PayDeposit(
+            contract=c, amount=Decimal(b.amount), channel=b.channel, on=on
         ),
-    )  # fmt: skip
-
-
-@router.post(
-    "/contracts/{contract}/answers",
-    tags=["refunds"],
-    summary="The tenant agrees to or disputes a refund opinion (Art. 10, Art. 11)",
-    **_RECEIPT,
-)
-async def answer(
-    contract: ContractId,
-    body: models.AnswerIn,
-    request: Request,
-    service: ServiceDep,
-    party: PartyDep,
-    key: KeyHeader = None,
-) -> Response:
-    make = acts.TenantAgree if body.answer == "agree" else acts.TenantDisagree
-    return await _on_contract(
-        request, service, party, key, body, contract,
-        {Role.TENANT}, "answer a refund opinion",
-        lambda on: make(contract=contract, fund=body.fund, on=on),
-    )  # fmt: skip
-
-
-@router.post(
-    "/contracts/{contract}/resolutions",
-    tags=["refunds"],
-    summary="How a dispute was settled (the mediation association)",
-    **_RECEIPT,
-)
-async def resolve(
-    contract: ContractId,
-    body: models.ResolutionIn,
-    request: Request,
-    service: ServiceDep,
-    party: PartyDep,
-    key: KeyHeader = None,
-) -> Response:
-    return await _on_contract(
-        request, service, party, key, body, contract,
-        {Role.ASSOCIATION}, "record a resolution",
-        lambda on: acts.Resolve(
-            contract=contract,
-            fund=body.fund,
-            via=body.via,
-            to_tenant=Decimal(body.to_tenant),
-            to_enterprise=Decimal(body.to_enterprise),
+        operator.attrgetter("arrived_on"),
+    ),
+    ContractAct(
+        "pay_rent", "/contracts/{contract}/rent-payments", models.PaymentIn,
+        frozenset({Role.FUND_CENTRE}), "record a payment", "payments",
+        "A bank notice of rent paid in (the fund centre)",
+        lambda c, b, on: acts.PayRent(
+            contract=c, amount=Decimal(b.amount), channel=b.channel, on=on
+        ),
+        operator.attrgetter("arrived_on"),
+    ),
+    ContractAct(
+        "return_home", "/contracts/{contract}/return", models.ReturnIn,
+        frozenset({Role.ENTERPRISE, Role.TENANT}), "record the return of a home", "refunds",
+        "The tenant returned the home (the enterprise or the tenant)",
+        lambda c, b, on: acts.ReturnHome(contract=c, reason=b.reason, on=on),
+    ),
+    ContractAct(
+        "propose_refund", "/contracts/{contract}/refund-opinions", models.RefundOpinionIn,
+        frozenset({Role.ENTERPRISE}), "give a refund opinion", "refunds",
+        "The enterprise's refund opinion with itemised deductions (Art. 10)",
+        lambda c, b, on: acts.ProposeRefund(
+            contract=c,
+            fund=b.fund,
+            deductions=tuple((d.item, Decimal(d.amount)) for d in b.deductions),
             on=on,
         ),
-    )  # fmt: skip
+    ),
+    ContractAct(
+        "answer", "/contracts/{contract}/answers", models.AnswerIn,
+        frozenset({Role.TENANT}), "answer a refund opinion", "refunds",
+        "The tenant agrees to or disputes a refund opinion (Art. 10, Art. 11)",
+        lambda c, b, on: (acts.TenantAgree if b.answer == "agree" else acts.TenantDisagree)(
+            contract=c, fund=b.fund, on=on
+        ),
+    ),
+    ContractAct(
+        "resolve", "/contracts/{contract}/resolutions", models.ResolutionIn,
+        frozenset({Role.ASSOCIATION}), "record a resolution", "refunds",
+        "How a dispute was settled (the mediation association)",
+        lambda c, b, on: acts.Resolve(
+            contract=c,
+            fund=b.fund,
+            via=b.via,
+            to_tenant=Decimal(b.to_tenant),
+            to_enterprise=Decimal(b.to_enterprise),
+            on=on,
+        ),
+    ),
+)  # fmt: skip
+"""The acts on one contract. Each is a handler made by :func:`_contract_route`: the role may do
+it (403), the contract is the party's (the 404 of none), then the act on the body's day."""
+
+
+def _contract_route(spec: ContractAct) -> None:
+    async def endpoint(
+        contract: ContractId,
+        body: Any,
+        request: Request,
+        service: ServiceDep,
+        party: PartyDep,
+        key: KeyHeader = None,
+    ) -> Response:
+        access.require(party, spec.roles, spec.what)
+        with service.lock:
+            access.check_scope(service.ledger.store, party, contract)
+
+        def run(ledger_key: str) -> Outcome:
+            act = spec.make(contract, body, service.default_day(spec.day(body)))
+            return perform(service, act, ledger_key, request.url.path, contract=contract)
+
+        return await write(request, service, party, key, body, run)
+
+    endpoint.__annotations__ = endpoint.__annotations__ | {"body": spec.body}
+    endpoint.__name__ = endpoint.__qualname__ = spec.name
+    router.post(spec.path, tags=[spec.tag], summary=spec.summary, **_RECEIPT)(endpoint)
+
+
+for _spec in CONTRACT_ACTS:
+    _contract_route(_spec)
 
 
 async def _enterprise_act(
