@@ -82,9 +82,16 @@ def filing_enterprise(conn: Connection, filing_no: str) -> str | None:
     return conn.execute(query).scalar()
 
 
-def visible_contracts(store: EventStoreLike, party: Party) -> list[str]:
-    """The contracts ``party`` may see, by id."""
+def visible_contracts(
+    store: EventStoreLike, party: Party, *, after: str | None = None, limit: int | None = None
+) -> list[str]:
+    """The contracts ``party`` may see, by id: those after ``after``, at most ``limit`` (one
+    page read by the table's key, whatever the size of the ledger)."""
     query = sa.select(_CONTRACTS.c.contract).order_by(_CONTRACTS.c.contract)
+    if after is not None:
+        query = query.where(_CONTRACTS.c.contract > after)
+    if limit is not None:
+        query = query.limit(limit)
     if party.role is Role.ENTERPRISE:
         query = query.where(_CONTRACTS.c.enterprise == party.subject)
     elif party.role is Role.TENANT:

@@ -68,8 +68,7 @@ def list_contracts(
 ) -> list[dict[str, Any]]:
     """The contracts the party may see, by id, a page at a time."""
     with service.lock:
-        ids = access.visible_contracts(service.ledger.store, party)
-        page = [c for c in ids if after is None or c > after][:limit]
+        page = access.visible_contracts(service.ledger.store, party, after=after, limit=limit)
         return [contract_json(service.ledger.state_as_of(c)) for c in page]
 
 

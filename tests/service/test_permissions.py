@@ -354,3 +354,17 @@ def test_an_id_or_filing_number_another_enterprise_uses_is_refused_without_sayin
     assert first["detail"] == second["detail"]
     for text in (first["detail"], second["detail"]):
         assert "E2" not in text and "T2" not in text and "C9" not in text and "F9" not in text
+
+
+def test_contracts_come_a_page_at_a_time_after_an_id(api_template: ApiLedger) -> None:
+    with api_client(api_template.path) as client:
+        first = client.get("/contracts?limit=2", headers=api_template.headers("FC")).json()
+        rest = client.get(
+            f"/contracts?after={first[-1]['contract']}&limit=10",
+            headers=api_template.headers("FC"),
+        ).json()
+        own = client.get("/contracts?after=C1&limit=2", headers=api_template.headers("E1")).json()
+    # The ledger holds C1..C4 (E1's) and C9 (E2's), by id.
+    assert [c["contract"] for c in first] == ["C1", "C2"]
+    assert [c["contract"] for c in rest] == ["C3", "C4", "C9"]
+    assert [c["contract"] for c in own] == ["C2", "C3"]  # E1's only, after C1, two of them
