@@ -42,10 +42,16 @@ class Service:
         return on
 
 
-def service_of(request: Request) -> Service:
+def _service(request: Request) -> Service:
     service = request.app.state.service
     assert isinstance(service, Service)
     return service
+
+
+async def service_of(request: Request) -> Service:
+    """The process's service. ``async``: FastAPI runs a plain dependency in its thread pool,
+    one more hop per request for what is an attribute read."""
+    return _service(request)
 
 
 _bearer = HTTPBearer(auto_error=False, description="A token made by `escrow tokens create`.")
@@ -59,7 +65,7 @@ def current_party(
     challenge = {"WWW-Authenticate": 'Bearer realm="escrow"'}
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Problem(401, "Unauthorized", "a bearer token is required", challenge)
-    service = service_of(request)
+    service = _service(request)
     with service.lock:
         found = authenticate(service.ledger.store, credentials.credentials)
     if found is None:
