@@ -21,7 +21,8 @@ from escrow.api.live_clock import LiveClock
 from escrow.api.tenant_page import tenant_page_router
 from escrow.clock import Clock, SystemClock
 from escrow.config import LedgerConfig
-from escrow.service import Ledger, open_ledger
+from escrow.service import CODEC, Ledger, open_ledger
+from escrow.store import open_store
 
 DESCRIPTION = """
 The supervision system of Beijing's rental deposit custody and rent supervision (Art. 7):
@@ -56,7 +57,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         where = str(url) if isinstance(url, os.PathLike) else url
         ledger = open_ledger(where, config, clock=chosen)
-        service = Service(ledger, mode, chosen)
+        try:
+            reader = open_store(where, CODEC, chosen, read_only=True)
+        except BaseException:
+            ledger.close()
+            raise
+        service = Service(ledger, mode, chosen, reader)
         app.state.service = service
         live = LiveClock(service, live_interval) if mode == "live" else None
         if live is not None:
@@ -73,6 +79,7 @@ def create_app(
                 live.stop()
             with service.lock:
                 ledger.close()
+            reader.close()
 
     app = FastAPI(
         title="escrow: rental deposit custody and rent supervision",

@@ -15,6 +15,7 @@ from escrow.api.problems import Problem
 from escrow.api.tokens import authenticate
 from escrow.clock import Clock
 from escrow.service import Ledger
+from escrow.store import EventStoreLike
 
 Mode = Literal["live", "simulation"]
 
@@ -27,6 +28,9 @@ class Service:
     ledger: Ledger
     mode: Mode
     clock: Clock
+    reader: EventStoreLike
+    """A read-only store on the same database, used only by the event loop's thread: the
+    bearer token's lookup, without the ledger's lock or a thread-pool hop."""
     lock: threading.RLock = dataclasses.field(default_factory=threading.RLock)
 
     def default_day(self, on: dt.date | None) -> dt.date:
@@ -57,17 +61,18 @@ async def service_of(request: Request) -> Service:
 _bearer = HTTPBearer(auto_error=False, description="A token made by `escrow tokens create`.")
 
 
-def current_party(
+async def current_party(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Party:
-    """The party the request's bearer token was issued to; ``401`` without a valid one."""
+    """The party the request's bearer token was issued to; ``401`` without a valid one.
+
+    Looked up on every request (a revoked token is refused at once), on the service's reader in
+    the event loop: one primary-key read, not worth a thread-pool hop."""
     challenge = {"WWW-Authenticate": 'Bearer realm="escrow"'}
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Problem(401, "Unauthorized", "a bearer token is required", challenge)
-    service = _service(request)
-    with service.lock:
-        found = authenticate(service.ledger.store, credentials.credentials)
+    found = authenticate(_service(request).reader, credentials.credentials)
     if found is None:
         raise Problem(401, "Unauthorized", "the token is unknown or revoked", challenge)
     return found

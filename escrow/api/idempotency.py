@@ -26,11 +26,19 @@ from escrow.api.parties import Party
 from escrow.api.problems import Problem
 from escrow.errors import IdempotencyKeyReused
 from escrow.identifiers import id_problem
+from escrow.store.prepared import Prepared
 from escrow.store.protocol import EventStoreLike
 from escrow.store.service_tables import ResponseRow
 
 HEADER = "Idempotency-Key"
 _TABLE: sa.Table = ResponseRow.__table__  # type: ignore[attr-defined]
+_KEPT = Prepared(
+    sa.select(_TABLE.c.request, _TABLE.c.status, _TABLE.c.body).where(
+        _TABLE.c.party == sa.bindparam("party"), _TABLE.c.key == sa.bindparam("key")
+    )
+)
+_KEEP = Prepared(_TABLE.insert())
+"""Compiled once (:mod:`escrow.store.prepared`): every write runs one or both."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -62,18 +70,16 @@ def ledger_key(party: Party, key: str) -> str:
 def kept(store: EventStoreLike, party: Party, key: str, request: str) -> Kept | None:
     """The response kept for ``key``; IdempotencyKeyReused when it was sent with another
     request; None when it is new."""
-    query = sa.select(_TABLE.c.request, _TABLE.c.status, _TABLE.c.body).where(
-        _TABLE.c.party == party.key, _TABLE.c.key == key
-    )
     with store.connection() as conn:
-        row = conn.execute(query).first()
+        row = _KEPT(conn, {"party": party.key, "key": key}).first()
     if row is None:
         return None
-    if row.request != request:
+    kept_request, status, body = row
+    if kept_request != request:
         raise IdempotencyKeyReused(
             f"{HEADER} {key!r} was sent before with another request: a key stands for one request"
         )
-    return Kept(row.status, row.body.encode())
+    return Kept(int(status), str(body).encode())
 
 
 def keep(
@@ -87,21 +93,18 @@ def keep(
     """Keep ``response`` for ``key`` unless one was kept first (by a concurrent request with
     the same key); the response that is kept."""
     with store.transaction() as conn:
-        found = conn.execute(
-            sa.select(_TABLE.c.status, _TABLE.c.body).where(
-                _TABLE.c.party == party.key, _TABLE.c.key == key
-            )
-        ).first()
+        found = _KEPT(conn, {"party": party.key, "key": key}).first()
         if found is not None:
-            return Kept(found.status, found.body.encode())
-        conn.execute(
-            _TABLE.insert().values(
-                party=party.key,
-                key=key,
-                request=request,
-                status=response.status,
-                body=response.body.decode(),
-                recorded_at=now.isoformat(),
-            )
+            return Kept(int(found[1]), str(found[2]).encode())
+        _KEEP(
+            conn,
+            {
+                "party": party.key,
+                "key": key,
+                "request": request,
+                "status": response.status,
+                "body": response.body.decode(),
+                "recorded_at": now.isoformat(),
+            },
         )
     return response

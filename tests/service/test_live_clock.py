@@ -11,12 +11,18 @@ from escrow.api.context import Service
 from escrow.api.live_clock import LEASE, take_lease, tick
 from escrow.clock import BEIJING, FixedClock
 from escrow.domain.terms import ContractTerms
+from escrow.service import CODEC
+from escrow.store import EventStoreLike, open_store
 
 INTERVAL = 60.0
 
 
 def _at(day: dt.date, hour: int = 9) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, hour, tzinfo=BEIJING)
+
+
+def _reader(path: Path) -> EventStoreLike:
+    return open_store(str(path), CODEC, read_only=True)
 
 
 def _ledger_with_rent(path: Path, clock: FixedClock) -> None:
@@ -37,8 +43,8 @@ def test_one_worker_moves_the_clock_and_the_other_waits_for_the_lease(tmp_path: 
     # 40,000.00 of rent at 5,000.00 a month (rule 9/10): 15,000.00 (3 months) released at once
     # on 06-03, the rest one month at a time: the next release is due Thursday 2025-07-03.
     clock.set(_at(dt.date(2025, 7, 4)))
-    first = Service(escrow.open_ledger(path, clock=clock), "live", clock)
-    second = Service(escrow.open_ledger(path, clock=clock), "live", clock)
+    first = Service(escrow.open_ledger(path, clock=clock), "live", clock, _reader(path))
+    second = Service(escrow.open_ledger(path, clock=clock), "live", clock, _reader(path))
     try:
         assert tick(first, "worker-1", INTERVAL) is True
         assert first.ledger.today == dt.date(2025, 7, 4)
@@ -58,8 +64,9 @@ def test_one_worker_moves_the_clock_and_the_other_waits_for_the_lease(tmp_path: 
         assert tick(second, "worker-2", INTERVAL) is True
         assert tick(first, "worker-1", INTERVAL) is False
     finally:
-        first.ledger.close()
-        second.ledger.close()
+        for service in (first, second):
+            service.ledger.close()
+            service.reader.close()
 
 
 def test_the_lease_is_one_row_naming_its_holder(tmp_path: Path) -> None:
