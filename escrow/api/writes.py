@@ -82,17 +82,18 @@ async def write(
     request_id = idempotency.fingerprint(request.method, request.url.path, content)
 
     def work() -> tuple[idempotency.Kept, bool]:
-        with service.lock:
+        with service.lock, service.ledger.unit_of_work():
+            # The key's answer is looked for inside the write transaction: one transaction and
+            # one connection per write, and no other request can keep one in between.
             store = service.ledger.store
             found = idempotency.kept(store, party, key, request_id)
             if found is not None:
                 return found, True
-            with service.ledger.unit_of_work():
-                status, data = run(idempotency.ledger_key(party, key))
-                body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-                fresh = idempotency.Kept(status, body.encode())
-                now = service.clock.now()
-                return idempotency.keep(store, party, key, request_id, fresh, now), False
+            status, data = run(idempotency.ledger_key(party, key))
+            body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+            fresh = idempotency.Kept(status, body.encode())
+            now = service.clock.now()
+            return idempotency.keep(store, party, key, request_id, fresh, now), False
 
     answer, replayed = await run_in_threadpool(work)
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
