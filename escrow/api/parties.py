@@ -7,6 +7,7 @@ import enum
 
 from escrow.errors import InputError
 from escrow.identifiers import check_id
+from escrow.notify import parties
 
 
 class Role(enum.StrEnum):
@@ -26,10 +27,9 @@ class Role(enum.StrEnum):
     """Reads everything, writes nothing."""
 
 
-SUBJECT_REQUIRED = frozenset({Role.ENTERPRISE, Role.TENANT})
-"""Roles whose party is one of many: an enterprise by its id, a tenant by theirs."""
-SUBJECT_ALLOWED = SUBJECT_REQUIRED | {Role.DISTRICT}
-"""Roles whose party may be named: also a district authority (by its district's name)."""
+# One set of rules for party keys: the webhooks' (escrow.notify.parties) and the tokens'.
+SUBJECT_REQUIRED = frozenset(Role(role) for role in parties.SUBJECT_REQUIRED)
+SUBJECT_ALLOWED = frozenset(Role(role) for role in parties.SUBJECT_ALLOWED)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -61,9 +61,3 @@ def party(role: str, subject: str | None) -> Party:
             raise InputError(f"role {chosen.value} is one party: give no subject")
         subject = check_id(subject, "subject")  # a district's name
     return Party(chosen, subject)
-
-
-def parse_party(key: str) -> Party:
-    """The party a ``role`` or ``role:subject`` key names."""
-    role, sep, subject = key.partition(":")
-    return party(role, subject if sep else None)

@@ -28,8 +28,10 @@ ROLES = ("fund_centre", "enterprise", "tenant", "association", "district", "audi
 """The parties' roles (Art. 7: the fund centre, rental enterprises, tenants, the mediation
 association, the district authorities; and an auditor who reads everything)."""
 
-_SUBJECT_REQUIRED = frozenset({"enterprise", "tenant"})
-_SUBJECT_ALLOWED = frozenset({"enterprise", "tenant", "district"})
+SUBJECT_REQUIRED = frozenset({"enterprise", "tenant"})
+"""Roles whose party is one of many: an enterprise by its id, a tenant by theirs."""
+SUBJECT_ALLOWED = frozenset({"enterprise", "tenant", "district"})
+"""Roles whose party may be named: also a district authority (by its district's name)."""
 
 FUND_CENTRE = "fund_centre"
 AUDITOR = "auditor"
@@ -76,9 +78,9 @@ def check_party(value: object, where: str = "party") -> str:
             f"{where}: {value[:40]!r} is not a party: give one of {', '.join(ROLES)}"
             " (enterprise:ID, tenant:ID, district or district:NAME)"
         )
-    if not colon and role in _SUBJECT_REQUIRED:
+    if not colon and role in SUBJECT_REQUIRED:
         raise InputError(f"{where}: say which {role}: {role}:ID")
-    if colon and role not in _SUBJECT_ALLOWED:
+    if colon and role not in SUBJECT_ALLOWED:
         raise InputError(f"{where}: {role} is one party, without ':…'")
     if colon:
         problem = id_problem(subject)

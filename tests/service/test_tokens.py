@@ -190,3 +190,14 @@ def test_authenticate_takes_only_the_right_secret_of_a_live_token(api_db: Path) 
         assert authenticate(store, token) is None
         assert authenticate(store, other_token) == Party(Role.TENANT, "T2")
         assert later.revoked_at == first.revoked_at == NOW.isoformat()
+
+
+def test_the_tokens_roles_are_the_webhooks_roles() -> None:
+    """One set of parties: a token's party key is a key a webhook can be registered for."""
+    from escrow.notify.parties import ROLES, check_party
+
+    assert tuple(role.value for role in Role) == ROLES
+    for role in Role:
+        subject = "X1" if role in (Role.ENTERPRISE, Role.TENANT, Role.DISTRICT) else None
+        key = Party(role, subject).key
+        assert check_party(key) == key
