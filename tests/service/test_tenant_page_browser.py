@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import struct
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
+from serving import serving
 from tenant_page_support import FILING_NO, new_ledger, worked_contract, worked_terms
 
 from escrow.api.query_code import query_code
@@ -82,22 +79,8 @@ def served(ledger: Ledger) -> Iterator[str]:
     """The page's app served by uvicorn on 127.0.0.1 (a free port); yields its base URL."""
     app = FastAPI()
     app.include_router(tenant_page_router(lambda: contextlib.nullcontext(ledger)))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        sock.close()
+    with serving(app) as base:
+        yield base
 
 
 def png_size(path: Path) -> tuple[int, int]:
