@@ -411,13 +411,19 @@ class Ledger:
         check_same_act(key.key, batch.request, key.request)
         return Receipt(on or self.today, batch.first_position, batch.last_position, True)
 
-    def _act(self, act: acts.Act, build: Callable[[dt.date], Batch]) -> Receipt:
-        """In one transaction: advance the clock to the act's day, decide and append."""
+    def _act(
+        self, act: acts.Act, build: Callable[[dt.date], Batch], contract: str | None = None
+    ) -> Receipt:
+        """In one transaction: advance the clock to the act's day, decide and append. An act on
+        ``contract`` loads it first, inside the transaction (UnknownContract before anything
+        else; its events read once, on the transaction's own connection)."""
         receipts: list[Receipt] = []
         key = _key_of(act)
 
         def attempt() -> bool:
             with self._transaction():
+                if contract is not None:
+                    self._state(contract)
                 earlier = self._delivered(key, act.on)
                 if earlier is not None:
                     receipts.append(earlier)
@@ -591,21 +597,22 @@ class Ledger:
         return self._act(act, build)
 
     def _contract_act(self, act: acts.Act, contract: str, command: cmd.Command) -> Receipt:
-        self._state(contract)  # UnknownContract before anything else
-        return self._act(act, lambda day: self._contract_batch(contract, command, day))
+        return self._act(
+            act, lambda day: self._contract_batch(contract, command, day), contract=contract
+        )
 
     def _payment(self, act: acts.PayDeposit | acts.PayRent) -> Receipt:
         """A payment: dated ``on``, or booked today with ``on`` as its arrival when the clock
         has already passed ``on`` (a backdated bank notice)."""
         on, contract = act.on, act.contract
         check_supported_date(on if on is not None else self.clock.today(), "the payment's date")
-        self._state(contract)
         make = cmd.PayDeposit if isinstance(act, acts.PayDeposit) else cmd.PayRent
         receipts: list[Receipt] = []
         key = _key_of(act)
 
         def attempt() -> bool:
             with self._transaction():
+                self._state(contract)  # UnknownContract before anything else
                 earlier = self._delivered(key, on)
                 if earlier is not None:
                     receipts.append(earlier)
