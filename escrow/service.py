@@ -175,6 +175,8 @@ class Ledger:
         """Recent contract states with the stream version they fold (LRU, :data:`CACHE_SIZE`)."""
         self._checked: set[str] = set()
         """Contracts whose cached state is known current in the open transaction."""
+        self._tx_today: tuple[dt.date | None] | None = None
+        """The ledger's clock as the open transaction knows it (None: not read in it yet)."""
         self._pending = readstore.Pending()
         self._outbox = Outbox()
         """Messages for people (:mod:`escrow.notify.outbox`), written with the read models."""
@@ -301,6 +303,7 @@ class Ledger:
                 yield conn
             return
         self._checked.clear()
+        self._tx_today = None
         try:
             with self.store.transaction() as conn:
                 yield conn
@@ -313,6 +316,7 @@ class Ledger:
             raise
         finally:
             self._checked.clear()
+            self._tx_today = None
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -335,7 +339,7 @@ class Ledger:
         result = self.store.append_many(
             [(p.stream, p.version, p.events) for p in parts],
             idempotency_key=None if key is None else key.key,
-            request=None if key is None else key.request,
+            request=None if key is None or key.key is None else key.request,
         )
         if result.duplicate and key is not None and key.key is not None:
             check_same_act(key.key, result.request, key.request)
@@ -372,7 +376,7 @@ class Ledger:
                         conn, self._pending, part.contract, part.after, part.events[-1].on, recorded
                     )
             if latest is not None:
-                readstore.raise_today(conn, latest)
+                self._raise_today(conn, latest)
         return result
 
     # --- units of work -----------------------------------------------------------------------
@@ -449,8 +453,25 @@ class Ledger:
     # --- the clock ---------------------------------------------------------------------------
 
     def _today(self) -> dt.date | None:
+        """The ledger's clock (None before its first act); read once per transaction, whose
+        write lock keeps every other writer from moving it."""
+        if self._tx_today is not None and self.store.in_transaction:
+            return self._tx_today[0]
         with self.store.connection() as conn:  # not a collected table: nothing to write first
-            return readstore.today(conn)
+            today = readstore.today(conn)
+        if self.store.in_transaction:
+            self._tx_today = (today,)
+        return today
+
+    def _raise_today(self, conn: Connection, day: dt.date) -> None:
+        """Move the clock to ``day`` if it is later (no statement when the transaction knows
+        it is not)."""
+        known = self._tx_today
+        if known is not None and known[0] is not None and day <= known[0]:
+            return
+        readstore.raise_today(conn, day)
+        if known is not None:
+            self._tx_today = (day,)
 
     @property
     def today(self) -> dt.date:
@@ -1146,15 +1167,27 @@ def _shown(value: object) -> str:
     return str(value)
 
 
-class _Key(NamedTuple):
-    """An act's idempotency key (None: the caller gave none) and the act it stands for."""
+class _Key:
+    """An act's idempotency key (None: the caller gave none) and the act it stands for (its
+    canonical text, made when first asked for: an act without a key is logged, not stored)."""
 
-    key: str | None
-    request: str
+    __slots__ = ("_make", "_request", "key")
+
+    def __init__(self, key: str | None, request: str | Callable[[], str]) -> None:
+        self.key = key
+        self._request = request if isinstance(request, str) else None
+        self._make = request
+
+    @property
+    def request(self) -> str:
+        if self._request is None:
+            assert not isinstance(self._make, str)
+            self._request = self._make()
+        return self._request
 
 
 def _key_of(act: acts.Act) -> _Key:
-    return _Key(act.idempotency_key, act.request())
+    return _Key(act.idempotency_key, act.request)
 
 
 def _log_append(batch: Batch, key: _Key | None, result: BatchResult) -> None:

@@ -14,7 +14,7 @@ import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
@@ -256,6 +256,13 @@ class EventStore:
         self._tree: tuple[str, merkle.CompactRange] | None = None
         """The Merkle tree's peaks after this store's last append, keyed by the chain head's
         hash then (which commits to every row): reused when the head has not moved since."""
+        self._tx_head: _Head | None = None
+        """The chain head as the open transaction's appends left it, written once at its end."""
+        self._tx_streams: dict[str, tuple[int, int]] = {}
+        """(version, position) of the streams the open transaction has read to the end or
+        written: under its write lock nobody else moves them, so they are not asked again."""
+        self._tx_absent_keys: set[str] = set()
+        """Idempotency keys the open transaction found unused (and has not used since)."""
         self.read_only = read_only
         with self._errors():
             self._engine = self._backend.create_engine()
@@ -298,12 +305,29 @@ class EventStore:
                     self._tx, self._tx_recorded = conn, None
                     try:
                         yield conn
+                        self._write_head(conn)
                     finally:
-                        self._tx = self._tx_recorded = None
+                        self._tx = self._tx_recorded = self._tx_head = None
+                        self._tx_streams, self._tx_absent_keys = {}, set()
             except sa_exc.IntegrityError as exc:
                 raise ConcurrencyError(
                     f"concurrent append refused by the store: {exc.orig}"
                 ) from None
+
+    def _write_head(self, conn: Connection) -> None:
+        """The chain head the transaction's appends moved, written once before it commits."""
+        head = self._tx_head
+        if head is not None:
+            _P_MOVE_HEAD(
+                conn,
+                {
+                    "head_position": head.position,
+                    "head_hash": head.hash,
+                    "head_recorded_at": head.recorded_at,
+                    "head_peaks": _peaks_text(head.tree),
+                },
+            )
+            self._tx_head = None
 
     def connection(self) -> AbstractContextManager[Connection]:
         """The open transaction's connection, or a fresh connection for one read."""
@@ -443,12 +467,22 @@ class EventStore:
         batches: list[tuple[_Encoded, str | None]],
         requests: Mapping[str, str],
     ) -> list[BatchResult]:
-        """Number, chain and insert the rows of ``batches`` (inside the write transaction)."""
-        head = _P_HEAD_STATE(conn).first()
-        if head is None:
-            raise IntegrityError("the store has no chain head: it was not created by escrow")
-        position, prev_hash = int(head[0]), str(head[1])
-        head_recorded, head_peaks = head[2], head[3]
+        """Number, chain and insert the rows of ``batches`` (inside the write transaction).
+
+        Inside :meth:`transaction` the chain head, the heads of the streams it has seen and the
+        keys it found unused are kept for the rest of the transaction (its write lock keeps
+        every other writer out), and the chain head is written once, before the commit."""
+        in_tx = conn is self._tx
+        kept = self._tx_head if in_tx else None
+        stored_peaks: object = None
+        if kept is not None:
+            position, prev_hash, head_recorded = kept.position, kept.hash, kept.recorded_at
+        else:
+            head = _P_HEAD_STATE(conn).first()
+            if head is None:
+                raise IntegrityError("the store has no chain head: it was not created by escrow")
+            position, prev_hash = int(head[0]), str(head[1])
+            head_recorded, stored_peaks = head[2], head[3]
         size_before = position
         # One recorded time per transaction: a unit of work's rows share its first append's.
         recorded_at = self._tx_recorded or _utc_text(self._clock.now())
@@ -465,14 +499,21 @@ class EventStore:
             self._tx_recorded = recorded_at
         rows: list[tuple[Any, ...]] = []
         key_rows: list[dict[str, Any]] = []
-        stream_heads = self._stream_heads(
-            conn, {stream for encoded, _ in batches for stream, _, _ in encoded}
-        )  # (version, position) of each stream, kept up to date as rows are numbered
-        keys_written: dict[str, BatchResult] = {}
+        streams = {stream for encoded, _ in batches for stream, _, _ in encoded}
+        known = self._tx_streams if in_tx else {}
+        # (version, position) of each stream, kept up to date as rows are numbered
+        stream_heads = {s: known[s] for s in streams if s in known}
+        if len(stream_heads) < len(streams):
+            stream_heads.update(self._stream_heads(conn, streams - stream_heads.keys()))
+        keys_written: dict[str, tuple[BatchResult, str | None]] = {}
+        absent = self._tx_absent_keys if in_tx else set()
         out: list[BatchResult] = []
         for encoded, key in batches:
             if key is not None:
-                original = keys_written.get(key) or self._key_result(conn, key)
+                if key in keys_written:
+                    out.append(_as_duplicate(*keys_written[key]))
+                    continue
+                original = None if key in absent else self._key_result(conn, key)
                 if original is not None:
                     out.append(original)
                     continue
@@ -518,39 +559,36 @@ class EventStore:
                         "request": request,
                     }
                 )
-                keys_written[key] = _as_duplicate(batch, request)
+                keys_written[key] = (batch, request)
         if rows:
             self._insert(conn, rows)
-            tree = self._grown_tree(conn, size_before, rows, _peaks_of(size_before, head_peaks))
-            self._tree = (prev_hash, tree)
-            _P_MOVE_HEAD(
-                conn,
-                {
-                    "head_position": position,
-                    "head_hash": prev_hash,
-                    "head_recorded_at": recorded_at,
-                    "head_peaks": _peaks_text(tree),
-                },
+            before = (
+                kept.tree
+                if kept is not None
+                else self._tree_at(size_before, rows[0][-2], stored_peaks)
             )
+            tree = tree_sql._grow_tree(conn, size_before, [row[-1] for row in rows], before)
+            self._tree = (prev_hash, tree)
+            head = _Head(position, prev_hash, recorded_at, tree)
+            if in_tx:
+                self._tx_head = head
+                self._tx_streams.update(stream_heads)
+            else:
+                self._tx_head = head
+                self._write_head(conn)
         _P_INSERT_KEY.many(conn, key_rows)
+        absent.difference_update(keys_written)
         return out
 
-    def _grown_tree(
-        self,
-        conn: Connection,
-        size: int,
-        rows: list[tuple[Any, ...]],
-        stored: merkle.CompactRange | None,
-    ) -> merkle.CompactRange:
-        """The tree's peaks once ``rows`` (following position ``size``) are added to it;
-        ``stored``: the peaks the chain head keeps (None on a ledger from before them)."""
+    def _tree_at(self, size: int, head: str, stored: object) -> merkle.CompactRange | None:
+        """The tree's peaks at ``size`` (the chain head's hash being ``head``): this store's
+        own from its last append when the head has not moved since, else ``stored`` (the chain
+        head's text; None on a ledger from before the peaks were kept, whose peaks are then
+        read from the nodes)."""
         cached = self._tree
-        head = rows[0][-2]  # the prev_hash of the first new row: the head before the append
-        tree = stored
         if cached is not None and cached[0] == head and cached[1].size == size:
-            tree = cached[1]
-        # Through its module: bench/run.py switches the step off there (escrow.store.tree).
-        return tree_sql._grow_tree(conn, size, [row[-1] for row in rows], tree)
+            return cached[1]
+        return _peaks_of(size, stored)
 
     def _insert(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         """One executemany straight to the driver (no per-row SQLAlchemy parameter handling)."""
@@ -573,8 +611,9 @@ class EventStore:
                 heads[stream] = (int(version), int(position))
         return heads
 
-    @staticmethod
-    def _stream_head(conn: Connection, stream: str) -> tuple[int, int]:
+    def _stream_head(self, conn: Connection, stream: str) -> tuple[int, int]:
+        if conn is self._tx and stream in self._tx_streams:
+            return self._tx_streams[stream]
         row = _P_STREAM_HEAD(conn, {"stream": stream}).first()
         return (row[0], row[1]) if row is not None else (0, 0)
 
@@ -604,8 +643,16 @@ class EventStore:
         including ``upto_version``."""
         upto = _MAX_VERSION if upto_version is None else upto_version
         self._check_open()
+        to_end = upto_version is None and self._tx is not None
+        # Read to the end inside a transaction, the row at ``after_version`` is read too (not
+        # decoded): the stream's head is then known even when nothing came after it.
+        start = after_version - 1 if to_end and after_version > 0 else after_version
         with self._errors(), self.connection() as conn:
-            rows = _P_LOAD(conn, {"stream": stream, "after": after_version, "upto": upto}).all()
+            rows = _P_LOAD(conn, {"stream": stream, "after": start, "upto": upto}).all()
+        if to_end and rows:
+            self._tx_streams[stream] = (int(rows[-1][2]), int(rows[-1][0]))
+        if start != after_version and rows and rows[0][2] == after_version:
+            rows = rows[1:]
         return self._decoded(rows)
 
     def stream_version(self, stream: str) -> int:
@@ -660,7 +707,10 @@ class EventStore:
         """The whole result of the append that stored ``key``, with its request, or None."""
         self._check_open()
         with self._errors(), self.connection() as conn:
-            return self._key_result(conn, key)
+            found = self._key_result(conn, key)
+        if found is None and self._tx is not None:
+            self._tx_absent_keys.add(key)  # until the transaction uses it or ends
+        return found
 
     def requests(self, prefix: str) -> dict[str, str | None]:
         """The acts recorded with every key that starts with ``prefix`` (case-sensitive)."""
@@ -890,6 +940,15 @@ def migrate_store(url: str, codec: EventCodec) -> tuple[int, int]:
         check_database_path(path, must_exist=True)
     with EventStore(url, codec, migrate=True) as store:
         return store.schema_versions
+
+
+class _Head(NamedTuple):
+    """The chain head: the last row's position, hash and recorded time; the tree's peaks."""
+
+    position: int
+    hash: str
+    recorded_at: str
+    tree: merkle.CompactRange
 
 
 def _as_duplicate(batch: BatchResult, request: str | None) -> BatchResult:

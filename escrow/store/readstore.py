@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
@@ -51,8 +52,10 @@ NOTICE_KEY = "notice:"
 NOTICE_RANK, CONTRACT_RANK = 0, 1
 
 
+@functools.lru_cache(maxsize=256)
 def recorded_text(at: dt.datetime) -> str:
-    """A recorded time as the tables keep it (UTC, microseconds: sorts as text)."""
+    """A recorded time as the tables keep it (UTC, microseconds: sorts as text); an append's
+    rows share one, so the last few are kept."""
     return at.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
@@ -303,8 +306,7 @@ class Pending:
         _INSERT_TRANSFER.many_in_order(conn, self.transfers)
         _INSERT_NOTICE.many_in_order(conn, self.notices)
         _INSERT_REFUSAL.many_in_order(conn, self.refusals)
-        _DROP_HELD.many(conn, [{"contract": c} for c in self.held])
-        _INSERT_HELD.many_in_order(conn, list(self.held.values()))
+        _SET_HELD.many_in_order(conn, list(self.held.values()))
         _DROP_DEADLINES.many(conn, [{"contract": c} for c in self.deadlines])
         _INSERT_DEADLINE.many_in_order(
             conn, [row for rows in self.deadlines.values() for row in rows]
@@ -320,9 +322,8 @@ def _insert(table: sa.Table) -> Prepared:
 _INSERT_TRANSFER = _insert(_transfers)
 _INSERT_NOTICE = _insert(_notices)
 _INSERT_REFUSAL = _insert(_refusals)
-_INSERT_HELD = _insert(_held)
+_SET_HELD = _upsert(_held, ["contract"], ["deposit", "rent", "date", "recorded_at"])
 _INSERT_DEADLINE = _insert(_deadlines)
-_DROP_HELD = Prepared(_held.delete().where(_held.c.contract == sa.bindparam("contract")))
 _DROP_DEADLINES = Prepared(
     _deadlines.delete().where(_deadlines.c.contract == sa.bindparam("contract"))
 )

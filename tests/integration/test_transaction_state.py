@@ -1,0 +1,174 @@
+"""What a write transaction keeps for itself: the chain head, the streams' heads, unused keys.
+
+Inside :meth:`EventStore.transaction` the store holds the append lock, so nobody else moves the
+chain head or a stream: the transaction asks for each once, keeps them as its appends move them
+and writes the chain head once, before it commits. These tests check that what is kept is what
+the database says after the commit (or before it, after a rollback), that the checks that use
+it still refuse what they refused, and that an act sends fewer statements for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Engine
+from store_events import CODEC, NoteTaken
+
+import escrow
+from escrow.errors import ConcurrencyError
+from escrow.store import open_store
+
+ON = dt.date(2025, 3, 1)
+
+
+def _note(text: str) -> NoteTaken:
+    return NoteTaken(on=ON, text=text)
+
+
+def _head(path: Path) -> tuple[int, str]:
+    con = sqlite3.connect(path)
+    try:
+        position, digest = con.execute("SELECT position, hash FROM chain_head").fetchone()
+        last = con.execute("SELECT hash FROM events ORDER BY position DESC LIMIT 1").fetchone()
+    finally:
+        con.close()
+    assert last is not None and last[0] == digest, "the chain head names the last row"
+    return int(position), str(digest)
+
+
+def test_a_unit_of_appends_leaves_the_chain_head_on_its_last_row(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    with open_store(str(path), CODEC) as store:
+        store.append("a", 0, [_note("a1")])
+        with store.transaction():
+            store.append("a", 1, [_note("a2"), _note("a3")])
+            store.append("b", 0, [_note("b1")])
+            store.append("a", 3, [_note("a4")])
+        # 1 + 2 + 1 + 1 rows: the head is on position 5, the hash of the row there
+        assert _head(path)[0] == 5
+        assert store.verify().ok
+        store.append("b", 1, [_note("b2")])  # an append after the unit goes on from its head
+        assert store.verify().ok
+    assert _head(path)[0] == 6
+
+
+def test_a_rolled_back_unit_leaves_the_chain_head_where_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    with open_store(str(path), CODEC) as store:
+        store.append("a", 0, [_note("a1")])
+        before = _head(path)
+        with pytest.raises(RuntimeError), store.transaction():
+            store.append("a", 1, [_note("a2")])
+            store.append("b", 0, [_note("b1")])
+            raise RuntimeError("the unit fails")
+        assert _head(path) == before
+        # The store's own peaks of the rolled-back rows must not be reused: the next rows are
+        # other rows at the same positions.
+        store.append("c", 0, [_note("c1"), _note("c2")])
+        assert store.verify().ok
+    assert _head(path)[0] == 3
+
+
+def test_a_kept_stream_head_still_refuses_a_stale_expected_version(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    with open_store(str(path), CODEC) as store:
+        store.append("a", 0, [_note("a1")])
+        with pytest.raises(ConcurrencyError), store.transaction():
+            assert [e.version for e in store.load("a")] == [1]  # read to its end: kept
+            store.append("a", 1, [_note("a2")])  # kept as version 2 now
+            store.append("a", 1, [_note("again")])  # stale: the stream is at 2
+        assert [e.event.text for e in store.load("a")] == ["a1"]  # nothing of the unit
+        with pytest.raises(ConcurrencyError), store.transaction():
+            store.append("a", 2, [_note("ahead")])  # a version the stream is not at
+        assert store.stream_version("a") == 1
+
+
+def test_load_after_a_version_inside_a_transaction_returns_only_the_later_events(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    with open_store(str(path), CODEC) as store:
+        store.append("a", 0, [_note("a1"), _note("a2"), _note("a3")])
+        with store.transaction():
+            assert [e.event.text for e in store.load("a", after_version=1)] == ["a2", "a3"]
+            assert store.load("a", after_version=3) == []
+            assert store.stream_version("a") == 3
+            store.append("a", 3, [_note("a4")])
+        assert [e.version for e in store.load("a", after_version=2)] == [3, 4]
+
+
+def test_a_key_found_unused_in_a_transaction_is_still_stored_once(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    with open_store(str(path), CODEC) as store:
+        with store.transaction():
+            assert store.delivered("k1") is None  # unused: kept as such
+            first = store.append_many([("a", 0, [_note("a1")])], idempotency_key="k1")
+            again = store.append_many([("a", 1, [_note("a2")])], idempotency_key="k1")
+        assert not first.duplicate and again.duplicate
+        assert again.first_position == first.first_position == 1
+        assert [e.event.text for e in store.load("a")] == ["a1"]
+        assert store.verify().ok
+
+
+# --- what an act sends ------------------------------------------------------------------------
+
+
+@contextmanager
+def _statements() -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.set_trace_callback(seen.append)
+
+    sa_event.listen(Engine, "connect", trace)
+    try:
+        yield seen
+    finally:
+        sa_event.remove(Engine, "connect", trace)
+
+
+def _terms() -> escrow.ContractTerms:
+    return escrow.ContractTerms(
+        id="C1",
+        filing_no="JZ-2025-000001",
+        tenant="T1",
+        enterprise="E1",
+        start=ON,
+        end=dt.date(2026, 2, 28),
+        monthly_rent=Decimal("3000.00"),
+        deposit=Decimal("3000.00"),
+    )
+
+
+def test_a_rent_payment_reads_the_chain_head_once_and_writes_it_once(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    with _statements() as seen, escrow.open_ledger(path) as ledger:
+        ledger.open_contract(_terms(), on=ON)
+        ledger.pay_deposit("C1", "3000.00", on=ON)
+        seen.clear()
+        ledger.pay_rent("C1", "3000.00", on=ON)
+        act = [" ".join(s.split()) for s in seen if not s.startswith("PRAGMA")]
+    begin = act.index("BEGIN IMMEDIATE")
+    act = act[begin:]
+    assert act[-1] == "COMMIT"
+
+    def count(pattern: str) -> int:
+        return sum(1 for s in act if re.search(pattern, s, re.IGNORECASE))
+
+    assert count(r"^SELECT .* FROM chain_head") == 1
+    assert count(r"^UPDATE chain_head") == 1
+    assert count(r"FROM rm_ledger") == 1  # the clock read once, and not raised to its own day
+    assert count(r"^INSERT INTO rm_ledger") == 0
+    assert count(r"FROM events\b.*max\(") == 0  # the stream's head known from its load
+    assert count(r"^DELETE FROM rm_held") == 0  # held is one upsert
+    assert count(r"^INSERT INTO rm_held") == 1
+    assert count(r"^INSERT INTO events") == 1
