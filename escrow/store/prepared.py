@@ -67,6 +67,11 @@ class Prepared:
         _run(conn, compiled.sql, arguments, many=True)
 
 
+def run_plain(conn: Connection, sql: str) -> None:
+    """Run a statement without parameters (``BEGIN IMMEDIATE``) on the driver's cursor."""
+    _run(conn, sql, (), many=False)
+
+
 def _run(conn: Connection, sql: str, arguments: Any, *, many: bool) -> Rows:
     """Run ``sql`` on the connection's own DB-API cursor (inside its transaction)."""
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from escrow.errors import StoreError
+from escrow.store.prepared import run_plain
 from escrow.store.schema import _found_version, _prepare_schema, _readable_version
 
 _BEGIN_OPTION = "escrow_begin"
@@ -87,7 +88,7 @@ class _SqliteBackend:
         @sa_event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
             mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
-            conn.exec_driver_sql(f"BEGIN {mode}")
+            run_plain(conn, f"BEGIN {mode}")  # on the driver's cursor: once per transaction
 
         return engine
 
