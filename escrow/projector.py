@@ -26,7 +26,7 @@ from escrow.domain.ledger import transfers_of
 from escrow.domain.state import ContractState, evolve, open_state
 from escrow.errors import IntegrityError
 from escrow.projections import deadlines_of, notices_of
-from escrow.store import READ_MODELS_KEY, EventStoreLike, StoredEvent, readstore
+from escrow.store import READ_MODELS_KEY, EventStoreLike, StoredEvent, readstore, snapshots
 from escrow.store.readmodel import tables
 
 LEDGER = "ledger"
@@ -179,7 +179,10 @@ def _rebuild_into(store: EventStoreLike, conn: Connection) -> dict[str, int]:
             recorded = readstore.recorded_text(at)
         project_event(conn, pending, stored.stream, stored.position, stored.event, before, recorded)
         if after is not None:
-            states[stored.stream[len(CONTRACT) :]] = (after, stored.event.on, recorded)
+            contract = stored.stream[len(CONTRACT) :]
+            states[contract] = (after, stored.event.on, recorded)
+            if stored.version % snapshots.SNAPSHOT_EVERY == 0:
+                pending.set_state(contract, stored.version, snapshots.dump(after))
         if type(stored.event) not in OFF_THE_CLOCK and (latest is None or stored.event.on > latest):
             latest = stored.event.on
         events += 1

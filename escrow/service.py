@@ -85,6 +85,7 @@ from escrow.store import (
     PydanticCodec,
     open_store,
     readstore,
+    snapshots,
 )
 
 MAX_RETRIES = 8
@@ -233,11 +234,22 @@ class Ledger:
             return cached
         if cached is None:
             cached = self._unpacked(contract)
+        kept = cached is None
+        if kept:
+            cached = self._kept(contract)
         # One read: the stream's events after the cached version (none when the cache is
         # current). A cached state is never ahead of the store: a transaction that fails
-        # forgets the states cached during it (:meth:`_transaction`).
+        # forgets the states cached during it (:meth:`_transaction`). A kept state's own event
+        # is read too: a kept state whose version the stream does not reach is not used.
         known = 0 if cached is None else cached[0]
-        newer = self.store.load(CONTRACT + contract, after_version=known)
+        stream = CONTRACT + contract
+        newer = self.store.load(stream, after_version=known - 1 if known and kept else known)
+        if known and kept:
+            if newer and newer[0].version == known:
+                newer = newer[1:]
+            else:
+                log.warning("the kept state of %s is not its stream's: folding it", contract)
+                cached, newer = None, self.store.load(stream)
         if not newer:
             if cached is None:
                 raise UnknownContract(f"unknown contract {contract!r}")
@@ -250,6 +262,19 @@ class Ledger:
         version = newer[-1].version
         self._remember(contract, version, state)
         return version, state
+
+    def _kept(self, contract: str) -> tuple[int, ContractState] | None:
+        """The contract's kept state (:mod:`escrow.store.snapshots`), None when it has none or
+        it cannot be read (then its stream is folded; ``escrow verify`` reports the row)."""
+        with self.store.connection() as conn:
+            row = readstore.kept_state(conn, contract)
+        if row is None:
+            return None
+        try:
+            return row[0], snapshots.load(contract, row[1])
+        except IntegrityError as exc:
+            log.warning("%s: folding the stream", exc)
+            return None
 
     def _remember(self, contract: str, version: int, state: ContractState) -> None:
         self._cache[contract] = (version, state)
@@ -375,9 +400,26 @@ class Ledger:
                     project_contract(
                         conn, self._pending, part.contract, part.after, part.events[-1].on, recorded
                     )
+                    self._keep_state(part, written.first_version, written.last_version)
             if latest is not None:
                 self._raise_today(conn, latest)
         return result
+
+    def _keep_state(self, part: Part, first: int, last: int) -> None:
+        """The contract's state at the version an append of ``first..last`` keeps, if any
+        (:mod:`escrow.store.snapshots`; the state after that event, from the fold)."""
+        version = snapshots.kept_version(first, last)
+        if version is None or part.contract is None:
+            return
+        offset = version - first
+        if offset == len(part.events) - 1:
+            state = part.after
+        elif offset + 1 < len(part.befores):
+            state = part.befores[offset + 1]
+        else:  # pragma: no cover - every contract part carries the state before each event
+            raise AssertionError(f"no state after version {version} of {part.stream}")
+        assert state is not None
+        self._pending.set_state(part.contract, version, snapshots.dump(state))
 
     # --- units of work -----------------------------------------------------------------------
 

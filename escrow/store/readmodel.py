@@ -155,6 +155,22 @@ class EnterpriseRow(SQLModel, table=True):
     suspended: bool
 
 
+class StateRow(SQLModel, table=True):
+    """A contract's state after its last event whose version is a multiple of
+    :data:`escrow.store.snapshots.SNAPSHOT_EVERY` (:mod:`escrow.store.snapshots`): a contract
+    is loaded from this row and the few events after it, not from its whole stream.
+
+    Unlike the other read models it has no business date or recording time: it is never
+    queried, only read back by the ledger, and ``escrow verify`` compares it with a rebuild."""
+
+    __tablename__ = "rm_states"
+    __table_args__ = _ONE_BTREE
+    contract: str = Field(primary_key=True)
+    version: int
+    state: str
+    """The state as JSON (never a pickle: a row of the database is not code to run)."""
+
+
 READ_MODELS: tuple[type[SQLModel], ...] = (
     ContractRow,
     ScheduleRow,
@@ -165,6 +181,7 @@ READ_MODELS: tuple[type[SQLModel], ...] = (
     DeadlineRow,
     LedgerRow,
     EnterpriseRow,
+    StateRow,
 )
 
 

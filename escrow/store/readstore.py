@@ -32,6 +32,7 @@ from escrow.store.readmodel import (
     NoticeRow,
     RefusalRow,
     ScheduleRow,
+    StateRow,
     TransferRow,
     tables,
 )
@@ -45,6 +46,7 @@ _held: sa.Table = HeldRow.__table__  # type: ignore[attr-defined]
 _deadlines: sa.Table = DeadlineRow.__table__  # type: ignore[attr-defined]
 _ledger: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
 _enterprises: sa.Table = EnterpriseRow.__table__  # type: ignore[attr-defined]
+_states: sa.Table = StateRow.__table__  # type: ignore[attr-defined]
 
 TODAY = "today"
 CONTRACT_KEY = "contract:"
@@ -245,9 +247,17 @@ class Pending:
     refusals: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
     held: dict[str, tuple[Any, ...]] = dataclasses.field(default_factory=dict)
     deadlines: dict[str, list[tuple[Any, ...]]] = dataclasses.field(default_factory=dict)
+    states: dict[str, tuple[str, int, str]] = dataclasses.field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.transfers or self.notices or self.refusals or self.held or self.deadlines)
+        return bool(
+            self.transfers
+            or self.notices
+            or self.refusals
+            or self.held
+            or self.deadlines
+            or self.states
+        )
 
     def add_transfers(self, position: int, recorded: str, transfers: Iterable[Transfer]) -> None:
         for seq, t in enumerate(transfers):
@@ -301,6 +311,10 @@ class Pending:
             for seq, d in enumerate(deadlines)
         ]
 
+    def set_state(self, contract: str, version: int, state: str) -> None:
+        """The contract's kept state (:mod:`escrow.store.snapshots`)."""
+        self.states[contract] = (contract, version, state)
+
     def write(self, conn: Connection) -> None:
         """Write what was collected (one ``executemany`` per table) and forget it."""
         _INSERT_TRANSFER.many_in_order(conn, self.transfers)
@@ -311,8 +325,9 @@ class Pending:
         _INSERT_DEADLINE.many_in_order(
             conn, [row for rows in self.deadlines.values() for row in rows]
         )
+        _SET_STATE.many_in_order(conn, list(self.states.values()))
         self.transfers, self.notices, self.refusals = [], [], []
-        self.held, self.deadlines = {}, {}
+        self.held, self.deadlines, self.states = {}, {}, {}
 
 
 def _insert(table: sa.Table) -> Prepared:
@@ -323,6 +338,20 @@ _INSERT_TRANSFER = _insert(_transfers)
 _INSERT_NOTICE = _insert(_notices)
 _INSERT_REFUSAL = _insert(_refusals)
 _SET_HELD = _upsert(_held, ["contract"], ["deposit", "rent", "date", "recorded_at"])
+_SET_STATE = _upsert(_states, ["contract"], ["version", "state"])
+_STATE_OF = Prepared(
+    sa.select(_states.c.version, _states.c.state).where(
+        _states.c.contract == sa.bindparam("contract")
+    )
+)
+
+
+def kept_state(conn: Connection, contract: str) -> tuple[int, str] | None:
+    """The contract's kept state (its version, its JSON), None when it has none yet."""
+    row = _STATE_OF(conn, {"contract": contract}).first()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
 _INSERT_DEADLINE = _insert(_deadlines)
 _DROP_DEADLINES = Prepared(
     _deadlines.delete().where(_deadlines.c.contract == sa.bindparam("contract"))

@@ -88,7 +88,7 @@ TREE_LEVEL = 4
 
 # --- schema version ---------------------------------------------------------------------------
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The version of the tables this escrow writes, kept in the ``escrow_meta`` table.
 
 A ledger made before the table existed is version 0 (the same three tables, no version). A
@@ -189,6 +189,18 @@ def _add_service_tables(conn: Connection) -> None:
 
 
 register_migration(3, _add_service_tables)
+
+
+def _add_kept_states(conn: Connection) -> None:
+    """Version 4 -> 5: ``rm_states``, each contract's kept state (:mod:`escrow.store.snapshots`),
+    created empty and marked stale: ``escrow migrate`` then rebuilds the read models, which
+    fills it."""
+    _create(conn, readmodel.tables())
+    conn.execute(_meta.delete().where(_meta.c.key == READ_MODELS_KEY))
+    conn.execute(_meta.insert().values(key=READ_MODELS_KEY, value="stale"))
+
+
+register_migration(4, _add_kept_states)
 
 
 def _create(conn: Connection, tables: list[sa.Table]) -> None:
