@@ -166,7 +166,7 @@ class StateRow(SQLModel, table=True):
     __tablename__ = "rm_states"
     __table_args__ = _ONE_BTREE
     contract: str = Field(primary_key=True)
-    version: int
+    version: int = Field(sa_type=_COUNTER)
     state: str
     """The state as JSON (never a pickle: a row of the database is not code to run)."""
 

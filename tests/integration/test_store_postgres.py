@@ -158,6 +158,7 @@ def test_positions_are_bigint_on_postgresql(url: str) -> None:
         ("rm_refusals", "position", "bigint"),
         ("rm_schedule", "rank", "integer"),
         ("rm_schedule", "seq", "bigint"),  # an account change's position
+        ("rm_states", "version", "bigint"),  # a stream version
         ("rm_transfers", "position", "bigint"),
         ("rm_transfers", "seq", "integer"),
         ("webhooks", "seen_seq", "bigint"),  # an outbox seq

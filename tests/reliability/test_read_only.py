@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import stat
@@ -256,6 +257,10 @@ def as_nobody(args: list[str]) -> tuple[int, str, str]:
     return int(exit_code), str(out), str(err)
 
 
+def _timeless(output: str) -> str:
+    return re.sub(r'"time": "[^"]*"', '"time": "…"', output)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become nobody")
 @pytest.mark.parametrize("command", QUERIES, ids=lambda c: c[0])
 def test_a_read_only_copy_can_be_verified_and_queried_by_a_user_who_cannot_write_it(
@@ -277,7 +282,8 @@ def test_a_read_only_copy_can_be_verified_and_queried_by_a_user_who_cannot_write
         code, out, err = as_nobody([*command, "--db", str(copy)])
 
         assert code == 0, err
-        assert out == warm.stdout
+        # verify's checkpoint line says when it was made (to the second): that may differ
+        assert _timeless(out) == _timeless(warm.stdout)
         if command[0] == "verify":
             assert out.startswith("sound: "), out
         assert digest(copy) == before
