@@ -10,6 +10,7 @@ on the way in or out. Driver errors come out as SQLAlchemy's exceptions, as from
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -74,7 +75,10 @@ def run_plain(conn: Connection, sql: str) -> None:
 
 def _run(conn: Connection, sql: str, arguments: Any, *, many: bool) -> Rows:
     """Run ``sql`` on the connection's own DB-API cursor (inside its transaction)."""
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    dbapi = conn.connection.dbapi_connection
+    if isinstance(dbapi, sqlite3.Connection):
+        return _run_sqlite(conn, dbapi, sql, arguments, many=many)
+    cursor = dbapi.cursor()  # type: ignore[union-attr]
     try:
         _announce(conn, cursor, sql, arguments, many=many)
         if many:
@@ -86,6 +90,27 @@ def _run(conn: Connection, sql: str, arguments: Any, *, many: bool) -> Rows:
         raise _wrapped(conn, sql, arguments, exc) from exc
     finally:
         cursor.close()
+
+
+def _run_sqlite(
+    conn: Connection, dbapi: sqlite3.Connection, sql: str, arguments: Any, *, many: bool
+) -> Rows:
+    """:func:`_run` on ``sqlite3``, whose connection runs a statement on a cursor it makes in C
+    (a Python cursor made and closed per statement costs more than a small statement)."""
+    if conn.dispatch.before_cursor_execute:  # listeners get a cursor, as from Core
+        cursor = dbapi.cursor()
+        try:
+            _announce(conn, cursor, sql, arguments, many=many)
+        finally:
+            cursor.close()
+    try:
+        if many:
+            dbapi.executemany(sql, arguments)
+            return Rows([])
+        cursor = dbapi.execute(sql, arguments)
+        return Rows(cursor.fetchall() if cursor.description is not None else [])
+    except sqlite3.Error as exc:
+        raise _wrapped(conn, sql, arguments, exc) from exc
 
 
 def _announce(conn: Connection, cursor: Any, sql: str, arguments: Any, *, many: bool) -> None:
