@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from escrow.api.parties import Party, Role, party
 from escrow.errors import InputError
 from escrow.identifiers import check_line
+from escrow.store.prepared import Prepared
 from escrow.store.protocol import EventStoreLike
 from escrow.store.service_tables import TokenRow
 
@@ -28,6 +29,11 @@ PREFIX = "esc_"
 _TOKEN = re.compile(r"esc_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 _TABLE: sa.Table = TokenRow.__table__  # type: ignore[attr-defined]
 _DUMMY_DIGEST = hashlib.sha256(b"no such token").hexdigest()
+_TOKEN_BY_ID = Prepared(
+    sa.select(_TABLE.c.digest, _TABLE.c.role, _TABLE.c.subject, _TABLE.c.revoked_at).where(
+        _TABLE.c.id == sa.bindparam("id")
+    )
+)
 
 
 class UnknownToken(InputError):
@@ -122,14 +128,10 @@ def authenticate(store: EventStoreLike, token: str) -> Party | None:
     if match is None:
         return None
     token_id, secret = match.groups()
-    with store.connection() as conn:
-        row = conn.execute(
-            sa.select(_TABLE.c.digest, _TABLE.c.role, _TABLE.c.subject, _TABLE.c.revoked_at).where(
-                _TABLE.c.id == token_id
-            )
-        ).first()
-    stored = row.digest if row is not None else _DUMMY_DIGEST
+    with store.connection() as conn:  # every request: compiled once, run on the driver
+        row = _TOKEN_BY_ID(conn, {"id": token_id}).first()
+    stored = str(row[0]) if row is not None else _DUMMY_DIGEST
     matches = hmac.compare_digest(_digest(secret), stored)
-    if row is None or not matches or row.revoked_at is not None:
+    if row is None or not matches or row[3] is not None:
         return None
-    return Party(Role(row.role), row.subject)
+    return Party(Role(row[1]), row[2])
