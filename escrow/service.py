@@ -92,8 +92,9 @@ CACHE_SIZE = 4096
 """Contract states kept between acts (least recently used first out): about 4.4 KiB each, so
 some 18 MiB at most. An evicted state is kept packed (below)."""
 PACKED_BYTES = 128 * 1024 * 1024
-"""The packed states kept (about 1.2 KiB each: some 110,000 contracts); beyond them a contract
-is loaded again from its own stream (tens of events)."""
+"""The packed states kept (about 1 KiB each: 94 MiB for the 95,904 packed at the end of 100,000
+contracts x 12 months); beyond them a contract is loaded again from its own stream (tens of
+events)."""
 
 CODEC = PydanticCodec(ev.EVENT_ADAPTER)
 
