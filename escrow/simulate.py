@@ -64,20 +64,20 @@ class _Plan:
         self.flag.append(flag)
         self.keys.append((day.toordinal() << 96) | ((order + _ORDER_OFFSET) << 32) | row)
 
-    def ordered(self, until: dt.date) -> list[int]:
-        """The keys in the order their acts are done (by day, then order), up to ``until``:
-        ``day_of`` and ``row_of`` read them."""
+    def ordered(self, until: dt.date) -> tuple[array[int], array[int]]:
+        """The acts in the order they are done (by day, then order), up to ``until``: their
+        days (ordinals) and rows, in two arrays. The sort keys are let go (their ints took some
+        25 MiB of the 100,000 x 12 simulation's heap for its whole run)."""
         last = until.toordinal()
         self.keys.sort()
-        return [key for key in self.keys if key >> 96 <= last]
-
-
-def day_of(key: int) -> dt.date:
-    return dt.date.fromordinal(key >> 96)
-
-
-def row_of(key: int) -> int:
-    return key & _ROW
+        days, rows = array("l"), array("l")
+        for key in self.keys:
+            if key >> 96 > last:
+                break
+            days.append(key >> 96)
+            rows.append(key & _ROW)
+        self.keys = []
+        return days, rows
 
 
 _ORDER_OFFSET = 1 << 62
@@ -241,7 +241,7 @@ def simulate(
         back = off + dt.timedelta(days=rng.randrange(10, 90))
         plan.add(off, 10**9 + 2 * k, _SUSPEND, enterprise)
         plan.add(back, 10**9 + 2 * k + 1, _RESUME, enterprise)
-    order = plan.ordered(until)
+    days, rows = plan.ordered(until)
     label = simulation_label(contracts=contracts, months=months, seed=seed)
     prefix = f"{KEY_PREFIX}{seed}:{contracts}:{months}:"
     if ledger.contract_ids() and ledger.store.delivered(f"{prefix}0") is None:
@@ -249,12 +249,12 @@ def simulate(
             f"the database holds contracts that are not those of {label!r}"
             f" ({ledger.config.label or 'no label'}): simulate on another database"
         )
-    total = len(order)
+    total = len(rows)
     for first in range(0, total, ACTS_PER_UNIT):
         with ledger.unit_of_work():
             for n in range(first, min(first + ACTS_PER_UNIT, total)):
-                day = day_of(order[n])
-                perform(ledger, _act(plan, row_of(order[n]), day), f"{prefix}{n}", day)
+                day = dt.date.fromordinal(days[n])
+                perform(ledger, _act(plan, rows[n], day), f"{prefix}{n}", day)
         if progress is not None:
             progress(min(first + ACTS_PER_UNIT, total), total)
     with ledger.unit_of_work():
