@@ -164,7 +164,7 @@ def prepare(store: Path, into: Path, clients: int) -> Setup:
         if len(takers) - queried_n < clients or queried_n == 0:
             raise RuntimeError(f"only {len(takers)} contracts of {into.name} take rent on {today}")
         queried, pay = takers[:queried_n], takers[queried_n:]
-        with sqlite3.connect(into) as conn:  # whose contracts they are, as the service sees it
+        with contextlib.closing(sqlite3.connect(into)) as conn:  # whose contracts they are
             owner = dict(conn.execute("SELECT contract, tenant FROM rm_contracts").fetchall())
         _, fund = create_token(ledger.store, "fund_centre", None, label="bench", now=now)
         balance = []
@@ -177,11 +177,15 @@ def prepare(store: Path, into: Path, clients: int) -> Setup:
 
 def _flush(path: Path) -> None:
     """Write the copy through to the disk now: its writeback (the whole store's size) would
-    otherwise run during the first series and slow its commits."""
+    otherwise run during the first series and slow its commits.
+
+    In a child process (coreutils ``sync FILE``): closing a descriptor of a SQLite file drops
+    every POSIX lock this process holds on it, SQLite connections' included, and a connection
+    of this process that lost its lock then reads the database through a log another process
+    reset ("database disk image is malformed", or rows missing)."""
     for part in (path, Path(str(path) + "-wal")):
         if part.exists():
-            with part.open("rb+") as f:
-                os.fsync(f.fileno())
+            subprocess.run(["sync", "--", str(part)], check=True)
 
 
 # --- servers ----------------------------------------------------------------------------------
@@ -484,7 +488,7 @@ def throughput(setup: Setup, escrow_url: str, sizes: HttpSizes) -> Load:
     with httpx.Client(base_url=escrow_url, timeout=60) as client:
         today = _today(client, setup.fund_token)
     acts, seconds, tally, cut = asyncio.run(_load(escrow_url, setup, today, sizes))
-    with sqlite3.connect(setup.copy) as conn:
+    with contextlib.closing(sqlite3.connect(setup.copy)) as conn:
         kept = conn.execute(
             "SELECT COUNT(*) FROM idempotency_keys WHERE key LIKE 'http:%:load-c%'"
         ).fetchone()[0]
