@@ -74,43 +74,28 @@ def run_plain(conn: Connection, sql: str) -> None:
 
 
 def _run(conn: Connection, sql: str, arguments: Any, *, many: bool) -> Rows:
-    """Run ``sql`` on the connection's own DB-API cursor (inside its transaction)."""
-    dbapi = conn.connection.dbapi_connection
-    if isinstance(dbapi, sqlite3.Connection):
-        return _run_sqlite(conn, dbapi, sql, arguments, many=many)
-    cursor = dbapi.cursor()  # type: ignore[union-attr]
+    """Run ``sql`` on the connection's own DB-API connection (inside its transaction).
+
+    ``sqlite3`` runs it on a cursor its connection makes in C (a Python cursor made and closed
+    per statement costs more than a small statement); another driver on a cursor made here.
+    Listeners get a cursor either way, as from Core."""
+    dbapi: Any = conn.connection.dbapi_connection
+    in_c = isinstance(dbapi, sqlite3.Connection)
+    cursor = None if in_c and not conn.dispatch.before_cursor_execute else dbapi.cursor()
     try:
-        _announce(conn, cursor, sql, arguments, many=many)
+        if cursor is not None:
+            _announce(conn, cursor, sql, arguments, many=many)
+        runner: Any = dbapi if in_c else cursor
         if many:
-            cursor.executemany(sql, arguments)
+            runner.executemany(sql, arguments)
             return Rows([])
-        cursor.execute(sql, arguments)
-        return Rows(cursor.fetchall() if cursor.description is not None else [])
+        result = runner.execute(sql, arguments)  # the cursor that ran it
+        return Rows(result.fetchall() if result.description is not None else [])
     except conn.dialect.loaded_dbapi.Error as exc:
         raise _wrapped(conn, sql, arguments, exc) from exc
     finally:
-        cursor.close()
-
-
-def _run_sqlite(
-    conn: Connection, dbapi: sqlite3.Connection, sql: str, arguments: Any, *, many: bool
-) -> Rows:
-    """:func:`_run` on ``sqlite3``, whose connection runs a statement on a cursor it makes in C
-    (a Python cursor made and closed per statement costs more than a small statement)."""
-    if conn.dispatch.before_cursor_execute:  # listeners get a cursor, as from Core
-        cursor = dbapi.cursor()
-        try:
-            _announce(conn, cursor, sql, arguments, many=many)
-        finally:
+        if cursor is not None:
             cursor.close()
-    try:
-        if many:
-            dbapi.executemany(sql, arguments)
-            return Rows([])
-        cursor = dbapi.execute(sql, arguments)
-        return Rows(cursor.fetchall() if cursor.description is not None else [])
-    except sqlite3.Error as exc:
-        raise _wrapped(conn, sql, arguments, exc) from exc
 
 
 def _announce(conn: Connection, cursor: Any, sql: str, arguments: Any, *, many: bool) -> None:
