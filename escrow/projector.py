@@ -182,7 +182,7 @@ def _rebuild_into(store: EventStoreLike, conn: Connection) -> dict[str, int]:
             contract = stored.stream[len(CONTRACT) :]
             states[contract] = (after, stored.event.on, recorded)
             if stored.version % snapshots.SNAPSHOT_EVERY == 0:
-                pending.set_state(contract, stored.version, snapshots.dump(after))
+                pending.set_state(contract, stored.version, after)
         if type(stored.event) not in OFF_THE_CLOCK and (latest is None or stored.event.on > latest):
             latest = stored.event.on
         events += 1

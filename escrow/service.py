@@ -441,7 +441,7 @@ class Ledger:
         else:  # pragma: no cover - every contract part carries the state before each event
             raise AssertionError(f"no state after version {version} of {part.stream}")
         assert state is not None
-        self._pending.set_state(part.contract, version, snapshots.dump(state))
+        self._pending.set_state(part.contract, version, state)
 
     # --- units of work -----------------------------------------------------------------------
 

@@ -21,7 +21,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from escrow.domain.ledger import Transfer
+from escrow.domain.state import ContractState
 from escrow.projections import Deadline, Notice
+from escrow.store import snapshots
 from escrow.store.prepared import Prepared
 from escrow.store.readmodel import (
     ContractRow,
@@ -247,7 +249,9 @@ class Pending:
     refusals: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
     held: dict[str, tuple[Any, ...]] = dataclasses.field(default_factory=dict)
     deadlines: dict[str, list[tuple[Any, ...]]] = dataclasses.field(default_factory=dict)
-    states: dict[str, tuple[str, int, str]] = dataclasses.field(default_factory=dict)
+    states: dict[str, tuple[int, ContractState]] = dataclasses.field(default_factory=dict)
+    """Each contract's kept state: made into its row only when written (a later one of the same
+    contract, in the same transaction or rebuild chunk, replaces it unmade)."""
 
     def __bool__(self) -> bool:
         return bool(
@@ -311,9 +315,9 @@ class Pending:
             for seq, d in enumerate(deadlines)
         ]
 
-    def set_state(self, contract: str, version: int, state: str) -> None:
+    def set_state(self, contract: str, version: int, state: ContractState) -> None:
         """The contract's kept state (:mod:`escrow.store.snapshots`)."""
-        self.states[contract] = (contract, version, state)
+        self.states[contract] = (version, state)
 
     def write(self, conn: Connection) -> None:
         """Write what was collected (one ``executemany`` per table) and forget it."""
@@ -325,7 +329,9 @@ class Pending:
         _INSERT_DEADLINE.many_in_order(
             conn, [row for rows in self.deadlines.values() for row in rows]
         )
-        _SET_STATE.many_in_order(conn, list(self.states.values()))
+        _SET_STATE.many_in_order(
+            conn, [(c, v, snapshots.dump(s)) for c, (v, s) in self.states.items()]
+        )
         self.transfers, self.notices, self.refusals = [], [], []
         self.held, self.deadlines, self.states = {}, {}, {}
 
