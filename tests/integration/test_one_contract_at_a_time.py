@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -50,14 +50,13 @@ def _ledger_with_three_contracts(path: Path) -> None:
 
 
 @contextmanager
-def _reads_of_events() -> Iterator[list[str]]:
-    """Every statement SQLite runs that reads the events table, with its parameters inlined
-    (``sqlite3``'s trace callback, installed on every connection opened inside the block)."""
+def _statements(wanted: Callable[[str], bool] = lambda _: True) -> Iterator[list[str]]:
+    """Every ``wanted`` statement SQLite runs, with its parameters inlined (``sqlite3``'s trace
+    callback, installed on every connection opened inside the block)."""
     seen: list[str] = []
 
     def collect(statement: str) -> None:
-        lowered = statement.lower()
-        if lowered.lstrip().startswith("select") and re.search(r"\bfrom events\b", lowered):
+        if wanted(statement):
             seen.append(statement)
 
     def trace(dbapi_connection: Any, _record: Any) -> None:
@@ -68,6 +67,18 @@ def _reads_of_events() -> Iterator[list[str]]:
         yield seen
     finally:
         sa_event.remove(Engine, "connect", trace)
+
+
+def _reads_of_events() -> AbstractContextManager[list[str]]:
+    """Every statement SQLite runs that reads the events table."""
+
+    def reads_events(statement: str) -> bool:
+        lowered = statement.lower()
+        return lowered.lstrip().startswith("select") and bool(
+            re.search(r"\bfrom events\b", lowered)
+        )
+
+    return _statements(reads_events)
 
 
 def _streams_read(path: Path, statements: list[str]) -> dict[str, int]:

@@ -12,16 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import event as sa_event
-from sqlalchemy.engine import Engine
 from store_events import CODEC, NoteTaken
+from test_one_contract_at_a_time import _statements
 
 import escrow
 from escrow.errors import ConcurrencyError
@@ -125,20 +121,6 @@ def test_a_key_found_unused_in_a_transaction_is_still_stored_once(tmp_path: Path
 
 
 # --- what an act sends ------------------------------------------------------------------------
-
-
-@contextmanager
-def _statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def trace(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.set_trace_callback(seen.append)
-
-    sa_event.listen(Engine, "connect", trace)
-    try:
-        yield seen
-    finally:
-        sa_event.remove(Engine, "connect", trace)
 
 
 def _terms() -> escrow.ContractTerms:
