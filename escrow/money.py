@@ -22,7 +22,7 @@ below 10^12): the ceiling of one payment, deposit, rent, deduction or resolution
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 from escrow.errors import AmountError
 
@@ -47,6 +47,11 @@ MAX_AMOUNT = Decimal("999999999999.99")
 # Precision for every money computation: far more digits than any amount or product needs, so
 # quantize never overflows and no result depends on the caller's decimal context.
 _PRECISION = 60
+
+_MONEY_CONTEXT = Context(prec=_PRECISION, rounding=ROUND_HALF_UP)
+"""The context every money operation here names explicitly (never the caller's: a fresh
+``localcontext`` per rounding cost four times the rounding itself). Its traps are the default
+ones (invalid operation, division by zero, overflow); no operation here reads its flags."""
 
 _PLAIN = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?", re.ASCII)
 _LOOSE_NUMBER = re.compile(r"[0-9]*\.?[0-9]*", re.ASCII)
@@ -170,8 +175,7 @@ def round_fen(value: Decimal) -> Decimal:
         raise TypeError(f"round_fen needs a Decimal, got {type(value).__name__}")
     if not value.is_finite():
         raise ValueError(f"cannot round {value} to the fen")
-    with localcontext(Context(prec=_PRECISION)):
-        return value.quantize(FEN, rounding=ROUND_HALF_UP)
+    return value.quantize(FEN, rounding=ROUND_HALF_UP, context=_MONEY_CONTEXT)
 
 
 def fmt(value: Decimal) -> str:
@@ -193,11 +197,11 @@ def to_fen(value: Decimal) -> int:
     rounded = round_fen(value)
     if rounded != value:
         raise ValueError(f"{value} is not a whole number of fen")
-    return int(rounded.scaleb(2, Context(prec=_PRECISION)))
+    return int(rounded.scaleb(2, _MONEY_CONTEXT))
 
 
 def from_fen(fen: int) -> Decimal:
     """An amount from whole fen: ``1234`` → ``Decimal("12.34")``."""
     if not isinstance(fen, int) or isinstance(fen, bool):
         raise TypeError(f"from_fen needs an int, got {type(fen).__name__}")
-    return Decimal(fen).scaleb(-2, Context(prec=_PRECISION))
+    return Decimal(fen).scaleb(-2, _MONEY_CONTEXT)

@@ -83,6 +83,7 @@ from escrow.store import (
     BatchResult,
     EventStoreLike,
     PydanticCodec,
+    StoredEvent,
     open_store,
     readstore,
     snapshots,
@@ -252,17 +253,16 @@ class Ledger:
             cached = self._kept(contract)
         # One read: the stream's events after the cached version (none when the cache is
         # current). A cached state is never ahead of the store: a transaction that fails
-        # forgets the states cached during it (:meth:`_transaction`). A kept state's own event
-        # is read too: a kept state whose version the stream does not reach is not used.
+        # forgets the states cached during it (:meth:`_transaction`). A kept state whose version
+        # the stream does not reach is not used: events after it show that it does (versions
+        # have no gaps); without any, the stream's version must be the kept one's (inside a
+        # transaction the load has read the head, and nothing more is asked).
         known = 0 if cached is None else cached[0]
         stream = CONTRACT + contract
-        newer = self.store.load(stream, after_version=known - 1 if known and kept else known)
-        if known and kept:
-            if newer and newer[0].version == known:
-                newer = newer[1:]
-            else:
-                log.warning("the kept state of %s is not its stream's: folding it", contract)
-                cached, newer = None, self.store.load(stream)
+        newer = self.store.load(stream, after_version=known)
+        if known and kept and not self._reaches(stream, known, newer):
+            log.warning("the kept state of %s is not its stream's: folding it", contract)
+            cached, newer = None, self.store.load(stream)
         if not newer:
             if cached is None:
                 raise UnknownContract(f"unknown contract {contract!r}")
@@ -275,6 +275,12 @@ class Ledger:
         version = newer[-1].version
         self._remember(contract, version, state)
         return version, state
+
+    def _reaches(self, stream: str, version: int, newer: list[StoredEvent]) -> bool:
+        """Whether ``stream`` has an event at ``version``, given its events after it."""
+        if newer:
+            return newer[0].version == version + 1
+        return self.store.stream_version(stream) == version
 
     def _kept(self, contract: str) -> tuple[int, ContractState] | None:
         """The contract's kept state (:mod:`escrow.store.snapshots`), None when it has none or

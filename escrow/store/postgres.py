@@ -124,8 +124,8 @@ class _PostgresBackend:
             return _readable_version(conn, sole_owner=False)
 
     @contextmanager
-    def write(self, engine: Engine) -> Iterator[Connection]:
-        with engine.connect() as conn, conn.begin():
+    def write(self, conn: Connection) -> Iterator[Connection]:
+        with conn.begin():
             conn.exec_driver_sql(_WRITE_LOCK)
             yield conn
 

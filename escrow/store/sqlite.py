@@ -109,7 +109,7 @@ class _SqliteBackend:
 
     def prepare(self, engine: Engine, *, migrate: bool) -> tuple[int, int]:
         # BEGIN IMMEDIATE serialises concurrent first opens.
-        with self.write(engine) as conn:
+        with engine.connect() as conn, self.write(conn):
             return _prepare_schema(conn, sole_owner=True, migrate=migrate)
 
     def check_readable(self, engine: Engine) -> int:
@@ -119,11 +119,10 @@ class _SqliteBackend:
             return _readable_version(conn, sole_owner=True)
 
     @contextmanager
-    def write(self, engine: Engine) -> Iterator[Connection]:
-        with engine.connect() as conn:
-            conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
-            with conn.begin():
-                yield conn
+    def write(self, conn: Connection) -> Iterator[Connection]:
+        conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        with conn.begin():
+            yield conn
 
     @contextmanager
     def snapshot(self, engine: Engine) -> Iterator[Connection]:

@@ -73,11 +73,11 @@ def test_a_cold_act_reads_the_kept_state_and_the_events_after_it(tmp_path: Path)
     with escrow.open_ledger(path) as ledger:
         after = ledger.store.stream_version("contract:C1")
     read = _streams_read(path, seen)  # the statements run again, on the ledger after the act
-    # The one load of C1: its rows from the one before the kept version (read with it, not
-    # decoded) and the kept version's own (its check) to the end, the act's new rows included
-    # by the re-run: after - kept_version + 2 rows, not the whole stream.
+    # The one load of C1: its rows from the kept version's own (read, not decoded: it shows the
+    # stream reaches the kept version, and where its head is) to the end, the act's new rows
+    # included by the re-run: after - kept_version + 1 rows, not the whole stream.
     assert after > length
-    assert read["contract:C1"] == after - kept_version + 2
+    assert read["contract:C1"] == after - kept_version + 1
     assert read["contract:C1"] < after
 
 

@@ -4,7 +4,8 @@ Inside :meth:`EventStore.transaction` the store holds the append lock, so nobody
 chain head or a stream: the transaction asks for each once, keeps them as its appends move them
 and writes the chain head once, before it commits. These tests check that what is kept is what
 the database says after the commit (or before it, after a rollback), that the checks that use
-it still refuse what they refused, and that an act sends fewer statements for it.
+it still refuse what they refused, and that an act sends fewer statements for it. The store also
+keeps the connection its write transactions run on, from one to the next.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
+import threading
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event as sa_event
 from store_events import CODEC, NoteTaken
 from test_one_contract_at_a_time import _statements
 
@@ -159,3 +162,74 @@ def test_a_rent_payment_reads_the_chain_head_once_and_writes_it_once(tmp_path: P
     assert count(r"^DELETE FROM rm_held") == 0  # held is one upsert
     assert count(r"^INSERT INTO rm_held") == 1
     assert count(r"^INSERT INTO events") == 1
+
+
+def _checkouts(store: object) -> list[object]:
+    """The DBAPI connections the store's pool hands out from now on, in order."""
+    handed: list[object] = []
+    engine = store._engine  # type: ignore[attr-defined]
+    sa_event.listen(engine, "checkout", lambda dbapi, _rec, _proxy: handed.append(dbapi))
+    return handed
+
+
+def test_write_transactions_run_on_one_kept_connection(tmp_path: Path) -> None:
+    with open_store(str(tmp_path / "s.db"), CODEC) as store:
+        handed = _checkouts(store)
+        for n in range(5):
+            with store.transaction():
+                store.append("A", n, [_note(f"n{n}")])
+        # The first transaction takes a connection from the pool and keeps it; the next four
+        # run on it (a checkout each would be 5).
+        assert len(handed) == 1
+        assert [_text(s.event) for s in store.load("A")] == [f"n{n}" for n in range(5)]
+
+
+def test_after_a_failed_transaction_the_next_one_takes_a_fresh_connection(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.db"
+    with open_store(str(path), CODEC) as store:
+        with store.transaction():
+            store.append("A", 0, [_note("kept")])
+        handed = _checkouts(store)
+        with pytest.raises(ConcurrencyError), store.transaction():
+            store.append("A", 1, [_note("lost")])
+            store.append("A", 1, [_note("stale")])  # version 1 is taken: refused
+        with store.transaction():
+            store.append("A", 1, [_note("after")])
+        assert len(handed) == 1  # the failed one's connection was closed, not reused
+        assert [_text(s.event) for s in store.load("A")] == ["kept", "after"]
+        assert store.verify().ok
+    assert _head(path)[0] == 2
+
+
+def test_a_second_thread_writing_while_the_kept_connection_is_busy_uses_the_pool(
+    tmp_path: Path,
+) -> None:
+    """Threads sharing one store append at once (each append its own transaction): one runs on
+    the kept connection, the other on one from the pool; SQLite's lock puts them in turn."""
+    with open_store(str(tmp_path / "s.db"), CODEC) as store:
+        inside, release = threading.Event(), threading.Event()
+        errors: list[BaseException] = []
+
+        def hold() -> None:
+            try:
+                with store._writing() as conn:  # the kept connection, held open
+                    inside.set()
+                    release.wait(timeout=30)
+                    conn.exec_driver_sql("SELECT 1")
+            except BaseException as exc:
+                errors.append(exc)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        assert inside.wait(timeout=30)
+        handed = _checkouts(store)
+        writer = threading.Thread(target=lambda: store.append("B", 0, [_note("b")]))
+        writer.start()  # waits on SQLite's write lock, on a pooled connection
+        release.set()
+        holder.join(timeout=30)
+        writer.join(timeout=30)
+        assert errors == []
+        assert len(handed) == 1
+        assert [_text(s.event) for s in store.load("B")] == ["b"]
