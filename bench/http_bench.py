@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from disk import flush
 
 from escrow import open_ledger
 from escrow.api.tokens import create_token
@@ -171,21 +172,8 @@ def prepare(store: Path, into: Path, clients: int) -> Setup:
         for cid in queried:
             _, token = create_token(ledger.store, "tenant", owner[cid], label="bench", now=now)
             balance.append((cid, token))
-    _flush(into)
+    flush(into)
     return Setup(into, fund, pay, balance)
-
-
-def _flush(path: Path) -> None:
-    """Write the copy through to the disk now: its writeback (the whole store's size) would
-    otherwise run during the first series and slow its commits.
-
-    In a child process (coreutils ``sync FILE``): closing a descriptor of a SQLite file drops
-    every POSIX lock this process holds on it, SQLite connections' included, and a connection
-    of this process that lost its lock then reads the database through a log another process
-    reset ("database disk image is malformed", or rows missing)."""
-    for part in (path, Path(str(path) + "-wal")):
-        if part.exists():
-            subprocess.run(["sync", "--", str(part)], check=True)
 
 
 # --- servers ----------------------------------------------------------------------------------

@@ -186,6 +186,7 @@ from pathlib import Path
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
+from disk import flush
 from rich.console import Console
 from rich.table import Table
 
@@ -1116,13 +1117,14 @@ def scale_verdict(b: Bench, measure: str, value: str, detail: str, target: str, 
 
 
 def copy_store(source: Path, into: Path) -> Path:
-    """A copy of a SQLite ledger file (and its WAL, if any) at ``into``: the cache is never
-    written."""
+    """A copy of a SQLite ledger file (and its WAL, if any) at ``into``, written through to the
+    disk before it is used (:func:`disk.flush`): the cache is never written."""
     shutil.copyfile(source, into)
     for suffix in ("-wal",):
         extra = Path(str(source) + suffix)
         if extra.exists():
             shutil.copyfile(extra, Path(str(into) + suffix))
+    flush(into)
     return into
 
 

@@ -210,10 +210,17 @@ class OverdraftGuard:
     """
 
     def __init__(self, state: ContractState) -> None:
-        self._balances: dict[str, Decimal] = {
-            escrow_account(state, fund): state.held(fund) for fund in FUNDS
-        }
+        self._start = state
+        self._balances: dict[str, Decimal] | None = None
+        """The accounts' balances, taken from the start state at the first event that moves
+        money (most decisions emit none: their balances are never needed)."""
 
     def admit(self, before: ContractState, event: ev.Event) -> None:
         """Post ``event``'s transfers, given the contract state just before it."""
-        post(self._balances, transfers_of(before, event))
+        transfers = transfers_of(before, event)
+        if not transfers:
+            return
+        if self._balances is None:
+            start = self._start
+            self._balances = {escrow_account(start, fund): start.held(fund) for fund in FUNDS}
+        post(self._balances, transfers)
