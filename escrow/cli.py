@@ -20,7 +20,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -81,9 +81,9 @@ from escrow.render import (
     print_balance,
     print_report,
     print_rows,
-    rows_csv,
-    rows_json,
     transfer_rows,
+    write_csv,
+    write_json,
 )
 from escrow.report import (
     report_held,
@@ -612,11 +612,13 @@ def _within(day: dt.date, first: dt.date | None, last: dt.date | None) -> bool:
 
 
 def _print_rows(rows: Rows, chosen: Format) -> None:
-    """Rows as a table on a wide console, as JSON or as CSV, on stdout."""
+    """Rows as a table on a wide console, as JSON or as CSV, on stdout. JSON and CSV are
+    written row by row as ``rows`` yields them (a ledger-wide list in bounded memory); a table
+    is laid out once every row is in."""
     if chosen is Format.JSON:
-        typer.echo(rows_json(rows), nl=False)
+        write_json(rows, sys.stdout)
     elif chosen is Format.CSV:
-        typer.echo(rows_csv(rows), nl=False)
+        write_csv(rows, sys.stdout)
     else:
         print_rows(rows, _wide_console())
 
@@ -768,7 +770,7 @@ def deadlines(
     url = _existing_db(_db_url(db, required=True) or "")
     with open_ledger(url, read_only=True) as ledger:
         result = ledger.deadlines(contract, as_of=day)
-    _print_rows(deadline_rows([d for d in result if _within(d.date, first, last)]), chosen)
+    _print_rows(deadline_rows(d for d in result if _within(d.date, first, last)), chosen)
 
 
 def _known_contract(ledger: Ledger, contract: str | None) -> None:
@@ -780,20 +782,25 @@ def _known_contract(ledger: Ledger, contract: str | None) -> None:
 _Dated = TypeVar("_Dated", Transfer, Notice)
 
 
-def _dated(
+def _print_dated(
     db: str | None,
     contract: str | None,
     start: str | None,
     end: str | None,
-    read: Callable[[Ledger, dt.date | None], list[_Dated]],
-) -> list[_Dated]:
-    """What ``read`` finds in the ledger (read-only) up to --to, dated from --from on."""
+    read: Callable[[Ledger, dt.date | None], Generator[_Dated, None, None]],
+    shape: Callable[[Iterable[_Dated]], Rows],
+    chosen: Format,
+) -> None:
+    """Print what ``read`` finds in the ledger (read-only) up to --to, dated from --from on,
+    as the ledger yields it (the ledger stays open while the rows are written)."""
     first, last = _period(start, end)
     url = _existing_db(_db_url(db, required=True) or "")
     with open_ledger(url, read_only=True) as ledger:
         _known_contract(ledger, contract)
-        found = read(ledger, last)
-    return [item for item in found if _within(item.date, first, last)]
+        # Closed before the ledger, however the writing ends (a reader that stops early: the
+        # read's connection goes back while the ledger is still open).
+        with contextlib.closing(read(ledger, last)) as found:
+            _print_rows(shape(item for item in found if _within(item.date, first, last)), chosen)
 
 
 @app.command("transfers")
@@ -812,9 +819,11 @@ def transfers(
 
     Example: escrow transfers --db ledger.db --contract C1 --format csv
     """
-    chosen = _format(output, as_json)
-    found = _dated(db, contract, start, end, lambda led, last: led.transfers(contract, as_of=last))
-    _print_rows(transfer_rows(found), chosen)
+    _print_dated(
+        db, contract, start, end,
+        lambda led, last: led.iter_transfers(contract, as_of=last), transfer_rows,
+        _format(output, as_json),
+    )  # fmt: skip
 
 
 @app.command("notices")
@@ -833,9 +842,11 @@ def notices(
 
     Example: escrow notices --db ledger.db --from 2025-10-01 --to 2025-10-31
     """
-    chosen = _format(output, as_json)
-    found = _dated(db, contract, start, end, lambda led, last: led.notices(contract, as_of=last))
-    _print_rows(notice_rows(found), chosen)
+    _print_dated(
+        db, contract, start, end,
+        lambda led, last: led.iter_notices(contract, as_of=last), notice_rows,
+        _format(output, as_json),
+    )  # fmt: skip
 
 
 @app.command("contracts")
@@ -860,13 +871,13 @@ def contracts(
     with open_ledger(url, read_only=True) as ledger:
         _known_contract(ledger, contract)
         ids = [contract] if contract is not None else ledger.contract_ids()
-        states = [ledger.state_as_of(cid) for cid in ids]
-    kept = [
-        s
-        for s in states
-        if (first is None or s.terms.end >= first) and (last is None or s.terms.start <= last)
-    ]
-    _print_rows(contract_rows(kept), chosen)
+        states = map(ledger.state_as_of, ids)  # one at a time, as the rows are written
+        kept = (
+            s
+            for s in states
+            if (first is None or s.terms.end >= first) and (last is None or s.terms.start <= last)
+        )
+        _print_rows(contract_rows(kept), chosen)
 
 
 @app.command("query-code")

@@ -8,10 +8,10 @@ Text from a scenario or a ledger is shown as data in every form (see :mod:`escro
 from __future__ import annotations
 
 import csv
-import io
 import json
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, Literal, NamedTuple
+from typing import IO, Any, Literal, NamedTuple
 
 from rich.console import Console
 from rich.table import Table
@@ -169,7 +169,9 @@ class Rows(NamedTuple):
 
     title: str
     columns: tuple[str, ...]
-    rows: list[dict[str, Any]]
+    rows: Iterable[dict[str, Any]]
+    """The rows, read once: a list, or a generator that reads the ledger as they are written
+    (JSON and CSV are written row by row, in bounded memory)."""
     empty: str
     right: frozenset[str] = frozenset()
     """Columns of amounts, right-justified in a table."""
@@ -211,32 +213,30 @@ def contract_json(state: ContractState) -> dict[str, Any]:
     }
 
 
-def contract_rows(states: list[ContractState]) -> Rows:
+def contract_rows(states: Iterable[ContractState]) -> Rows:
     return Rows(
         "Contracts",
         CONTRACT_COLUMNS,
-        [contract_json(s) for s in states],
+        map(contract_json, states),
         "no contracts",
         MONEY | {"held_deposit", "held_rent"},
         tuple(c for c in CONTRACT_COLUMNS if c not in ("monthly_rent", "deposit", "affordable")),
     )
 
 
-def transfer_rows(transfers: list[Transfer]) -> Rows:
-    return Rows(
-        "Transfers", TRANSFER_COLUMNS, [transfer_json(t) for t in transfers], "no transfers", MONEY
-    )
+def transfer_rows(transfers: Iterable[Transfer]) -> Rows:
+    return Rows("Transfers", TRANSFER_COLUMNS, map(transfer_json, transfers), "no transfers", MONEY)
 
 
-def notice_rows(notices: list[Notice]) -> Rows:
-    return Rows("Notices", NOTICE_COLUMNS, [notice_json(n) for n in notices], "no notices")
+def notice_rows(notices: Iterable[Notice]) -> Rows:
+    return Rows("Notices", NOTICE_COLUMNS, map(notice_json, notices), "no notices")
 
 
-def deadline_rows(deadlines: list[Deadline]) -> Rows:
+def deadline_rows(deadlines: Iterable[Deadline]) -> Rows:
     return Rows(
         "Open deadlines and scheduled movements",
         DEADLINE_COLUMNS,
-        [deadline_json(d) for d in deadlines],
+        map(deadline_json, deadlines),
         "no open deadlines",
     )
 
@@ -266,29 +266,36 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def rows_csv(rows: Rows) -> str:
-    """CSV (RFC 4180 quoting, by the csv module) with one header row; every cell printable."""
-    out = io.StringIO()
+def write_csv(rows: Rows, out: IO[str]) -> None:
+    """CSV (RFC 4180 quoting, by the csv module) with one header row; every cell printable.
+    Written to ``out`` row by row."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(rows.columns)
     for row in rows.rows:
         writer.writerow([printable(_text(row[c])) for c in rows.columns])
-    return out.getvalue()
 
 
-def rows_json(rows: Rows) -> str:
-    return json.dumps(rows.rows, ensure_ascii=False, indent=2) + "\n"
+def write_json(rows: Rows, out: IO[str]) -> None:
+    """The rows as a JSON array, written to ``out`` row by row: the text is exactly
+    ``json.dumps(list(rows.rows), ensure_ascii=False, indent=2)`` and a newline (each row is
+    dumped alone and indented one level more; JSON text holds no raw newline but these)."""
+    first = True
+    for row in rows.rows:
+        text = json.dumps(row, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        out.write(("[\n  " if first else ",\n  ") + text)
+        first = False
+    out.write("[]\n" if first else "\n]\n")
 
 
 def print_rows(rows: Rows, console: Console) -> None:
     """A rich table of ``rows``, or one line saying the result is empty."""
-    if not rows.rows:
-        console.print(markup_safe(rows.empty))
-        return
-    columns = rows.shown or rows.columns
     table = Table(title=markup_safe(rows.title))
+    columns = rows.shown or rows.columns
     for column in columns:
         table.add_column(column, justify="right" if column in rows.right else "left")
     for row in rows.rows:
         table.add_row(*_cells(*(_text(row[c]) for c in columns)))
+    if not table.row_count:
+        console.print(markup_safe(rows.empty))
+        return
     console.print(table)

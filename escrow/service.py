@@ -21,7 +21,7 @@ import os
 import pickle
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -1127,8 +1127,9 @@ class Ledger:
         *,
         as_of: dt.date | None = None,
         known_at: dt.datetime | None = None,
-    ) -> Iterator[Transfer]:
-        """:meth:`transfers`, read from the table as they are consumed (bounded memory)."""
+    ) -> Generator[Transfer, None, None]:
+        """:meth:`transfers`, read from the table as they are consumed (bounded memory). Close it
+        (or read it to the end) before the ledger: it holds a connection while it is open."""
         contract = arg.optional_contract(contract)
         as_of, known_at = arg.optional_day(as_of, "as_of"), arg.known_at(known_at)
         with self._reading() as conn:
@@ -1150,8 +1151,9 @@ class Ledger:
         *,
         as_of: dt.date | None = None,
         known_at: dt.datetime | None = None,
-    ) -> Iterator[Notice]:
-        """:meth:`notices`, read from the table as they are consumed (bounded memory)."""
+    ) -> Generator[Notice, None, None]:
+        """:meth:`notices`, read from the table as they are consumed (bounded memory). Close it
+        (or read it to the end) before the ledger: it holds a connection while it is open."""
         contract = arg.optional_contract(contract)
         as_of, known_at = arg.optional_day(as_of, "as_of"), arg.known_at(known_at)
         with self._reading() as conn:

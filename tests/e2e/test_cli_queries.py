@@ -12,15 +12,18 @@ on 10-10 deducts 300.00, so 4,700.00 goes back on 10-10 with 4,700.00 x 0.35 % x
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from escrow.cli import app
+from escrow.errors import IntegrityError
 
 runner = CliRunner()
 SCENARIO = (
@@ -224,3 +227,26 @@ def test_user_strings_are_data_in_every_format(tmp_path: Path) -> None:
     assert "C[/x]" in table and '[red]T"1' in table and "F,1" in table
     assert (row["contract"], row["filing_no"], row["tenant"]) == ("C[/x]", "F,1", '[red]T"1')
     assert (transfer["from"], transfer["principal"]) == ('tenant:[red]T"1', "2000.00")
+
+
+def test_transfers_are_written_as_the_ledger_reads_them(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JSON rows go out as the ledger yields them: when reading fails after the first two
+    movements, those two are already on stdout (a ledger-wide list is never held whole)."""
+    from escrow.service import Ledger
+
+    real = Ledger.iter_transfers
+
+    def two_then_fail(self: Ledger, *args: object, **kwargs: object) -> Iterator[object]:
+        with contextlib.closing(real(self, *args, **kwargs)) as found:  # type: ignore[arg-type]
+            yield next(found)
+            yield next(found)
+            raise IntegrityError("the store failed while it was read")
+
+    monkeypatch.setattr(Ledger, "iter_transfers", two_then_fail)
+    result = runner.invoke(app, ["transfers", "--db", db, "--json"])
+    assert result.exit_code == 2  # an EscrowError: one line, exit 2
+    assert "2025-06-03" in result.stdout and "2025-10-10" in result.stdout
+    assert "2025-10-20" not in result.stdout
+    assert "the store failed while it was read" in result.stderr
