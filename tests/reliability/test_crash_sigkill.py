@@ -92,7 +92,11 @@ def kill_after(process: subprocess.Popen[bytes], db: Path, events: int) -> None:
     reader of a live ledger would. Does nothing if the process ends first.
     """
     while process.poll() is None:
-        if event_count(db) >= events:
+        try:
+            count = event_count(db)
+        except sqlite3.DatabaseError:  # caught while the file is being made: nothing counted yet
+            count = 0
+        if count >= events:
             process.send_signal(signal.SIGKILL)
             return
         time.sleep(0.003)
