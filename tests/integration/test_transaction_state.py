@@ -10,23 +10,21 @@ keeps the connection its write transactions run on, from one to the next.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import sqlite3
 import threading
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event as sa_event
 from store_events import CODEC, NoteTaken
-from test_one_contract_at_a_time import _statements
+from test_one_contract_at_a_time import START, _statements, _terms
 
 import escrow
 from escrow.errors import ConcurrencyError
 from escrow.store import open_store
 
-ON = dt.date(2025, 3, 1)
+ON = START  # 2025-03-01: the day C1 (test_one_contract_at_a_time._terms) starts
 
 
 def _note(text: str) -> NoteTaken:
@@ -126,23 +124,10 @@ def test_a_key_found_unused_in_a_transaction_is_still_stored_once(tmp_path: Path
 # --- what an act sends ------------------------------------------------------------------------
 
 
-def _terms() -> escrow.ContractTerms:
-    return escrow.ContractTerms(
-        id="C1",
-        filing_no="JZ-2025-000001",
-        tenant="T1",
-        enterprise="E1",
-        start=ON,
-        end=dt.date(2026, 2, 28),
-        monthly_rent=Decimal("3000.00"),
-        deposit=Decimal("3000.00"),
-    )
-
-
 def test_a_rent_payment_reads_the_chain_head_once_and_writes_it_once(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     with _statements() as seen, escrow.open_ledger(path) as ledger:
-        ledger.open_contract(_terms(), on=ON)
+        ledger.open_contract(_terms(1), on=ON)  # C1, starting on ON
         ledger.pay_deposit("C1", "3000.00", on=ON)
         seen.clear()
         ledger.pay_rent("C1", "3000.00", on=ON)
