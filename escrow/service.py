@@ -190,6 +190,8 @@ class Ledger:
         """Recent contract states with the stream version they fold (LRU, :data:`CACHE_SIZE`)."""
         self._checked: set[str] = set()
         """Contracts whose cached state is known current in the open transaction."""
+        self._touched: set[str] = set()
+        """Contracts whose state was cached during the open transaction (forgotten if it fails)."""
         self._tx_today: tuple[dt.date | None] | None = None
         """The ledger's clock as the open transaction knows it (None: not read in it yet)."""
         self._pending = readstore.Pending()
@@ -300,6 +302,7 @@ class Ledger:
         self._cache.move_to_end(contract)
         if self.store.in_transaction:
             self._checked.add(contract)
+            self._touched.add(contract)
         while len(self._cache) > CACHE_SIZE:
             evicted, (evicted_version, evicted_state) = self._cache.popitem(last=False)
             self._checked.discard(evicted)
@@ -336,11 +339,15 @@ class Ledger:
         state: ContractState = pickle.loads(slot.data)  # our own bytes, never from the disk
         return slot.version, state
 
-    def _forget_states(self) -> None:
-        """Drop every cached state (after a transaction that was not written)."""
-        self._cache.clear()
-        self._packed.clear()
-        self._packed_bytes = 0
+    def _forget_touched(self) -> None:
+        """Drop the states cached during a transaction that was not written (they may fold
+        events that never were); the states cached before it stay, as true as they were."""
+        for contract in self._touched:
+            self._cache.pop(contract, None)
+            slot = self._packed.pop(contract, None)
+            if slot is not None:
+                self._packed_bytes -= len(slot.data)
+        self._touched.clear()
 
     def _state(self, contract: str) -> ContractState:
         return self._current(contract)[1]
@@ -356,6 +363,7 @@ class Ledger:
                 yield conn
             return
         self._checked.clear()
+        self._touched.clear()
         self._tx_today = None
         try:
             with self.store.transaction() as conn:
@@ -365,10 +373,11 @@ class Ledger:
         except BaseException:
             self._pending = readstore.Pending()
             self._outbox.clear()
-            self._forget_states()
+            self._forget_touched()
             raise
         finally:
             self._checked.clear()
+            self._touched.clear()
             self._tx_today = None
 
     @contextmanager

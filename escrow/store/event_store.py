@@ -329,8 +329,11 @@ class EventStore:
         The store keeps one connection open from one write transaction to the next: taking one
         from the pool and handing it back (with the pool's reset) cost some 7 % of a cold rent
         payment's CPU. A thread that finds it in use by another thread of the same store writes on a
-        connection of the pool, as every transaction did before. After a failed transaction
-        the kept connection is closed and the next one starts on a fresh connection."""
+        connection of the pool, as every transaction did before. A transaction the caller's own
+        code refused (a rule of the domain: nothing the database said) is rolled back and its
+        connection kept, clean; after one the database or the store failed (a constraint, a
+        broken chain, a disk error), or whose rollback did not go through, the kept connection
+        is closed and the next transaction starts on a fresh one."""
         if not self._writer_lock.acquire(blocking=False):
             with self._engine.connect() as pooled, self._backend.write(pooled):
                 yield pooled
@@ -344,6 +347,9 @@ class EventStore:
                 with self._backend.write(conn):
                     yield conn
                 failed = False
+            except Exception as exc:
+                failed = not _clean_after(conn, exc)
+                raise
             finally:
                 if failed:
                     self._writer = None
@@ -1000,6 +1006,18 @@ def _as_duplicate(batch: BatchResult, request: str | None) -> BatchResult:
         duplicate=True,
         request=request,
     )
+
+
+def _clean_after(conn: Connection, exc: Exception) -> bool:
+    """Whether ``conn`` is as good as a fresh one after its transaction was ended by ``exc``:
+    the exception came from the caller's code, not from the database or the store, and the
+    rollback went through (the connection is valid and out of any transaction)."""
+    if isinstance(exc, StoreError | sa_exc.SQLAlchemyError | OSError):
+        return False
+    driver_error = getattr(conn.dialect.loaded_dbapi, "Error", None)
+    if driver_error is not None and isinstance(exc, driver_error):
+        return False
+    return not conn.invalidated and not conn.closed and not conn.in_transaction()
 
 
 def _check_expected(stream: str, expected: int, actual: int) -> None:

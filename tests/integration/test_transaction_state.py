@@ -188,6 +188,48 @@ def test_after_a_failed_transaction_the_next_one_takes_a_fresh_connection(
     assert _head(path)[0] == 2
 
 
+class _Refused(Exception):
+    """An exception of the caller's own code (a rule that refuses an act), not the database's."""
+
+
+def test_a_transaction_its_caller_refused_keeps_the_connection(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with open_store(str(path), CODEC) as store:
+        with store.transaction():
+            store.append("A", 0, [_note("kept")])
+        handed = _checkouts(store)
+        with pytest.raises(_Refused), store.transaction():
+            store.append("A", 1, [_note("lost")])
+            raise _Refused("the caller's rule says no")
+        with store.transaction():
+            store.append("A", 1, [_note("after")])
+        # Rolled back cleanly, the connection was kept: no checkout (the store's refusal in the
+        # test above makes one).
+        assert handed == []
+        assert [_text(s.event) for s in store.load("A")] == ["kept", "after"]
+        assert store.verify().ok
+    assert _head(path)[0] == 2
+
+
+def test_a_refused_act_forgets_only_the_states_it_cached(tmp_path: Path) -> None:
+    """C2's state, cached before a refused act on C1, is still used: C2's next act reads its
+    stream once, after the cached version (to see that nobody moved it), and not its kept state
+    (which it would read had the refusal dropped every cached state)."""
+    path = tmp_path / "ledger.db"
+    with _statements() as seen, escrow.open_ledger(path) as ledger:  # every connection traced
+        for n in (1, 2):
+            ledger.open_contract(_terms(n), on=ON)
+            ledger.pay_deposit(f"C{n}", "3000.00", on=ON)
+        with pytest.raises(escrow.errors.NoRefundWorkflow):  # C1's home was not returned
+            ledger.resolve("C1", "deposit", via="mediation", to_tenant="1.00",
+                           to_enterprise="0.00", on=ON)  # fmt: skip
+        seen.clear()
+        ledger.pay_rent("C2", "3000.00", on=ON)
+        reads = [s for s in seen if re.search(r"FROM (rm_states|events)\b", s)]
+        assert not any("rm_states" in s for s in reads), reads
+        assert len([s for s in reads if "FROM events" in s]) == 1, reads
+
+
 def test_a_second_thread_writing_while_the_kept_connection_is_busy_uses_the_pool(
     tmp_path: Path,
 ) -> None:
