@@ -42,8 +42,14 @@ def dump(state: ContractState) -> str:
     return _ADAPTER.dump_json(state).decode()
 
 
-def load(contract: str, text: str) -> ContractState:
-    """The state a row keeps; IntegrityError when it is not one."""
+def dump_bytes(state: ContractState) -> bytes:
+    """:func:`dump` as UTF-8 bytes (how the ledger packs the states it evicts from memory)."""
+    return _ADAPTER.dump_json(state)
+
+
+def load(contract: str, text: str | bytes | bytearray) -> ContractState:
+    """The state a row (or a packed buffer, :func:`dump_bytes`) keeps; IntegrityError when it
+    is not one."""
     try:
         state = _ADAPTER.validate_json(text)
     except (ValidationError, ValueError, EscrowError):
