@@ -17,8 +17,8 @@ from pydantic import (
 )
 
 from escrow.calendar import check_supported_date
-from escrow.errors import InputError, refusal_of
-from escrow.identifiers import check_id
+from escrow.errors import AmountError, InputError, refusal_of
+from escrow.identifiers import check_id, id_problem
 from escrow.money import amount_of
 
 Fund = Literal["deposit", "rent"]
@@ -76,16 +76,24 @@ class ContractTerms(BaseModel):
     # A custom __init__ makes pydantic validate stored terms through it too (model_validate,
     # validate_json): terms read from a ledger meet the same checks as terms built in Python.
 
+    # The validators name the field in a message only when there is one to give: terms are
+    # read back with every kept state a cold act loads, and the names cost more than the checks.
+
     @field_validator("id", "filing_no", "tenant", "enterprise", mode="before")
     @classmethod
     def _check_id(cls, value: object, info: ValidationInfo) -> str:
+        if isinstance(value, str) and id_problem(value) is None:
+            return value
         return check_id(value, f"{_contract(info)}{info.field_name}")
 
     @field_validator("monthly_rent", "deposit", mode="before")
     @classmethod
     def _check_amount(cls, value: object, info: ValidationInfo) -> Decimal:
-        where = f"{_contract(info)}{info.field_name}"
-        return amount_of(value, where, allow_zero=info.field_name != "monthly_rent")
+        allow_zero = info.field_name != "monthly_rent"
+        try:
+            return amount_of(value, "", allow_zero=allow_zero)
+        except AmountError:
+            return amount_of(value, f"{_contract(info)}{info.field_name}", allow_zero=allow_zero)
 
     @field_validator("start", "end", mode="before")
     @classmethod
