@@ -145,13 +145,15 @@ Batch = list[Part]
 
 
 class _Packed:
-    """A contract's packed state (:meth:`Ledger._pack`): the stream version it folds, and its
-    JSON in a buffer the contract keeps and that is rewritten in place."""
+    """A contract's packed state (:meth:`Ledger._pack`): the stream version it folds, the
+    ledger's epoch it was known current in, and its JSON in a buffer the contract keeps and
+    that is rewritten in place."""
 
-    __slots__ = ("data", "version")
+    __slots__ = ("data", "epoch", "version")
 
-    def __init__(self, version: int, data: bytearray) -> None:
+    def __init__(self, version: int, epoch: int, data: bytearray) -> None:
         self.version = version
+        self.epoch = epoch
         self.data = data
 
 
@@ -191,6 +193,13 @@ class Ledger:
         """Contracts whose cached state is known current in the open transaction."""
         self._touched: set[str] = set()
         """Contracts whose state was cached during the open transaction (forgotten if it fails)."""
+        self._epoch = 0
+        """Moves on when a transaction finds that another writer moved the chain head since
+        this ledger's last commit (see :meth:`_current`)."""
+        self._fresh: dict[str, int] = {}
+        """The epoch each live cached state was last known current in."""
+        self._last_head: tuple[int, str] | None = None
+        """The chain head this ledger's last committed transaction left (None: not known)."""
         self._tx_today: tuple[dt.date | None] | None = None
         """The ledger's clock as the open transaction knows it (None: not read in it yet)."""
         self._pending = readstore.Pending()
@@ -242,13 +251,26 @@ class Ledger:
         return recorded_config(self.store)
 
     def _current(self, contract: str) -> tuple[int, ContractState]:
-        """The contract's stream version and state now (cached; brought forward if stale)."""
+        """The contract's stream version and state now (cached; brought forward if stale).
+
+        Inside a transaction a cached state is current without a read when it was known current
+        in the ledger's present epoch: the epoch moves on whenever a transaction finds the chain
+        head elsewhere than this ledger's last commit left it (another writer appended since),
+        so a state of the present epoch has seen every append since it was cached, all of them
+        this ledger's own (which cache what they fold). Otherwise, and outside transactions,
+        the stream is read after the cached version."""
         cached = self._cache.get(contract)
-        if cached is not None and contract in self._checked:
+        in_tx = self.store.in_transaction
+        if cached is not None and (
+            contract in self._checked or (in_tx and self._fresh.get(contract) == self._epoch)
+        ):
             self._cache.move_to_end(contract)
             return cached
         if cached is None:
             cached = self._unpacked(contract)
+            if cached is not None and in_tx and self._packed[contract].epoch == self._epoch:
+                self._remember(contract, cached[0], cached[1])
+                return cached
         kept = cached is None
         if kept:
             cached = self._kept(contract)
@@ -297,17 +319,20 @@ class Ledger:
             return None
 
     def _remember(self, contract: str, version: int, state: ContractState) -> None:
+        """Cache ``state``, known current now (stamped with the present epoch)."""
         self._cache[contract] = (version, state)
         self._cache.move_to_end(contract)
+        self._fresh[contract] = self._epoch
         if self.store.in_transaction:
             self._checked.add(contract)
             self._touched.add(contract)
         while len(self._cache) > CACHE_SIZE:
             evicted, (evicted_version, evicted_state) = self._cache.popitem(last=False)
             self._checked.discard(evicted)
-            self._pack(evicted, evicted_version, evicted_state)
+            epoch = self._fresh.pop(evicted, -1)
+            self._pack(evicted, evicted_version, epoch, evicted_state)
 
-    def _pack(self, contract: str, version: int, state: ContractState) -> None:
+    def _pack(self, contract: str, version: int, epoch: int, state: ContractState) -> None:
         """Keep an evicted state packed: the JSON of its kept state (:mod:`escrow.store.snapshots`),
         about a fifth of its size in memory, packed in ~6 µs and read back in ~22 µs (a pickle
         took ~27 µs and ~21 µs, and more bytes). Bounded by :data:`PACKED_BYTES`, least
@@ -320,11 +345,11 @@ class Ledger:
         packed = snapshots.dump_bytes(state)
         slot = self._packed.get(contract)
         if slot is None:
-            self._packed[contract] = _Packed(version, bytearray(packed))
+            self._packed[contract] = _Packed(version, epoch, bytearray(packed))
             self._packed_bytes += len(packed)
         else:
             self._packed_bytes += len(packed) - len(slot.data)
-            slot.version = version
+            slot.version, slot.epoch = version, epoch
             slot.data[:] = packed
             self._packed.move_to_end(contract)
         while self._packed_bytes > PACKED_BYTES and self._packed:
@@ -344,6 +369,7 @@ class Ledger:
         events that never were); the states cached before it stay, as true as they were."""
         for contract in self._touched:
             self._cache.pop(contract, None)
+            self._fresh.pop(contract, None)
             slot = self._packed.pop(contract, None)
             if slot is not None:
                 self._packed_bytes -= len(slot.data)
@@ -367,13 +393,17 @@ class Ledger:
         self._tx_today = None
         try:
             with self.store.transaction() as conn:
+                if self.store.chain_head() != self._last_head:
+                    self._epoch += 1  # another writer appended: cached states are checked
                 yield conn
                 self._pending.write(conn)
                 self._outbox.write(conn)
+            self._last_head = self.store.committed_head
         except BaseException:
             self._pending = readstore.Pending()
             self._outbox.clear()
             self._forget_touched()
+            self._epoch += 1  # whatever failed, the states kept are checked once more
             raise
         finally:
             self._checked.clear()

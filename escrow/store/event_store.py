@@ -265,6 +265,11 @@ class EventStore:
         written: under its write lock nobody else moves them, so they are not asked again."""
         self._tx_absent_keys: set[str] = set()
         """Idempotency keys the open transaction found unused (and has not used since)."""
+        self._tx_head_row: Any = None
+        """The chain head's row as the open transaction first read it (None: not read yet)."""
+        self.committed_head: tuple[int, str] | None = None
+        """The chain head (position, hash) this store's last committed write transaction left,
+        when it read or moved it (None otherwise, and before the first)."""
         self._writer: Connection | None = None
         """The connection write transactions run on, kept open between them (see
         :meth:`_writing`); None before the first and after one that failed."""
@@ -308,14 +313,17 @@ class EventStore:
             raise StoreError(f"the store at {self._url} is open read-only: nothing is written")
         with self._errors():
             try:
+                self.committed_head = None
                 with self._writing() as conn:
                     self._tx, self._tx_recorded = conn, None
                     try:
                         yield conn
+                        left = self._tx_left_head()
                         self._write_head(conn)
                     finally:
-                        self._tx = self._tx_recorded = self._tx_head = None
+                        self._tx = self._tx_recorded = self._tx_head = self._tx_head_row = None
                         self._tx_streams, self._tx_absent_keys = {}, set()
+                self.committed_head = left
             except sa_exc.IntegrityError as exc:
                 raise ConcurrencyError(
                     f"concurrent append refused by the store: {exc.orig}"
@@ -357,6 +365,35 @@ class EventStore:
                         conn.close()
         finally:
             self._writer_lock.release()
+
+    def chain_head(self) -> tuple[int, str]:
+        """The chain head (the last row's position and hash) as the open transaction sees it:
+        read once (the first append uses that read), then as its appends move it."""
+        if self._tx is None:
+            raise StoreError("chain_head() is asked inside a transaction")
+        if self._tx_head is not None:
+            return self._tx_head.position, self._tx_head.hash
+        row = self._head_row(self._tx)
+        return int(row[0]), str(row[1])
+
+    def _head_row(self, conn: Connection) -> Any:
+        """The ``chain_head`` row (position, hash, recorded_at, peaks), once per transaction."""
+        in_tx = conn is self._tx
+        if in_tx and self._tx_head_row is not None:
+            return self._tx_head_row
+        head = _P_HEAD_STATE(conn).first()
+        if head is None:
+            raise IntegrityError("the store has no chain head: it was not created by escrow")
+        if in_tx:
+            self._tx_head_row = head
+        return head
+
+    def _tx_left_head(self) -> tuple[int, str] | None:
+        """The chain head the open transaction leaves, if it read or moved it."""
+        if self._tx_head is not None:
+            return self._tx_head.position, self._tx_head.hash
+        row = self._tx_head_row
+        return None if row is None else (int(row[0]), str(row[1]))
 
     def _write_head(self, conn: Connection) -> None:
         """The chain head the transaction's appends moved, written once before it commits."""
@@ -522,9 +559,7 @@ class EventStore:
         if kept is not None:
             position, prev_hash, head_recorded = kept.position, kept.hash, kept.recorded_at
         else:
-            head = _P_HEAD_STATE(conn).first()
-            if head is None:
-                raise IntegrityError("the store has no chain head: it was not created by escrow")
+            head = self._head_row(conn)
             position, prev_hash = int(head[0]), str(head[1])
             head_recorded, stored_peaks = head[2], head[3]
         size_before = position

@@ -126,6 +126,13 @@ class EventStoreLike(Protocol):
         is open)."""
         ...
 
+    committed_head: tuple[int, str] | None
+    """The chain head (position, hash) the last committed write transaction left, if known."""
+
+    def chain_head(self) -> tuple[int, str]:
+        """The chain head (position, hash) as the open transaction sees it."""
+        ...
+
     def connection(self) -> AbstractContextManager[Connection]:
         """The open transaction's connection, or a fresh connection for one read."""
         ...
