@@ -23,6 +23,18 @@ from escrow import arguments as arg
 from escrow.delivery import act_request
 from escrow.domain.terms import Account, Channel, ContractTerms, Fund, Resolution, ReturnReason
 
+_ARGUMENT_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _argument_names(cls: type) -> tuple[str, ...]:
+    """The names of an act class's arguments: its fields but the idempotency key (found once
+    per class)."""
+    names = _ARGUMENT_NAMES.get(cls)
+    if names is None:
+        fields = dataclasses.fields(cls)
+        names = _ARGUMENT_NAMES[cls] = tuple(f.name for f in fields if f.name != "idempotency_key")
+    return names
+
 
 def _set(act: object, name: str, value: object) -> None:
     object.__setattr__(act, name, value)  # a frozen record normalising its own field
@@ -51,11 +63,7 @@ class Act:
 
     def arguments(self) -> Mapping[str, object]:
         """The act's arguments, as recorded with its key (the key itself left out)."""
-        return {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)
-            if f.name != "idempotency_key"
-        }
+        return {name: getattr(self, name) for name in _argument_names(type(self))}
 
     def request(self) -> str:
         """The canonical text of the act: equal for equal acts."""

@@ -40,7 +40,15 @@ class Receipt:
     duplicate: bool
 
 
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
 def _plain(value: object) -> object:
+    kind = type(value)
+    if kind in _SCALARS:  # the usual arguments first, by exact type (a str subclass goes on)
+        return value
+    if kind is dt.date:
+        return value.isoformat()  # type: ignore[attr-defined]
     if isinstance(value, Decimal):
         return str(value.quantize(_CENT)) if value.is_finite() else str(value)
     if isinstance(value, dt.date):
@@ -60,7 +68,11 @@ def act_request(act: str, arguments: Mapping[str, object]) -> str:
     """The canonical text of ``act`` with ``arguments``: equal for equal acts, whatever the
     spelling of an amount (``1E+2`` and ``100.00`` are one amount)."""
     body = {"act": act, **{name: _plain(v) for name, v in arguments.items()}}
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _CANONICAL.encode(body)
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+"""The encoder of request texts, made once (``json.dumps`` with options makes one per call)."""
 
 
 def check_same_act(key: str, recorded: str | None, request: str) -> None:
