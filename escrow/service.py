@@ -606,6 +606,9 @@ class Ledger:
                 )
                 self._append([Part(LEDGER, self.store.stream_version(LEDGER), [notice])], None)
                 continue
+            # The day's ticks are decided contract by contract (each concerns its own stream
+            # alone) and appended together, in the same order: the same rows, one append.
+            ticks: Batch = []
             for item in due:
                 assert item.contract is not None
                 version, state = self._current(item.contract)
@@ -617,7 +620,8 @@ class Ledger:
                     with self.store.connection() as conn:
                         readstore.set_due(conn, item.contract, next_due(state), recorded)
                     continue
-                self._append(self._contract_batch(item.contract, cmd.Tick(), item.day), None)
+                ticks += self._contract_batch(item.contract, cmd.Tick(), item.day)
+            self._append(ticks, None)
 
     def advance_to(self, day: dt.date) -> None:
         """Run the clock to ``day``: every lapse, reminder, release and settlement due by then."""

@@ -21,6 +21,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 
 import escrow
+from escrow.store import StoredEvent
 
 START = dt.date(2025, 3, 1)
 
@@ -145,3 +146,49 @@ def test_opening_a_ledger_reads_its_configuration_and_nothing_else(tmp_path: Pat
         escrow.open_ledger(path).close()
     read = _streams_read(path, seen)
     assert read == {"ledger": 1}, read  # the configuration: the ledger stream's first event
+
+
+def test_a_day_s_ticks_are_appended_together_in_contract_order(tmp_path: Path) -> None:
+    """Three contracts alike (the same terms, deposit and 6 months' rent, all on START) fall due
+    on the same days. The clock decides each contract's tick on its own and appends a day's
+    ticks in one statement, in contract order: on every day the rows of C1 come before C2's,
+    and C2's before C3's, as three appends in turn would have numbered them."""
+    path = tmp_path / "ledger.db"
+    inserts: list[str] = []  # one per statement sent (SQLite's trace shows each row of many)
+
+    def sent(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if statement.startswith("INSERT INTO events"):
+            inserts.append(statement)
+
+    sa_event.listen(Engine, "before_cursor_execute", sent)
+    try:
+        rows = _three_alike_advanced(path, inserts)
+    finally:
+        sa_event.remove(Engine, "before_cursor_execute", sent)
+    days: dict[dt.date, list[str]] = {}
+    for stored in rows:
+        if stored.stream.startswith("contract:"):
+            days.setdefault(stored.event.on, []).append(stored.stream)
+    assert days, "something fell due between START and 2025-08-10"
+    for day, streams in days.items():
+        firsts = [streams.index(f"contract:C{n}") for n in (1, 2, 3)]
+        lasts = [len(streams) - 1 - streams[::-1].index(f"contract:C{n}") for n in (1, 2, 3)]
+        # each contract's rows of the day are together, and the contracts in id order
+        assert firsts[0] <= lasts[0] < firsts[1] <= lasts[1] < firsts[2] <= lasts[2], (day, streams)
+    # one insert per day something fell due, and one for the clock's own row at the end; not
+    # one per contract and day (that would be 3 per day)
+    assert 0 < len(inserts) <= len(days) + 1, (len(inserts), sorted(days))
+
+
+def _three_alike_advanced(path: Path, inserts: list[str]) -> list[StoredEvent]:
+    """C1, C2 and C3 opened alike on START, then the clock run to 2025-08-10; the rows it wrote
+    (``inserts`` holds only the clock's statements)."""
+    with escrow.open_ledger(path) as ledger:
+        for n in (1, 2, 3):
+            ledger.open_contract(_terms(n), on=START)
+            ledger.pay_deposit(f"C{n}", "3000.00", on=START)
+            ledger.pay_rent(f"C{n}", "18000.00", on=START)
+        before = ledger.store.last_position()
+        inserts.clear()
+        ledger.advance_to(dt.date(2025, 8, 10))
+        return ledger.store.read_all(after_position=before)
