@@ -27,7 +27,7 @@ from escrow.report import build_report
 from escrow.runner import run_scenario
 from escrow.scenario import load_scenario
 from escrow.service import open_ledger
-from escrow.simulate import ACTS_PER_UNIT, simulate
+from escrow.simulate import UNIT_ACTS_FEWEST, acts_per_unit, simulate
 
 SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 SCENARIOS = sorted(SCENARIOS_DIR.glob("*.toml"))
@@ -157,8 +157,10 @@ def test_a_simulation_in_units_of_work_stores_the_same_events_on_both_backends(
 
     assert summary == expected
     # Every tenancy opens, pays a deposit and pays rent within its first 7 months, inside the
-    # 14 simulated: 400 x 3 acts > the 1,000 acts of one unit, so several units were written.
+    # 14 simulated: 400 x 3 acts > the 1,000 acts of one unit (a simulation of fewer than
+    # 50,000 acts is written in units of 1,000), so several units were written.
     contracts = summary["contracts"]
-    assert isinstance(contracts, int) and contracts * 3 > ACTS_PER_UNIT
+    assert isinstance(contracts, int) and contracts * 3 > UNIT_ACTS_FEWEST
+    assert acts_per_unit(contracts * 10) == UNIT_ACTS_FEWEST  # 400 tenancies make < 4,000 acts
     with closing(sqlite3.connect(sqlite_path)) as con:
         assert execute_raw(pg_url, EVENT_ROWS) == con.execute(EVENT_ROWS).fetchall()

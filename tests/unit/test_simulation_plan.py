@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from escrow.simulate import _DEPOSIT, _OPEN, _RENT, _Plan
+from escrow.simulate import _DEPOSIT, _OPEN, _RENT, _Plan, acts_per_unit
 
 
 def test_acts_come_out_by_day_then_order_up_to_the_end_and_the_keys_are_let_go() -> None:
@@ -22,3 +22,11 @@ def test_acts_come_out_by_day_then_order_up_to_the_end_and_the_keys_are_let_go()
     assert [dt.date.fromordinal(d) for d in days] == [d1, d1, d2, d2]
     assert plan.keys == []
     assert plan.kind[rows[0]] == _OPEN  # the rows index the plan's arrays
+
+
+def test_a_simulation_s_unit_of_work_is_a_fiftieth_of_its_acts_between_1000_and_5000() -> None:
+    assert acts_per_unit(0) == 1000
+    assert acts_per_unit(49_999) == 1000  # 49,999 // 50 = 999: the fewest, 1,000
+    assert acts_per_unit(100_000) == 2000  # 100,000 // 50
+    assert acts_per_unit(250_049) == 5000  # 250,049 // 50 = 5,000
+    assert acts_per_unit(600_000) == 5000  # 12,000: the most, 5,000
