@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from test_one_contract_at_a_time import START, _statements, _terms
 
 import escrow
 from escrow.errors import ConcurrencyError
-from escrow.store import open_store
+from escrow.store import EventStore, open_store
 
 ON = START  # 2025-03-01: the day C1 (test_one_contract_at_a_time._terms) starts
 
@@ -172,43 +173,44 @@ def test_write_transactions_run_on_one_kept_connection(tmp_path: Path) -> None:
         assert [_text(s.event) for s in store.load("A")] == [f"n{n}" for n in range(5)]
 
 
-def test_after_a_failed_transaction_the_next_one_takes_a_fresh_connection(
+class _Refused(Exception):
+    """An exception of the caller's own code (a rule that refuses an act), not the database's."""
+
+
+def _refused_by_the_store(store: EventStore) -> None:
+    store.append("A", 1, [_note("stale")])  # version 1 is taken: ConcurrencyError
+
+
+def _refused_by_the_caller(_store: EventStore) -> None:
+    raise _Refused("the caller's rule says no")
+
+
+@pytest.mark.parametrize(
+    ("refuse", "error", "checkouts"),
+    [
+        # the database refused: the connection is closed, the next transaction takes another
+        (_refused_by_the_store, ConcurrencyError, 1),
+        # the caller refused: rolled back cleanly, the connection is kept
+        (_refused_by_the_caller, _Refused, 0),
+    ],
+)
+def test_a_failed_transaction_s_connection_is_replaced_only_when_the_database_failed(
     tmp_path: Path,
+    refuse: Callable[[EventStore], None],
+    error: type[Exception],
+    checkouts: int,
 ) -> None:
     path = tmp_path / "s.db"
     with open_store(str(path), CODEC) as store:
         with store.transaction():
             store.append("A", 0, [_note("kept")])
         handed = _checkouts(store)
-        with pytest.raises(ConcurrencyError), store.transaction():
+        with pytest.raises(error), store.transaction():
             store.append("A", 1, [_note("lost")])
-            store.append("A", 1, [_note("stale")])  # version 1 is taken: refused
+            refuse(store)
         with store.transaction():
             store.append("A", 1, [_note("after")])
-        assert len(handed) == 1  # the failed one's connection was closed, not reused
-        assert [_text(s.event) for s in store.load("A")] == ["kept", "after"]
-        assert store.verify().ok
-    assert _head(path)[0] == 2
-
-
-class _Refused(Exception):
-    """An exception of the caller's own code (a rule that refuses an act), not the database's."""
-
-
-def test_a_transaction_its_caller_refused_keeps_the_connection(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    with open_store(str(path), CODEC) as store:
-        with store.transaction():
-            store.append("A", 0, [_note("kept")])
-        handed = _checkouts(store)
-        with pytest.raises(_Refused), store.transaction():
-            store.append("A", 1, [_note("lost")])
-            raise _Refused("the caller's rule says no")
-        with store.transaction():
-            store.append("A", 1, [_note("after")])
-        # Rolled back cleanly, the connection was kept: no checkout (the store's refusal in the
-        # test above makes one).
-        assert handed == []
+        assert len(handed) == checkouts
         assert [_text(s.event) for s in store.load("A")] == ["kept", "after"]
         assert store.verify().ok
     assert _head(path)[0] == 2
