@@ -142,6 +142,8 @@ class Part(NamedTuple):
 
 
 Batch = list[Part]
+TICKS_PER_APPEND = 64
+"""Contracts whose ticks of one day go to the store in one append (:meth:`Ledger._advance`)."""
 
 
 class _Packed:
@@ -607,7 +609,8 @@ class Ledger:
                 self._append([Part(LEDGER, self.store.stream_version(LEDGER), [notice])], None)
                 continue
             # The day's ticks are decided contract by contract (each concerns its own stream
-            # alone) and appended together, in the same order: the same rows, one append.
+            # alone) and appended together, in the same order: the same rows, an append per
+            # TICKS_PER_APPEND contracts (each part holds its contract's states: bounded).
             ticks: Batch = []
             for item in due:
                 assert item.contract is not None
@@ -621,6 +624,9 @@ class Ledger:
                         readstore.set_due(conn, item.contract, next_due(state), recorded)
                     continue
                 ticks += self._contract_batch(item.contract, cmd.Tick(), item.day)
+                if len(ticks) >= TICKS_PER_APPEND:
+                    self._append(ticks, None)
+                    ticks = []
             self._append(ticks, None)
 
     def advance_to(self, day: dt.date) -> None:
