@@ -151,8 +151,9 @@ def test_opening_a_ledger_reads_its_configuration_and_nothing_else(tmp_path: Pat
 def test_a_day_s_ticks_are_appended_together_in_contract_order(tmp_path: Path) -> None:
     """Three contracts alike (the same terms, deposit and 6 months' rent, all on START) fall due
     on the same days. The clock decides each contract's tick on its own and appends a day's
-    ticks in one statement, in contract order: on every day the rows of C1 come before C2's,
-    and C2's before C3's, as three appends in turn would have numbered them."""
+    ticks together (up to ``TICKS_PER_APPEND`` contracts in one statement), in contract order:
+    on every day the rows of C1 come before C2's, and C2's before C3's, as three appends in turn
+    would have numbered them."""
     path = tmp_path / "ledger.db"
     inserts: list[str] = []  # one per statement sent (SQLite's trace shows each row of many)
 
