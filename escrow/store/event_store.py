@@ -370,7 +370,7 @@ class EventStore:
         """The chain head (the last row's position and hash) as the open transaction sees it:
         read once (the first append uses that read), then as its appends move it."""
         if self._tx is None:
-            raise StoreError("chain_head() is asked inside a transaction")
+            raise StoreError("chain_head() is only answered inside a transaction")
         if self._tx_head is not None:
             return self._tx_head.position, self._tx_head.hash
         row = self._head_row(self._tx)
