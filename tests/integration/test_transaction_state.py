@@ -218,8 +218,9 @@ def test_a_failed_transaction_s_connection_is_replaced_only_when_the_database_fa
 
 def test_a_refused_act_forgets_only_the_states_it_cached(tmp_path: Path) -> None:
     """C2's state, cached before a refused act on C1, is still used: C2's next act reads its
-    stream once, after the cached version (to see that nobody moved it), and not its kept state
-    (which it would read had the refusal dropped every cached state)."""
+    stream once, after the cached version (after a failed transaction every cached state is
+    checked once more), and not its kept state (which it would read had the refusal dropped
+    every cached state)."""
     path = tmp_path / "ledger.db"
     with _statements() as seen, escrow.open_ledger(path) as ledger:  # every connection traced
         for n in (1, 2):
