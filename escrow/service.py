@@ -191,8 +191,6 @@ class Ledger:
         """States evicted from ``_cache``, packed (see :meth:`_pack`)."""
         self._packed_bytes = 0
         """Recent contract states with the stream version they fold (LRU, :data:`CACHE_SIZE`)."""
-        self._checked: set[str] = set()
-        """Contracts whose cached state is known current in the open transaction."""
         self._touched: set[str] = set()
         """Contracts whose state was cached during the open transaction (forgotten if it fails)."""
         self._epoch = 0
@@ -263,9 +261,7 @@ class Ledger:
         the stream is read after the cached version."""
         cached = self._cache.get(contract)
         in_tx = self.store.in_transaction
-        if cached is not None and (
-            contract in self._checked or (in_tx and self._fresh.get(contract) == self._epoch)
-        ):
+        if cached is not None and in_tx and self._fresh.get(contract) == self._epoch:
             self._cache.move_to_end(contract)
             return cached
         if cached is None:
@@ -326,11 +322,9 @@ class Ledger:
         self._cache.move_to_end(contract)
         self._fresh[contract] = self._epoch
         if self.store.in_transaction:
-            self._checked.add(contract)
             self._touched.add(contract)
         while len(self._cache) > CACHE_SIZE:
             evicted, (evicted_version, evicted_state) = self._cache.popitem(last=False)
-            self._checked.discard(evicted)
             epoch = self._fresh.pop(evicted, -1)
             self._pack(evicted, evicted_version, epoch, evicted_state)
 
@@ -390,7 +384,6 @@ class Ledger:
             with self.store.connection() as conn:
                 yield conn
             return
-        self._checked.clear()
         self._touched.clear()
         self._tx_today = None
         try:
@@ -408,7 +401,6 @@ class Ledger:
             self._epoch += 1  # whatever failed, the states kept are checked once more
             raise
         finally:
-            self._checked.clear()
             self._touched.clear()
             self._tx_today = None
 
