@@ -82,6 +82,7 @@ def project_event(
         case ev.AccountChanged(account=account, bank=bank, notice_due=due):
             readstore.set_ledger_value(conn, BANK + account, bank)
             readstore.add_notice(conn, position, due, account, bank, recorded)
+            pending.due_from(due)
         case ev.AuthorityNoticeDue(account=account, bank=bank):
             readstore.drop_notices(conn, account, bank)
         case ev.ActionRefused():
@@ -99,7 +100,6 @@ def project_event(
 
 
 def project_contract(
-    conn: Connection,
     pending: readstore.Pending,
     contract: str,
     state: ContractState,
@@ -109,7 +109,7 @@ def project_contract(
     """The contract's current rows: what it holds, its open deadlines, its next due day."""
     pending.set_held(contract, state.held("deposit"), state.held("rent"), day, recorded)
     pending.set_deadlines(contract, deadlines_of(state), recorded)
-    readstore.set_due(conn, contract, next_due(state), recorded)
+    pending.set_due(contract, next_due(state), recorded)
 
 
 def folded(state: ContractState | None, stored: StoredEvent) -> ContractState:
@@ -189,7 +189,7 @@ def _rebuild_into(store: EventStoreLike, conn: Connection) -> dict[str, int]:
         if len(pending.transfers) + len(pending.notices) > REBUILD_CHUNK:
             pending.write(conn)
     for contract, (state, day, recorded) in states.items():
-        project_contract(conn, pending, contract, state, day, recorded)
+        project_contract(pending, contract, state, day, recorded)
         if len(pending.held) > REBUILD_CHUNK:
             pending.write(conn)
     if latest is not None:

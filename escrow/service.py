@@ -386,6 +386,7 @@ class Ledger:
             return
         self._touched.clear()
         self._tx_today = None
+        self._pending.clear_until = None  # another writer may have moved the schedule since
         try:
             with self.store.transaction() as conn:
                 if self.store.chain_head() != self._last_head:
@@ -403,6 +404,15 @@ class Ledger:
         finally:
             self._touched.clear()
             self._tx_today = None
+
+    @contextmanager
+    def _schedule(self) -> Iterator[Connection]:
+        """A connection for a question to the schedule: the open transaction's, the schedule
+        rows it collected written first."""
+        with self.store.connection() as conn:
+            if self.store.in_transaction:
+                self._pending.write_schedule(conn)
+            yield conn
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -459,7 +469,7 @@ class Ledger:
                 if part.contract is not None and part.after is not None:
                     self._remember(part.contract, written.last_version, part.after)
                     project_contract(
-                        conn, self._pending, part.contract, part.after, part.events[-1].on, recorded
+                        self._pending, part.contract, part.after, part.events[-1].on, recorded
                     )
                     self._keep_state(part, written.first_version, written.last_version)
             if latest is not None:
@@ -586,9 +596,13 @@ class Ledger:
         to the authority (in the order of their account changes), then contracts by id. Takes
         rows from the ``schedule`` read model: costs what falls due, not the ledger's size."""
         while True:
-            with self.store.connection() as conn:
+            clear = self._pending.clear_until
+            if clear is not None and until <= clear:
+                return  # the schedule said so in this transaction, and nothing due came since
+            with self._schedule() as conn:
                 due = readstore.due_on_first_day(conn, until)
             if not due:
+                self._pending.clear_until = until
                 return
             first = due[0]
             if first.contract is None:
@@ -612,8 +626,7 @@ class Ledger:
                     # verify`` reports it as drift): follow the state, never tick on its say.
                     last = self.store.load(CONTRACT + item.contract, after_version=version - 1)
                     recorded = readstore.recorded_text(last[-1].recorded_at)
-                    with self.store.connection() as conn:
-                        readstore.set_due(conn, item.contract, next_due(state), recorded)
+                    self._pending.set_due(item.contract, next_due(state), recorded)
                     continue
                 ticks += self._contract_batch(item.contract, cmd.Tick(), item.day)
                 if len(ticks) >= TICKS_PER_APPEND:
@@ -681,7 +694,7 @@ class Ledger:
         horizon = limit if limit is not None else LAST_DATE
         started = self._today()
         while True:
-            with self.store.connection() as conn:
+            with self._schedule() as conn:
                 nxt = readstore.next_day(conn)
             if nxt is None or nxt > horizon:
                 break

@@ -172,16 +172,6 @@ def contracts_of(conn: Connection, enterprise: str) -> list[str]:
 # --- the schedule -----------------------------------------------------------------------------
 
 
-def set_due(conn: Connection, contract: str, due: dt.date | None, recorded: str) -> None:
-    """The contract's next due day (None: nothing pending, the row goes)."""
-    key = CONTRACT_KEY + contract
-    if due is None:
-        _DROP_DUE(conn, {"key": key})
-        return
-    row = {"key": key, "due": due.isoformat(), "rank": CONTRACT_RANK, "seq": 0}
-    _SET_DUE(conn, {**row, "recorded_at": recorded})
-
-
 def add_notice(
     conn: Connection, position: int, due: dt.date, account: str, bank: str, recorded: str
 ) -> None:
@@ -252,6 +242,13 @@ class Pending:
     states: dict[str, tuple[int, ContractState]] = dataclasses.field(default_factory=dict)
     """Each contract's kept state: made into its row only when written (a later one of the same
     contract, in the same transaction or rebuild chunk, replaces it unmade)."""
+    dues: dict[str, tuple[Any, ...] | None] = dataclasses.field(default_factory=dict)
+    """Each contract's schedule row (None: the row goes), the last of the transaction winning;
+    written by :meth:`write_schedule` before the schedule is asked, and with the rest."""
+    clear_until: dt.date | None = None
+    """A day by which nothing is due, as the open transaction knows it (None: not known): set
+    when the schedule answered so, moved back by a due day written since (:meth:`due_from`).
+    The transaction's write lock keeps every other writer from the schedule meanwhile."""
 
     def __bool__(self) -> bool:
         return bool(
@@ -261,7 +258,30 @@ class Pending:
             or self.held
             or self.deadlines
             or self.states
+            or self.dues
         )
+
+    def set_due(self, contract: str, due: dt.date | None, recorded: str) -> None:
+        """The contract's next due day (None: nothing pending, its row goes)."""
+        key = CONTRACT_KEY + contract
+        if due is None:
+            self.dues[key] = None
+            return
+        self.dues[key] = (key, due.isoformat(), CONTRACT_RANK, 0, recorded)
+        self.due_from(due)
+
+    def due_from(self, due: dt.date) -> None:
+        """Something falls due on ``due``: nothing is known to be clear from that day on."""
+        if self.clear_until is not None and due <= self.clear_until:
+            self.clear_until = due - dt.timedelta(days=1)
+
+    def write_schedule(self, conn: Connection) -> None:
+        """Write the collected schedule rows (before the schedule is asked) and forget them."""
+        if not self.dues:
+            return
+        _DROP_DUE.many(conn, [{"key": key} for key, row in self.dues.items() if row is None])
+        _SET_DUE.many_in_order(conn, [row for row in self.dues.values() if row is not None])
+        self.dues = {}
 
     def add_transfers(self, position: int, recorded: str, transfers: Iterable[Transfer]) -> None:
         for seq, t in enumerate(transfers):
@@ -332,6 +352,7 @@ class Pending:
         _SET_STATE.many_in_order(
             conn, [(c, v, snapshots.dump(s)) for c, (v, s) in self.states.items()]
         )
+        self.write_schedule(conn)
         self.transfers, self.notices, self.refusals = [], [], []
         self.held, self.deadlines, self.states = {}, {}, {}
 

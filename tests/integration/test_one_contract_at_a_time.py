@@ -193,3 +193,61 @@ def _three_alike_advanced(path: Path, inserts: list[str]) -> list[StoredEvent]:
         inserts.clear()
         ledger.advance_to(dt.date(2025, 8, 10))
         return ledger.store.read_all(after_position=before)
+
+
+def _schedule_rows(path: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT key, due, rank, seq FROM rm_schedule ORDER BY key").fetchall()
+
+
+def _open_three_with_rent(ledger: escrow.Ledger) -> None:
+    for n in (1, 2, 3):
+        ledger.open_contract(_terms(n), on=START)
+        ledger.pay_deposit(f"C{n}", "3000.00", on=START)
+        ledger.pay_rent(f"C{n}", "18000.00", on=START)
+
+
+def test_a_unit_of_work_asks_the_schedule_once_for_a_day_it_found_clear(tmp_path: Path) -> None:
+    """Nine acts on START in one unit of work: the first runs the clock to START and finds
+    nothing due; the eight after it write only due days after START (the rent's releases fall
+    on 2025-03-03, the Monday after), so the clock need not ask again. Acted one transaction
+    each, every act asks (another writer may have moved the schedule between them). The
+    schedule's rows come out the same either way."""
+    def reads_of_schedule() -> AbstractContextManager[list[str]]:
+        return _statements(lambda s: s.startswith("SELECT") and "rm_schedule" in s)
+
+    with reads_of_schedule() as unit_reads, escrow.open_ledger(tmp_path / "unit.db") as ledger:
+        with ledger.unit_of_work():
+            _open_three_with_rent(ledger)
+    with reads_of_schedule() as single_reads, escrow.open_ledger(tmp_path / "acts.db") as ledger:
+        _open_three_with_rent(ledger)
+    assert len(unit_reads) == 1, unit_reads
+    assert len(single_reads) == 9, single_reads
+    rows = _schedule_rows(tmp_path / "unit.db")
+    assert rows == _schedule_rows(tmp_path / "acts.db")
+    # each contract's next due day: its rent's first release, 2025-03-03
+    assert [(key, due) for key, due, _, _ in rows] == [
+        (f"contract:C{n}", "2025-03-03") for n in (1, 2, 3)
+    ]
+
+
+def test_a_due_day_written_in_the_unit_is_run_by_the_next_act_after_it(tmp_path: Path) -> None:
+    """The unit knows START is clear; the rents write a due day (2025-03-03, the Monday on which
+    the releases instructed on START are executed) that the next act, on 2025-03-04, must run
+    first: the executions are in the ledger before the act, as when each act is its own
+    transaction."""
+    with escrow.open_ledger(tmp_path / "unit.db") as ledger, ledger.unit_of_work():
+        _open_three_with_rent(ledger)
+        ledger.pay_deposit("C1", "100.00", on=dt.date(2025, 3, 4))
+        unit = [(s.stream, s.event.type, s.event.on) for s in ledger.store.read_all()]
+    with escrow.open_ledger(tmp_path / "acts.db") as ledger:
+        _open_three_with_rent(ledger)
+        ledger.pay_deposit("C1", "100.00", on=dt.date(2025, 3, 4))
+        acts = [(s.stream, s.event.type, s.event.on) for s in ledger.store.read_all()]
+    assert unit == acts
+    executed = [row for row in unit if row[1] == "payout_executed"]
+    assert {row[0] for row in executed} == {"contract:C1", "contract:C2", "contract:C3"}
+    assert {row[2] for row in executed} == {dt.date(2025, 3, 3)}
+    # the clock's ticks of 2025-03-03 come before the act of 2025-03-04
+    act = [n for n, row in enumerate(unit) if row[2] == dt.date(2025, 3, 4)]
+    assert act and max(unit.index(row) for row in executed) < min(act)
