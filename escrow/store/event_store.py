@@ -108,6 +108,9 @@ _STREAM_HEAD = sa.select(_events.c.version, _events.c.position).where(
 _STREAM_HEADS = sa.select(
     _events.c.stream, sa.func.max(_events.c.version), sa.func.max(_events.c.position)
 ).group_by(_events.c.stream)
+KNOWN_STREAMS = 1 << 17
+"""Streams whose heads a store keeps from one write transaction to the next (some 20 MiB at
+most; past it, only the last transaction's are kept)."""
 _STREAMS_PER_QUERY = 500  # bound parameters per IN list (old SQLite builds allow 999)
 _MAX_VERSION = 2**62
 
@@ -267,6 +270,13 @@ class EventStore:
         """Idempotency keys the open transaction found unused (and has not used since)."""
         self._tx_head_row: Any = None
         """The chain head's row as the open transaction first read it (None: not read yet)."""
+        self._known_streams: dict[str, tuple[int, int]] = {}
+        """(version, position) of streams as this store's committed transactions left them,
+        true while the chain head is where they left it (:attr:`_known_at`): the open
+        transaction trusts them once it has found the head there (:meth:`_head_row`), since
+        every append moves the head. Bounded by :data:`KNOWN_STREAMS`."""
+        self._known_at: tuple[int, str] | None = None
+        """The chain head :attr:`_known_streams` are true at."""
         self.committed_head: tuple[int, str] | None = None
         """The chain head (position, hash) this store's last committed write transaction left,
         when it read or moved it (None otherwise, and before the first)."""
@@ -320,10 +330,12 @@ class EventStore:
                         yield conn
                         left = self._tx_left_head()
                         self._write_head(conn)
+                        streams = self._tx_streams
                     finally:
                         self._tx = self._tx_recorded = self._tx_head = self._tx_head_row = None
                         self._tx_streams, self._tx_absent_keys = {}, set()
                 self.committed_head = left
+                self._keep_known(left, streams)
             except sa_exc.IntegrityError as exc:
                 raise ConcurrencyError(
                     f"concurrent append refused by the store: {exc.orig}"
@@ -386,7 +398,21 @@ class EventStore:
             raise IntegrityError("the store has no chain head: it was not created by escrow")
         if in_tx:
             self._tx_head_row = head
+            if (int(head[0]), str(head[1])) != self._known_at:
+                self._known_streams, self._known_at = {}, None  # another writer appended
         return head
+
+    def _keep_known(
+        self, left: tuple[int, str] | None, streams: dict[str, tuple[int, int]]
+    ) -> None:
+        """After a commit that read the chain head (and so checked :attr:`_known_streams`): the
+        streams it read or wrote join them, true at the head it left."""
+        if left is None:
+            return
+        self._known_streams.update(streams)
+        if len(self._known_streams) > KNOWN_STREAMS:
+            self._known_streams = dict(streams)
+        self._known_at = left
 
     def _tx_left_head(self) -> tuple[int, str] | None:
         """The chain head the open transaction leaves, if it read or moved it."""
@@ -580,8 +606,13 @@ class EventStore:
         key_rows: list[dict[str, Any]] = []
         streams = {stream for encoded, _ in batches for stream, _, _ in encoded}
         known = self._tx_streams if in_tx else {}
+        trusted = self._known_streams if in_tx else {}  # the head was read above: checked
         # (version, position) of each stream, kept up to date as rows are numbered
-        stream_heads = {s: known[s] for s in streams if s in known}
+        stream_heads = {}
+        for s in streams:
+            head_of = known.get(s) or trusted.get(s)
+            if head_of is not None:
+                stream_heads[s] = head_of
         if len(stream_heads) < len(streams):
             stream_heads.update(self._stream_heads(conn, streams - stream_heads.keys()))
         keys_written: dict[str, tuple[BatchResult, str | None]] = {}

@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 from freezegun import freeze_time
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Engine
 from store_events import (
     CODEC,
     DAY,
@@ -215,6 +217,41 @@ class StoreContract:
             store.append("C1", 3, [deposit(1)])
 
         assert store.last_position() == 0
+
+    def test_a_store_trusts_the_stream_heads_it_left_only_while_the_chain_head_is_its_own(
+        self, url: str, clock: FixedClock
+    ) -> None:
+        """``one`` appends to C1 in a transaction, then in the next: the second does not ask
+        C1's head (nobody appended in between: the chain head is where ``one`` left it). After
+        ``two`` appends to C1, ``one``'s next transaction finds the chain head moved and asks
+        again: an append at the version ``one`` knew is refused, one at C1's true version
+        taken."""
+        asked: list[str] = []
+
+        def sent(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+            if "max(events.version)" in statement:
+                asked.append(statement)
+
+        with open_store(url, CODEC, clock) as one, open_store(url, CODEC, clock) as two:
+            sa_event.listen(Engine, "before_cursor_execute", sent)
+            try:
+                with one.transaction():
+                    one.append("C1", 0, [deposit(1)])
+                assert len(asked) == 1  # a new stream: asked
+                with one.transaction():
+                    one.append("C1", 1, [deposit(2)])
+                assert len(asked) == 1  # known from the transaction before
+                two.append("C1", 2, [deposit(3)])
+                asked.clear()
+                with pytest.raises(ConcurrencyError), one.transaction():
+                    one.append("C1", 2, [deposit(4)])
+                assert len(asked) == 1  # the head moved: asked again
+                with one.transaction():
+                    one.append("C1", 3, [deposit(4)])
+            finally:
+                sa_event.remove(Engine, "before_cursor_execute", sent)
+            assert [s.version for s in one.load("C1")] == [1, 2, 3, 4]
+            assert one.verify().ok
 
     def test_two_stores_racing_from_two_threads_on_a_new_stream_let_exactly_one_win(
         self, url: str, clock: FixedClock
