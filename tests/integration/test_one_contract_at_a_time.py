@@ -216,9 +216,9 @@ def test_a_unit_of_work_asks_the_schedule_once_for_a_day_it_found_clear(tmp_path
     def reads_of_schedule() -> AbstractContextManager[list[str]]:
         return _statements(lambda s: s.startswith("SELECT") and "rm_schedule" in s)
 
-    with reads_of_schedule() as unit_reads, escrow.open_ledger(tmp_path / "unit.db") as ledger:
-        with ledger.unit_of_work():
-            _open_three_with_rent(ledger)
+    unit_db = tmp_path / "unit.db"
+    with reads_of_schedule() as unit_reads, escrow.open_ledger(unit_db) as ledger, ledger.unit_of_work():
+        _open_three_with_rent(ledger)
     with reads_of_schedule() as single_reads, escrow.open_ledger(tmp_path / "acts.db") as ledger:
         _open_three_with_rent(ledger)
     assert len(unit_reads) == 1, unit_reads
