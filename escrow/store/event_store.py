@@ -263,20 +263,22 @@ class EventStore:
         hash then (which commits to every row): reused when the head has not moved since."""
         self._tx_head: _Head | None = None
         """The chain head as the open transaction's appends left it, written once at its end."""
-        self._tx_streams: dict[str, tuple[int, int]] = {}
-        """(version, position) of the streams the open transaction has read to the end or
-        written: under its write lock nobody else moves them, so they are not asked again."""
         self._tx_absent_keys: set[str] = set()
         """Idempotency keys the open transaction found unused (and has not used since)."""
         self._tx_head_row: Any = None
         """The chain head's row as the open transaction first read it (None: not read yet)."""
-        self._known_streams: dict[str, tuple[int, int]] = {}
-        """(version, position) of streams as this store's committed transactions left them,
-        true while the chain head is where they left it (:attr:`_known_at`): the open
-        transaction trusts them once it has found the head there (:meth:`_head_row`), since
-        every append moves the head. Bounded by :data:`KNOWN_STREAMS`."""
-        self._known_at: tuple[int, str] | None = None
-        """The chain head :attr:`_known_streams` are true at."""
+        self._streams: dict[str, tuple[int, int]] = {}
+        """(version, position) of the streams this store's transactions read to the end or
+        wrote. Inside a transaction its write lock keeps every other writer from them; from
+        one transaction to the next they stay true while the chain head is where this store's
+        last commit left it (:attr:`_streams_at`), since every append moves the head: a
+        transaction trusts them once it has found the head there (:meth:`_head_row`) and
+        forgets them all when it has not. A failed transaction forgets those it touched
+        (:attr:`_tx_touched`). Bounded by :data:`KNOWN_STREAMS`."""
+        self._tx_touched: set[str] = set()
+        """The streams of :attr:`_streams` the open transaction read or wrote."""
+        self._streams_at: tuple[int, str] | None = None
+        """The chain head :attr:`_streams` are true at (None: not known to be true)."""
         self.committed_head: tuple[int, str] | None = None
         """The chain head (position, hash) this store's last committed write transaction left,
         when it read or moved it (None otherwise, and before the first)."""
@@ -330,16 +332,20 @@ class EventStore:
                         yield conn
                         left = self._tx_left_head()
                         self._write_head(conn)
-                        streams = self._tx_streams
                     finally:
                         self._tx = self._tx_recorded = self._tx_head = self._tx_head_row = None
-                        self._tx_streams, self._tx_absent_keys = {}, set()
+                        self._tx_absent_keys = set()
                 self.committed_head = left
-                self._keep_known(left, streams)
-            except sa_exc.IntegrityError as exc:
-                raise ConcurrencyError(
-                    f"concurrent append refused by the store: {exc.orig}"
-                ) from None
+                self._streams_kept(left)
+            except BaseException as exc:
+                for stream in self._tx_touched:  # they may count rows rolled back
+                    self._streams.pop(stream, None)
+                self._tx_touched = set()
+                if isinstance(exc, sa_exc.IntegrityError):
+                    raise ConcurrencyError(
+                        f"concurrent append refused by the store: {exc.orig}"
+                    ) from None
+                raise
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -398,21 +404,18 @@ class EventStore:
             raise IntegrityError("the store has no chain head: it was not created by escrow")
         if in_tx:
             self._tx_head_row = head
-            if (int(head[0]), str(head[1])) != self._known_at:
-                self._known_streams, self._known_at = {}, None  # another writer appended
+            if (int(head[0]), str(head[1])) != self._streams_at:
+                self._streams = {}  # another writer appended since (or not known)
         return head
 
-    def _keep_known(
-        self, left: tuple[int, str] | None, streams: dict[str, tuple[int, int]]
-    ) -> None:
-        """After a commit that read the chain head (and so checked :attr:`_known_streams`): the
-        streams it read or wrote join them, true at the head it left."""
-        if left is None:
-            return
-        self._known_streams.update(streams)
-        if len(self._known_streams) > KNOWN_STREAMS:
-            self._known_streams = dict(streams)
-        self._known_at = left
+    def _streams_kept(self, left: tuple[int, str] | None) -> None:
+        """After a commit: :attr:`_streams` are true at the chain head it left (when it read
+        the head: one that did not appended nothing, and the next finds out)."""
+        self._tx_touched = set()
+        if len(self._streams) > KNOWN_STREAMS:
+            self._streams, self._streams_at = {}, None
+        elif left is not None:
+            self._streams_at = left
 
     def _tx_left_head(self) -> tuple[int, str] | None:
         """The chain head the open transaction leaves, if it read or moved it."""
@@ -605,14 +608,9 @@ class EventStore:
         rows: list[tuple[Any, ...]] = []
         key_rows: list[dict[str, Any]] = []
         streams = {stream for encoded, _ in batches for stream, _, _ in encoded}
-        known = self._tx_streams if in_tx else {}
-        trusted = self._known_streams if in_tx else {}  # the head was read above: checked
+        known = self._streams if in_tx else {}  # the head was read above: checked
         # (version, position) of each stream, kept up to date as rows are numbered
-        stream_heads = {}
-        for s in streams:
-            head_of = known.get(s) or trusted.get(s)
-            if head_of is not None:
-                stream_heads[s] = head_of
+        stream_heads = {s: known[s] for s in streams if s in known}
         if len(stream_heads) < len(streams):
             stream_heads.update(self._stream_heads(conn, streams - stream_heads.keys()))
         keys_written: dict[str, tuple[BatchResult, str | None]] = {}
@@ -682,7 +680,8 @@ class EventStore:
             head = _Head(position, prev_hash, recorded_at, tree)
             if in_tx:
                 self._tx_head = head
-                self._tx_streams.update(stream_heads)
+                self._streams.update(stream_heads)
+                self._tx_touched.update(stream_heads)
             else:
                 self._tx_head = head
                 self._write_head(conn)
@@ -722,8 +721,8 @@ class EventStore:
         return heads
 
     def _stream_head(self, conn: Connection, stream: str) -> tuple[int, int]:
-        if conn is self._tx and stream in self._tx_streams:
-            return self._tx_streams[stream]
+        if conn is self._tx and self._tx_head_row is not None and stream in self._streams:
+            return self._streams[stream]  # the head was read: they are checked
         row = _P_STREAM_HEAD(conn, {"stream": stream}).first()
         return (row[0], row[1]) if row is not None else (0, 0)
 
@@ -760,7 +759,8 @@ class EventStore:
         with self._errors(), self.connection() as conn:
             rows = _P_LOAD(conn, {"stream": stream, "after": start, "upto": upto}).all()
         if to_end and rows:
-            self._tx_streams[stream] = (int(rows[-1][2]), int(rows[-1][0]))
+            self._streams[stream] = (int(rows[-1][2]), int(rows[-1][0]))
+            self._tx_touched.add(stream)
         if start != after_version and rows and rows[0][2] == after_version:
             rows = rows[1:]
         return self._decoded(rows)

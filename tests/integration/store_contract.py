@@ -253,6 +253,37 @@ class StoreContract:
             assert [s.version for s in one.load("C1")] == [1, 2, 3, 4]
             assert one.verify().ok
 
+    def test_a_failed_transaction_forgets_the_stream_heads_it_touched_and_only_those(
+        self, url: str, clock: FixedClock
+    ) -> None:
+        """After a transaction that appended to C1 and then failed, C1's head is asked again
+        (the head the store saw counted a row that was rolled back) and an append at C1's true
+        version is taken; C2, which the failed transaction did not touch, is not asked."""
+        asked: list[str] = []
+
+        def sent(_conn: Any, _cursor: Any, statement: str, params: Any, *_rest: Any) -> None:
+            if "max(events.version)" in statement:
+                asked.append(str(params))
+
+        with open_store(url, CODEC, clock) as store:
+            with store.transaction():
+                store.append_many([("C1", 0, [deposit(1)]), ("C2", 0, [deposit(2)])])
+            with pytest.raises(RuntimeError, match="refused"), store.transaction():
+                store.append("C1", 1, [deposit(3)])
+                raise RuntimeError("refused by the caller")
+            sa_event.listen(Engine, "before_cursor_execute", sent)
+            try:
+                with store.transaction():
+                    store.append("C2", 1, [deposit(4)])
+                assert asked == []  # C2's head is still known
+                with store.transaction():
+                    store.append("C1", 1, [deposit(5)])  # version 2 was rolled back
+                assert len(asked) == 1 and "C1" in asked[0]
+            finally:
+                sa_event.remove(Engine, "before_cursor_execute", sent)
+            assert [s.version for s in store.load("C1")] == [1, 2]
+            assert store.verify().ok
+
     def test_two_stores_racing_from_two_threads_on_a_new_stream_let_exactly_one_win(
         self, url: str, clock: FixedClock
     ) -> None:
