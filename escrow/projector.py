@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from escrow.collector import collector_paused
 from escrow.domain import events as ev
 from escrow.domain.decide import next_due
-from escrow.domain.ledger import transfers_of
+from escrow.domain.ledger import Transfer, transfers_of
 from escrow.domain.state import ContractState, evolve, open_state
 from escrow.errors import IntegrityError
 from escrow.projections import deadlines_of, notices_of
@@ -49,14 +49,18 @@ def project_event(
     event: ev.Event,
     before: ContractState | None,
     recorded: str,
+    transfers: list[Transfer] | None = None,
 ) -> None:
     """The rows ``event`` (stored at ``position`` on ``stream``) adds; ``before`` is its
-    contract's state just before it (None for other streams and for the opening)."""
+    contract's state just before it (None for other streams and for the opening), and
+    ``transfers`` its transfers when the decision computed them already."""
     kind = type(event)
     if stream.startswith(CONTRACT):
         contract = stream[len(CONTRACT) :]
         if before is not None:
-            pending.add_transfers(position, recorded, transfers_of(before, event))
+            if transfers is None:
+                transfers = transfers_of(before, event)
+            pending.add_transfers(position, recorded, transfers)
         pending.add_notices(position, recorded, notices_of(contract, event))
         if kind is ev.ContractOpened:
             assert isinstance(event, ev.ContractOpened)

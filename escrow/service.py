@@ -139,6 +139,8 @@ class Part(NamedTuple):
     befores: Sequence[ContractState | None] = ()
     """The contract's state just before each event (None before its opening)."""
     after: ContractState | None = None
+    transfers: Sequence[list[Transfer]] = ()
+    """The transfers of each event, when the decision computed them (else the projector does)."""
 
 
 Batch = list[Part]
@@ -457,6 +459,7 @@ class Ledger:
                         event,
                         before,
                         recorded,
+                        part.transfers[offset] if part.transfers else None,
                     )
                     if type(event) in MESSAGE_EVENTS:
                         terms = part.after.terms if part.after is not None else None
@@ -559,8 +562,17 @@ class Ledger:
     def _contract_batch(self, contract: str, command: cmd.Command, day: dt.date) -> Batch:
         version, state = self._current(contract)
         decided = decide_folded(state, command, day, self.calendar, self.rules)
-        events, befores, after = decided
-        return [Part(CONTRACT + contract, version, events, contract, befores, after)]
+        return [
+            Part(
+                CONTRACT + contract,
+                version,
+                decided.events,
+                contract,
+                decided.befores,
+                decided.state,
+                decided.transfers or (),
+            )
+        ]
 
     # --- the clock ---------------------------------------------------------------------------
 

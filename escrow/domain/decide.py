@@ -16,6 +16,7 @@ from escrow.calendar import WorkdayCalendar
 from escrow.domain import commands as cmd
 from escrow.domain import events as ev
 from escrow.domain.decision import Decision
+from escrow.domain.ledger import Transfer
 from escrow.domain.payments import pay_deposit, pay_rent
 from escrow.domain.payouts import execute
 from escrow.domain.refund import agree, disagree, lapse, next_lapse, propose, resolve, return_home
@@ -54,11 +55,14 @@ def open_contract(
 
 class Decided(NamedTuple):
     """What a command decided: its events, the state before each of them, and the state after
-    the last one. The fold is done once, while deciding (the service does not evolve again)."""
+    the last one. The fold is done once, while deciding (the service does not evolve again);
+    so are each event's transfers (the overdraft guard computes them, the read models take
+    them)."""
 
     events: list[ev.Event]
     befores: list[ContractState]
     state: ContractState
+    transfers: list[list[Transfer]] | None = None
 
 
 def decide(
@@ -89,7 +93,7 @@ def decide_folded(
     run_due(d, today)
     _HANDLERS[type(command)](d, command)
     run_due(d, today)
-    return Decided(d.events, d.befores, d.state)
+    return Decided(d.events, d.befores, d.state, d.transfers)
 
 
 def _migrate(d: Decision, c: cmd.MigrateFunds) -> None:

@@ -7,7 +7,7 @@ import datetime as dt
 
 from escrow.calendar import WorkdayCalendar
 from escrow.domain import events as ev
-from escrow.domain.ledger import OverdraftGuard
+from escrow.domain.ledger import OverdraftGuard, Transfer
 from escrow.domain.state import ContractState, evolve
 from escrow.rules import RulePack
 
@@ -24,6 +24,8 @@ class Decision:
     events: list[ev.Event] = dataclasses.field(default_factory=list)
     befores: list[ContractState] = dataclasses.field(default_factory=list)
     """The state just before each of ``events`` (what its transfers are computed from)."""
+    transfers: list[list[Transfer]] = dataclasses.field(default_factory=list)
+    """The transfers of each of ``events``, as the overdraft guard posted them."""
     guard: OverdraftGuard = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
@@ -31,7 +33,7 @@ class Decision:
 
     def emit(self, event: ev.Event) -> None:
         """Add ``event``; raises Overdraft (nothing added) if it would overdraw an account."""
-        self.guard.admit(self.state, event)
+        self.transfers.append(self.guard.admit(self.state, event))
         self.events.append(event)
         self.befores.append(self.state)
         self.state = evolve(self.state, event)

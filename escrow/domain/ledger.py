@@ -215,12 +215,14 @@ class OverdraftGuard:
         """The accounts' balances, taken from the start state at the first event that moves
         money (most decisions emit none: their balances are never needed)."""
 
-    def admit(self, before: ContractState, event: ev.Event) -> None:
-        """Post ``event``'s transfers, given the contract state just before it."""
+    def admit(self, before: ContractState, event: ev.Event) -> list[Transfer]:
+        """Post ``event``'s transfers, given the contract state just before it; the transfers
+        (the read models are written from them)."""
         transfers = transfers_of(before, event)
         if not transfers:
-            return
+            return transfers
         if self._balances is None:
             start = self._start
             self._balances = {escrow_account(start, fund): start.held(fund) for fund in FUNDS}
         post(self._balances, transfers)
+        return transfers

@@ -18,9 +18,9 @@ import pytest
 from escrow.calendar import WorkdayCalendar
 from escrow.domain import commands as cmd
 from escrow.domain import events as ev
-from escrow.domain.decide import decide
+from escrow.domain.decide import decide, decide_folded
 from escrow.domain.decision import Decision
-from escrow.domain.ledger import Transfer, post
+from escrow.domain.ledger import Transfer, post, transfers_of
 from escrow.domain.state import ContractState, evolve, open_state
 from escrow.domain.terms import Account, ContractTerms, Fund
 from escrow.errors import Overdraft
@@ -171,3 +171,25 @@ def test_decide_refuses_a_migration_from_a_bank_that_does_not_hold_the_money(
     [moved] = decide(state, cmd.MigrateFunds(account, "B1", "B2"), ARRIVAL, CALENDAR, RULES)
     assert isinstance(moved, ev.FundsMigrated)
     assert moved.principal == (D("5000.00") if account == "custody" else D("15000.00"))
+
+
+def test_a_decision_hands_on_the_transfers_its_guard_posted() -> None:
+    """The read models take each event's transfers from the decision (the guard computed
+    them): they are the transfers of the event from the state just before it. C1 holds 5,000.00
+    in custody and 15,000.00 in supervision; its tenant moves out, the enterprise lets its
+    deadline pass and the clock runs on: both funds are refunded to the tenant."""
+    state = holding()
+    out = decide_folded(state, cmd.ReturnHome("expiry"), ARRIVAL, CALENDAR, RULES)
+    later = decide_folded(out.state, cmd.Tick(), ARRIVAL + dt.timedelta(days=40), CALENDAR, RULES)
+    for decided in (out, later):
+        assert decided.transfers is not None
+        assert len(decided.transfers) == len(decided.events)
+        for before, event, transfers in zip(
+            decided.befores, decided.events, decided.transfers, strict=True
+        ):
+            assert transfers == transfers_of(before, event)
+    moved = [t for decided in (out, later) for ts in decided.transfers or () for t in ts]
+    assert sorted((t.debit, t.principal) for t in moved) == [
+        (CUSTODY, D("5000.00")),
+        (SUPERVISION, D("15000.00")),
+    ]
