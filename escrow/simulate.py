@@ -19,6 +19,7 @@ from decimal import Decimal
 from dateutil.relativedelta import relativedelta
 
 from escrow import acts
+from escrow.collector import collector_paused
 from escrow.domain import events as ev
 from escrow.domain.terms import Channel, ContractTerms, Fund
 from escrow.errors import InputError
@@ -261,15 +262,19 @@ def simulate(
         )
     total = len(rows)
     unit = acts_per_unit(total)
-    for first in range(0, total, unit):
+    # The collector stays paused from one unit of work to the next, not only inside each:
+    # resumed between units, it scanned every live object (the plan, the cached and packed
+    # states) once per unit, some 3 % of a 30,000-contract simulation.
+    with collector_paused():
+        for first in range(0, total, unit):
+            with ledger.unit_of_work():
+                for n in range(first, min(first + unit, total)):
+                    day = dt.date.fromordinal(days[n])
+                    perform(ledger, _act(plan, rows[n], day), f"{prefix}{n}", day)
+            if progress is not None:
+                progress(min(first + unit, total), total)
         with ledger.unit_of_work():
-            for n in range(first, min(first + unit, total)):
-                day = dt.date.fromordinal(days[n])
-                perform(ledger, _act(plan, rows[n], day), f"{prefix}{n}", day)
-        if progress is not None:
-            progress(min(first + unit, total), total)
-    with ledger.unit_of_work():
-        ledger.run_until_idle(limit=until)
+            ledger.run_until_idle(limit=until)
     return _summary(ledger, contracts, months, seed)
 
 

@@ -7,7 +7,6 @@ Tree heads and inclusion and consistency proofs read O(log n) rows, never the wh
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
@@ -15,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from escrow import merkle
 from escrow.errors import IntegrityError, StoreError
+from escrow.store.prepared import Prepared
 from escrow.store.schema import TREE_LEVEL, _events, _tree_nodes
 
 _ALL_NODES = sa.select(_tree_nodes.c.level, _tree_nodes.c.idx, _tree_nodes.c.hash)
@@ -131,18 +131,15 @@ def _grow_tree(
     return tree
 
 
-@functools.cache
-def _insert_nodes_sql(dialect: sa.Dialect) -> str:
-    return str(_tree_nodes.insert().compile(dialect=dialect))
+_INSERT_NODE = Prepared(
+    _tree_nodes.insert().values({c.name: sa.bindparam(c.name) for c in _tree_nodes.columns})
+)
 
 
 def _insert_nodes(conn: Connection, rows: list[tuple[int, int, str]]) -> None:
-    """One executemany straight to the driver, as for the event rows."""
-    sql = _insert_nodes_sql(conn.dialect)
-    if conn.dialect.positional:
-        conn.exec_driver_sql(sql, rows)
-    else:
-        conn.exec_driver_sql(sql, [{"level": lv, "idx": i, "hash": h} for lv, i, h in rows])
+    """One executemany on the driver's own connection, as for the event rows (SQLAlchemy's
+    execution machinery cost more than the insert: an append completes a node in ~1 of 16)."""
+    _INSERT_NODE.many_in_order(conn, rows)
 
 
 def _rebuild_tree(conn: Connection, size: int) -> None:
