@@ -264,11 +264,14 @@ def simulate(
     unit = acts_per_unit(total)
     # The collector stays paused from one unit of work to the next, not only inside each:
     # resumed between units, it scanned every live object (the plan, the cached and packed
-    # states) once per unit, some 3 % of a 30,000-contract simulation.
+    # states) once per unit: 0.98 s of a 20,000-contract simulation, 0.41 s paused.
     with collector_paused():
         for first in range(0, total, unit):
             with ledger.unit_of_work():
-                for n in range(first, min(first + unit, total)):
+                # one read for the unit's keys (none stored, unless the run is resumed)
+                last = min(first + unit, total)
+                ledger.store.look_up_keys([f"{prefix}{n}" for n in range(first, last)])
+                for n in range(first, last):
                     day = dt.date.fromordinal(days[n])
                     perform(ledger, _act(plan, rows[n], day), f"{prefix}{n}", day)
             if progress is not None:

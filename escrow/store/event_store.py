@@ -111,7 +111,7 @@ _STREAM_HEADS = sa.select(
 KNOWN_STREAMS = 1 << 17
 """Streams whose heads a store keeps from one write transaction to the next (some 20 MiB at
 most; past it, only the last transaction's are kept)."""
-_STREAMS_PER_QUERY = 500  # bound parameters per IN list (old SQLite builds allow 999)
+_PER_IN_LIST = 500  # bound parameters per IN list (old SQLite builds allow 999)
 _MAX_VERSION = 2**62
 
 _STORED_COLUMNS = (
@@ -712,9 +712,9 @@ class EventStore:
             row = _P_STREAM_HEAD(conn, {"stream": stream}).first()
             return {stream: (int(row[0]), int(row[1]))} if row is not None else {}
         names = sorted(streams)
-        for first in range(0, len(names), _STREAMS_PER_QUERY):
+        for first in range(0, len(names), _PER_IN_LIST):
             query = _STREAM_HEADS.where(
-                _events.c.stream.in_(names[first : first + _STREAMS_PER_QUERY])
+                _events.c.stream.in_(names[first : first + _PER_IN_LIST])
             )
             for stream, version, position in conn.execute(query):
                 heads[stream] = (int(version), int(position))
@@ -816,11 +816,31 @@ class EventStore:
     def delivered(self, key: str) -> BatchResult | None:
         """The whole result of the append that stored ``key``, with its request, or None."""
         self._check_open()
+        if self._tx is not None and key in self._tx_absent_keys:
+            return None  # found unused in this transaction, and not used since
         with self._errors(), self.connection() as conn:
             found = self._key_result(conn, key)
         if found is None and self._tx is not None:
             self._tx_absent_keys.add(key)  # until the transaction uses it or ends
         return found
+
+    def look_up_keys(self, keys: Sequence[str]) -> int:
+        """Inside a transaction: find which of ``keys`` are stored, a few hundred per read,
+        so that :meth:`delivered` and the appends of the transaction need not ask one by one
+        (a bulk import or a simulation knows the keys of a unit of work before it acts).
+        Returns how many are stored."""
+        self._check_open()
+        if self._tx is None:
+            raise StoreError("look_up_keys() is only answered inside a transaction")
+        found: set[str] = set()
+        unique = sorted(set(keys))
+        with self._errors(), self.connection() as conn:
+            for first in range(0, len(unique), _PER_IN_LIST):
+                chunk = unique[first : first + _PER_IN_LIST]
+                query = sa.select(_idempotency.c.key).where(_idempotency.c.key.in_(chunk))
+                found.update(str(k) for k in conn.execute(query).scalars())
+        self._tx_absent_keys.update(k for k in unique if k not in found)
+        return len(found)
 
     def requests(self, prefix: str) -> dict[str, str | None]:
         """The acts recorded with every key that starts with ``prefix`` (case-sensitive)."""

@@ -185,6 +185,11 @@ class EventStoreLike(Protocol):
         """The whole result of the append that stored ``key``, with its request, or None."""
         ...
 
+    def look_up_keys(self, keys: Sequence[str]) -> int:
+        """Inside a transaction: which of ``keys`` are stored, found in a few reads (the
+        transaction then knows the others are not); how many are."""
+        ...
+
     def idempotency_result(self, key: str) -> AppendResult | None:
         """The result of the append that stored ``key`` (its first stream), or None."""
         ...

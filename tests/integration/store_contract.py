@@ -284,6 +284,38 @@ class StoreContract:
             assert [s.version for s in store.load("C1")] == [1, 2]
             assert store.verify().ok
 
+    def test_keys_looked_up_together_are_not_asked_again_one_by_one(
+        self, url: str, clock: FixedClock
+    ) -> None:
+        """Inside a transaction, ``look_up_keys`` finds which keys are stored in one read; a
+        key it found unused is then answered without a read, until the transaction uses it."""
+        asked: list[str] = []
+
+        def sent(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+            if "FROM idempotency_keys" in statement:
+                asked.append(statement)
+
+        with open_store(url, CODEC, clock) as store:
+            stored = store.append("C1", 0, [deposit(1)], idempotency_key="k-stored")
+            with pytest.raises(StoreError, match="inside a transaction"):
+                store.look_up_keys(["k-stored"])
+            sa_event.listen(Engine, "before_cursor_execute", sent)
+            try:
+                with store.transaction():
+                    assert store.look_up_keys(["k-new", "k-stored", "k-new"]) == 1
+                    assert len(asked) == 1
+                    assert store.delivered("k-new") is None
+                    assert len(asked) == 1  # known unused: not asked
+                    again = store.delivered("k-stored")
+                    assert again is not None and again.duplicate
+                    assert again.first_position == stored.first_position == 1
+                    store.append("C1", 1, [deposit(2)], idempotency_key="k-new")
+                    used = store.delivered("k-new")  # used now: asked, and found
+                    assert used is not None and used.first_position == 2
+            finally:
+                sa_event.remove(Engine, "before_cursor_execute", sent)
+            assert store.append("C1", 2, [deposit(9)], idempotency_key="k-new").duplicate
+
     def test_two_stores_racing_from_two_threads_on_a_new_stream_let_exactly_one_win(
         self, url: str, clock: FixedClock
     ) -> None:
