@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import random
 from array import array
 from collections.abc import Callable
@@ -264,7 +265,9 @@ def simulate(
     unit = acts_per_unit(total)
     # The collector stays paused from one unit of work to the next, not only inside each:
     # resumed between units, it scanned every live object (the plan, the cached and packed
-    # states) once per unit: 0.98 s of a 20,000-contract simulation, 0.41 s paused.
+    # states) once per unit: 0.98 s of a 20,000-contract simulation, 0.41 s paused. Between
+    # units it collects the young generations only (what the unit allocated and still holds):
+    # the unit's reference cycles go, as they did (RSS of 30,000 x 12: 206 MiB; 216 without).
     with collector_paused():
         for first in range(0, total, unit):
             with ledger.unit_of_work():
@@ -274,6 +277,7 @@ def simulate(
                 for n in range(first, last):
                     day = dt.date.fromordinal(days[n])
                     perform(ledger, _act(plan, rows[n], day), f"{prefix}{n}", day)
+            gc.collect(1)
             if progress is not None:
                 progress(min(first + unit, total), total)
         with ledger.unit_of_work():
