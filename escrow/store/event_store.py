@@ -110,7 +110,7 @@ _STREAM_HEADS = sa.select(
 ).group_by(_events.c.stream)
 KNOWN_STREAMS = 1 << 17
 """Streams whose heads a store keeps from one write transaction to the next (some 20 MiB at
-most; past it, only the last transaction's are kept)."""
+most; past it, a commit forgets them all and they are learnt again)."""
 _PER_IN_LIST = 500  # bound parameters per IN list (old SQLite builds allow 999)
 _MAX_VERSION = 2**62
 
