@@ -36,6 +36,10 @@ The figures (JSON keys):
     of 5 runs on each side, each on a fresh file, the sides taking turns within each round (a
     shared host is noisy: a slow spell then falls on both sides, not on one). The table also
     shows escrow with a commit per batch (``append_many`` per call).
+``append_vs_sqlite_no_hash``, ``append_vs_sqlite_no_hash_tree``
+    the same ratio with escrow's row hash replaced by a constant, then with its Merkle step a
+    no-op as well (taking turns with the others; the stores they write do not verify): what
+    the append costs without the hashing, the floor ``append_vs_sqlite`` is held to.
 ``append_vs_eventsourcing``
     escrow's append throughput with a transaction per batch (``append_many`` per call) divided
     by the ``eventsourcing`` package's SQLite recorder (``SQLiteDatastore`` +
@@ -179,7 +183,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -195,6 +199,7 @@ from escrow.domain.event_base import Event
 
 INTERNALS_MISSING: ImportError | None = None
 try:  # escrow's store layer, for the append and tree measures only (they measure that layer)
+    import escrow.store.event_store as event_store_module
     import escrow.store.tree as tree_module
     from escrow import merkle
     from escrow.service import CODEC
@@ -548,6 +553,34 @@ def time_escrow_append(batches: list[list[Write]], path: Path, *, one_transactio
     return seconds
 
 
+def time_escrow_append_without(
+    batches: list[list[Write]], path: Path, *, tree: bool
+) -> float:
+    """:func:`time_escrow_append` in one transaction with the row hash a constant and, unless
+    ``tree``, the Merkle step a no-op (:func:`chain_only`): what escrow's append costs without
+    them, the floor the append ratios are held to. The store it writes does not verify."""
+    with row_hash_constant(), nullcontext() if tree else chain_only():
+        store = open_store(str(path), CODEC)
+        try:
+            start = time.perf_counter()
+            store.append_batches([(writes, None) for writes in batches])
+            return time.perf_counter() - start
+        finally:
+            store.close()
+
+
+@contextmanager
+def row_hash_constant() -> Iterator[None]:
+    """Appends whose row hash is a constant (``escrow.store.event_store._chain_hash``)."""
+    appends = vars(event_store_module)
+    saved = appends["_chain_hash"]
+    appends["_chain_hash"] = lambda *_: "ab" * 32
+    try:
+        yield
+    finally:
+        appends["_chain_hash"] = saved
+
+
 def time_encode(events: list[Event]) -> float:
     encode = CODEC.encode
     start = time.perf_counter()
@@ -719,6 +752,10 @@ def measure_append(b: Bench) -> None:
         ),
         "unit": lambda: time_escrow_append(batches, b.fresh("escrow-unit"), one_transaction=True),
         "raw": lambda: time_raw_append(ddl, rows, b.fresh("raw-append")),
+        "no_hash": lambda: time_escrow_append_without(batches, b.fresh("no-hash"), tree=True),
+        "no_hash_tree": lambda: time_escrow_append_without(
+            batches, b.fresh("no-hash-tree"), tree=False
+        ),
     }
     if es_batches is not None:
         timers["eventsourcing"] = time_es
@@ -765,6 +802,18 @@ def measure_append(b: Bench) -> None:
         ">= 0.5",
         ratio >= 0.5,
     )
+    for key, label, what in (
+        ("no_hash", "without the row hash", "the row hash a constant"),
+        ("no_hash_tree", "without the row hash and the tree", "and the Merkle step a no-op"),
+    ):
+        floor = raw_s / best[key]
+        fig[f"append_vs_sqlite_{key}"] = _rounded(floor)
+        b.results.row(
+            f"  escrow {label}",
+            f"{floor:.3f}",
+            f"the same append, {what}: {n / best[key]:,.0f} events/s (what is left to"
+            " the ratio once the hashing is gone)",
+        )
 
     if es_batches is None:
         fig["append_vs_eventsourcing"] = None
