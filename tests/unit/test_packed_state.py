@@ -37,7 +37,7 @@ def states(tmp_path_factory: pytest.TempPathFactory) -> list[ContractState]:
 
 def test_every_state_of_a_simulation_comes_back_equal(states: list[ContractState]) -> None:
     for state in states:
-        back = packed_state.unpack(packed_state.pack(state))
+        back = packed_state.unpack(bytearray(packed_state.pack(state)))  # the ledger's buffer
         assert back == state
         assert type(back.terms) is type(state.terms)
         assert snapshots.dump(back) == snapshots.dump(state)
