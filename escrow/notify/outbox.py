@@ -42,7 +42,7 @@ from escrow.domain import events as ev
 from escrow.domain.terms import ContractTerms
 from escrow.notify.parties import CONTRACT_KINDS, LEDGER_KINDS
 from escrow.projections import notices_of
-from escrow.store.prepared import Prepared
+from escrow.store.prepared import Prepared, insert_into
 from escrow.store.service_tables import OutboxRow
 
 MESSAGE_KINDS = CONTRACT_KINDS | LEDGER_KINDS
@@ -64,7 +64,7 @@ CONTRACT_STREAM = "contract:"
 
 _outbox: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
 _LAST_SEQ = Prepared(sa.select(sa.func.coalesce(sa.func.max(_outbox.c.seq), 0)))
-_INSERT = Prepared(_outbox.insert().values({c.name: sa.bindparam(c.name) for c in _outbox.columns}))
+_INSERT = insert_into(_outbox)
 
 
 def message_id(position: int, n: int) -> str:

@@ -43,7 +43,7 @@ from escrow.store.chain import (
 )
 from escrow.store.codec import EventCodec
 from escrow.store.postgres import _POSTGRES_DRIVERS, _POSTGRES_SCHEMES, _PostgresBackend
-from escrow.store.prepared import Prepared
+from escrow.store.prepared import Prepared, insert_into
 from escrow.store.protocol import (
     AppendResult,
     BatchResult,
@@ -75,8 +75,6 @@ log = logging.getLogger("escrow.store")
 """``escrow.store``: store opens (INFO, the URL with its secrets masked)."""
 
 
-_INSERT_EVENT = _events.insert().values({c.name: sa.bindparam(c.name) for c in _events.columns})
-_INSERT_KEY = _idempotency.insert()
 _HEAD_STATE = sa.select(
     _chain_head.c.position, _chain_head.c.hash, _chain_head.c.recorded_at, _chain_head.c.peaks
 ).where(_chain_head.c.id == _HEAD_ID)
@@ -132,11 +130,9 @@ _RANGE_ROWS = (
 )
 # The statements of every act, compiled once per dialect (escrow.store.prepared).
 _P_HEAD_STATE = Prepared(_HEAD_STATE)
-_P_INSERT_EVENT = Prepared(_INSERT_EVENT)
+_P_INSERT_EVENT = insert_into(_events)
 _P_MOVE_HEAD = Prepared(_MOVE_HEAD)
-_P_INSERT_KEY = Prepared(
-    _idempotency.insert().values({c.name: sa.bindparam(c.name) for c in _idempotency.columns})
-)
+_P_INSERT_KEY = insert_into(_idempotency)
 _P_STREAM_HEAD = Prepared(_STREAM_HEAD)
 _P_KEY_RANGE = Prepared(_KEY_RANGE)
 _P_RANGE_ROWS = Prepared(_RANGE_ROWS)

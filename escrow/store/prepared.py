@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
+import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ClauseElement
@@ -66,6 +67,12 @@ class Prepared:
         else:
             arguments = rows
         _run(conn, compiled.sql, arguments, many=True)
+
+
+def insert_into(table: sa.Table) -> Prepared:
+    """``INSERT`` of every column of ``table``, each a bind parameter named after its column
+    (rows go to :meth:`Prepared.many_in_order` in the table's column order)."""
+    return Prepared(table.insert().values({c.name: sa.bindparam(c.name) for c in table.columns}))
 
 
 def run_plain(conn: Connection, sql: str) -> None:

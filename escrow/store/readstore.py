@@ -24,7 +24,7 @@ from escrow.domain.ledger import Transfer
 from escrow.domain.state import ContractState
 from escrow.projections import Deadline, Notice
 from escrow.store import snapshots
-from escrow.store.prepared import Prepared
+from escrow.store.prepared import Prepared, insert_into
 from escrow.store.readmodel import (
     ContractRow,
     DeadlineRow,
@@ -86,9 +86,7 @@ _SUSPENDED = Prepared(
     )
 )
 _SET_SUSPENDED = _upsert(_enterprises, ["enterprise"], ["suspended"])
-_ADD_CONTRACT = Prepared(
-    _contracts.insert().values({c.name: sa.bindparam(c.name) for c in _contracts.columns})
-)
+_ADD_CONTRACT = insert_into(_contracts)
 _HAS_CONTRACT = Prepared(
     sa.select(_contracts.c.contract).where(_contracts.c.contract == sa.bindparam("contract"))
 )
@@ -357,13 +355,9 @@ class Pending:
         self.held, self.deadlines, self.states = {}, {}, {}
 
 
-def _insert(table: sa.Table) -> Prepared:
-    return Prepared(table.insert().values({c.name: sa.bindparam(c.name) for c in table.columns}))
-
-
-_INSERT_TRANSFER = _insert(_transfers)
-_INSERT_NOTICE = _insert(_notices)
-_INSERT_REFUSAL = _insert(_refusals)
+_INSERT_TRANSFER = insert_into(_transfers)
+_INSERT_NOTICE = insert_into(_notices)
+_INSERT_REFUSAL = insert_into(_refusals)
 _SET_HELD = _upsert(_held, ["contract"], ["deposit", "rent", "date", "recorded_at"])
 _SET_STATE = _upsert(_states, ["contract"], ["version", "state"])
 _STATE_OF = Prepared(
@@ -379,7 +373,7 @@ def kept_state(conn: Connection, contract: str) -> tuple[int, str] | None:
     return None if row is None else (int(row[0]), str(row[1]))
 
 
-_INSERT_DEADLINE = _insert(_deadlines)
+_INSERT_DEADLINE = insert_into(_deadlines)
 _DROP_DEADLINES = Prepared(
     _deadlines.delete().where(_deadlines.c.contract == sa.bindparam("contract"))
 )

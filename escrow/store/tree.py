@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from escrow import merkle
 from escrow.errors import IntegrityError, StoreError
-from escrow.store.prepared import Prepared
+from escrow.store.prepared import insert_into
 from escrow.store.schema import TREE_LEVEL, _events, _tree_nodes
 
 _ALL_NODES = sa.select(_tree_nodes.c.level, _tree_nodes.c.idx, _tree_nodes.c.hash)
@@ -131,9 +131,7 @@ def _grow_tree(
     return tree
 
 
-_INSERT_NODE = Prepared(
-    _tree_nodes.insert().values({c.name: sa.bindparam(c.name) for c in _tree_nodes.columns})
-)
+_INSERT_NODE = insert_into(_tree_nodes)
 
 
 def _insert_nodes(conn: Connection, rows: list[tuple[int, int, str]]) -> None:
