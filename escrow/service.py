@@ -570,7 +570,7 @@ class Ledger:
                 contract,
                 decided.befores,
                 decided.state,
-                decided.transfers or (),
+                decided.transfers,
             )
         ]
 

@@ -62,7 +62,7 @@ class Decided(NamedTuple):
     events: list[ev.Event]
     befores: list[ContractState]
     state: ContractState
-    transfers: list[list[Transfer]] | None = None
+    transfers: list[list[Transfer]]
 
 
 def decide(

@@ -188,7 +188,7 @@ def test_a_decision_hands_on_the_transfers_its_guard_posted() -> None:
             decided.befores, decided.events, decided.transfers, strict=True
         ):
             assert transfers == transfers_of(before, event)
-    moved = [t for decided in (out, later) for ts in decided.transfers or () for t in ts]
+    moved = [t for decided in (out, later) for ts in decided.transfers for t in ts]
     assert sorted((t.debit, t.principal) for t in moved) == [
         (CUSTODY, D("5000.00")),
         (SUPERVISION, D("15000.00")),
